@@ -1,0 +1,118 @@
+"""Load experiment configs from YAML into frozen dataclasses (see `schema.py`).
+
+>>> cfg = load_config("sr_reds4", profile="ci")
+>>> cfg.model.num_feat
+"""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from .schema import (LAYOUTS, PROFILES, TASKS, DataConfig, ExperimentConfig, FlowConfig, ModelConfig,
+                     TrainConfig)
+
+CONFIG_DIR = Path(__file__).resolve().parent
+EXPERIMENTS = ("sr_reds4", "sr_vimeo", "deblur_gopro", "vqe_mfqe")
+
+__all__ = ["load_config", "config_to_dict", "config_from_dict", "resolve_config_path", "ConfigError",
+           "ExperimentConfig", "ModelConfig", "FlowConfig", "DataConfig", "TrainConfig",
+           "EXPERIMENTS", "PROFILES", "TASKS", "LAYOUTS"]
+
+
+class ConfigError(ValueError):
+    """A config file or override that cannot be loaded; the message names the file and the key."""
+
+
+def resolve_config_path(name_or_path: str | Path) -> Path:
+    """`sr_reds4` -> the packaged YAML; anything with a suffix or a slash is taken as a path."""
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") or p.exists():
+        if not p.is_file():
+            raise ConfigError(f"{p}: config file not found")
+        return p
+    packaged = CONFIG_DIR / f"{name_or_path}.yaml"
+    if not packaged.is_file():
+        raise ConfigError(f"{name_or_path}: no such config (packaged configs: {', '.join(EXPERIMENTS)})")
+    return packaged
+
+
+def _deep_merge(base: dict, over: Mapping) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _build(cls, values: Mapping[str, Any], where: str, prefix: str = ""):
+    """Instantiate dataclass `cls` from a mapping, refusing unknown keys."""
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"{where}: '{prefix.rstrip('.') or 'config'}' must be a mapping, got {type(values).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for key, val in values.items():
+        if key not in fields:
+            raise ConfigError(f"{where}: unknown key '{prefix}{key}' (known: {', '.join(fields)})")
+        hint = hints[key]
+        if dataclasses.is_dataclass(hint):
+            val = _build(hint, val, where, f"{prefix}{key}.")
+        elif isinstance(val, list):
+            val = tuple(val)
+        kwargs[key] = val
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"{where}: {e}") from None
+
+
+def config_from_dict(d: Mapping[str, Any], where: str = "<dict>") -> ExperimentConfig:
+    """Inverse of :func:`config_to_dict` (used when a checkpoint carries its config)."""
+    return _build(ExperimentConfig, d, where)
+
+
+def config_to_dict(cfg) -> dict:
+    """Plain nested dict (tuples as lists) for YAML/JSON and checkpoints."""
+    def conv(x):
+        if isinstance(x, tuple):
+            return [conv(v) for v in x]
+        if isinstance(x, dict):
+            return {k: conv(v) for k, v in x.items()}
+        return x
+    return conv(dataclasses.asdict(cfg))
+
+
+def load_config(name_or_path: str | Path, profile: str = "paper",
+                overrides: Mapping[str, Any] | None = None) -> ExperimentConfig:
+    """Load an experiment config and apply one profile's overrides (then `overrides`, if given).
+
+    The YAML holds the base fields of :class:`ExperimentConfig` (except `profile`) and a `profiles`
+    mapping whose entries override any of them. Unknown keys anywhere raise :class:`ConfigError`.
+    """
+    path = resolve_config_path(name_or_path)
+    where = str(path.name if path.parent == CONFIG_DIR else path)
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{where}: not valid YAML ({str(e).splitlines()[0]})") from None
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: top level must be a mapping")
+    raw = dict(raw)
+    profiles = raw.pop("profiles", {}) or {}
+    if profile not in PROFILES:
+        raise ConfigError(f"{where}: unknown profile '{profile}' (known: {', '.join(PROFILES)})")
+    if profile not in profiles:
+        raise ConfigError(f"{where}: profile '{profile}' is not defined in this file")
+    if "profile" in raw:
+        raise ConfigError(f"{where}: 'profile' is chosen by the caller, not written in the file")
+    merged = _deep_merge(raw, profiles[profile] or {})
+    if overrides:
+        merged = _deep_merge(merged, overrides)
+    merged["profile"] = profile
+    return _build(ExperimentConfig, merged, where)

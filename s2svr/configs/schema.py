@@ -1,0 +1,99 @@
+"""Experiment configs: frozen dataclasses with commented defaults.
+
+Explained in the book's chapter "Use it" (configs and profiles). One YAML file per experiment
+(`sr_reds4`, `sr_vimeo`, `deblur_gopro`, `vqe_mfqe`) holds a base section and a `profiles`
+mapping (`paper`, `cpu`, `ci`) of overrides that change only sizes and budgets. `load_config`
+merges them into an :class:`ExperimentConfig`; a key that is not a field is an error naming it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+TASKS = ("sr", "deblur", "vqe")
+LAYOUTS = ("paper", "official")
+PROFILES = ("paper", "cpu", "ci")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The S2SVR network (Sec. 3.1-3.2)."""
+
+    task: str = "sr"              # 'sr' (x4 super-resolution), 'deblur' or 'vqe' (compressed video)
+    layout: str = "paper"         # 'paper': causal up to `radius` frames; 'official': public code's bidirectional layout
+    in_channels: int = 3
+    num_feat: int = 64            # feature channels C of every ResConvGRU (64 SR, 48 deblur in the public code)
+    num_blocks: int = 13          # residual blocks after each ConvGRU, F_b in Eq. (9)
+    num_layers: int = 3           # stacked ResConvGRU layers in the encoder and in the decoder
+    radius: int = 1               # local attention radius r, Eq. (5)
+    scale: int = 4                # upscaling factor (SR only; 1 for the other tasks)
+    flow_size: Optional[int] = 256  # PWC-Lite works at flow_size x flow_size (public code); None = native size
+    upsample: str = "bilinear"    # SR global residual: 'bilinear' (public code) or 'bicubic'
+
+
+@dataclass(frozen=True)
+class FlowConfig:
+    """Unsupervised distillation flow training, Sec. 3.3 and Algorithm 1."""
+
+    lr: float = 1e-4              # flow training learning rate (Sec. 4.1)
+    w_ph: float = 0.15            # omega_ph, Eqs. (14) and (17)
+    w_sm: float = 50.0            # omega_sm
+    w_dis: float = 0.1            # omega_dis, Eq. (17)
+    w_l1: float = 0.15            # ARFlow's photometric mix: L1 weight ...
+    w_ssim: float = 0.85          # ... beside SSIM (3x3)
+    w_census: float = 0.0         # census term (ARFlow option), off by default
+    smooth_alpha: float = 10.0    # edge weight exp(-alpha |grad I|), Eq. (13)
+    iters: int = 20000            # iterations of each stage of Algorithm 1
+    batch_size: int = 8
+    patch_size: int = 256         # HQ crop size for flow training
+    checkpoint: Optional[str] = None  # student checkpoint to initialise the restoration network's flow net
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where training and test data come from (see `s2svr.data`)."""
+
+    dataset: str = "embedded"     # 'embedded', 'reds', 'vimeo', 'gopro' or 'mfqe'
+    root: str = "data"            # dataset root folder
+    num_frames: int = 15          # clip length T of a training sample
+    patch_size: int = 64          # LQ crop size of a training sample (GT is x scale for SR)
+    batch_size: int = 8           # total batch over all processes
+    num_workers: int = 2
+    test_frames: Optional[int] = None  # restore only the first N frames of each test clip (None = whole clip)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Restoration training (Sec. 4.1)."""
+
+    iters: int = 600000
+    lr: float = 2e-4              # network learning rate
+    flow_lr: float = 5e-5         # flow-net learning rate
+    betas: tuple = (0.9, 0.99)    # Adam
+    eta_min: float = 1e-7         # cosine decay floor
+    flow_freeze_iters: int = 0    # keep the flow net frozen for this many iterations (public code: 10000)
+    charbonnier_eps: float = 1e-6
+    val_every: int = 5000
+    save_every: int = 5000
+    log_every: int = 100
+    amp: Optional[str] = None     # None, 'bf16' or 'fp16' (GPU speed option)
+    channels_last: bool = False
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    name: str = "experiment"
+    profile: str = "paper"
+    seed: int = 0
+    model: ModelConfig = field(default_factory=ModelConfig)
+    flow: FlowConfig = field(default_factory=FlowConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self):
+        if self.model.task not in TASKS:
+            raise ValueError(f"model.task must be one of {TASKS}, got {self.model.task!r}")
+        if self.model.layout not in LAYOUTS:
+            raise ValueError(f"model.layout must be one of {LAYOUTS}, got {self.model.layout!r}")
+        if self.profile not in PROFILES:
+            raise ValueError(f"profile must be one of {PROFILES}, got {self.profile!r}")
