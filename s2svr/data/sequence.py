@@ -1,0 +1,76 @@
+"""A video sequence as the loaders see it: a pair of frame sources (LQ and GT) and a name.
+
+Explained in the book's chapter "Data and degradations". Every dataset (embedded, REDS, Vimeo-90K,
+GOPRO, MFQEv2) is turned into a list of :class:`VideoSequence`; the clip dataset and the evaluator only
+use this interface. Frames come back as uint8 arrays `(T, H, W, C)`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+
+
+def rgb_to_y_uint8(rgb: np.ndarray) -> np.ndarray:
+    """ITU-R BT.601 luma of uint8 RGB `(..., 3)` as MATLAB's rgb2ycbcr: Y in [16, 235], rounded to uint8."""
+    y = 16.0 + (65.481 * rgb[..., 0] + 128.553 * rgb[..., 1] + 24.966 * rgb[..., 2]) / 255.0
+    return np.clip(np.round(y), 0, 255).astype(np.uint8)[..., None]
+
+
+@dataclass(frozen=True)
+class FrameSource:
+    """Frames of one video: a folder of images (`kind='images'`) or a raw YUV 4:2:0 file (`kind='yuv'`)."""
+
+    path: Path
+    kind: str = "images"
+    files: tuple = ()                       # sorted image files, kind 'images'
+    size: Optional[tuple] = None            # (width, height), kind 'yuv'
+
+    @classmethod
+    def from_folder(cls, folder) -> "FrameSource":
+        folder = Path(folder)
+        files = tuple(sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES))
+        if not files:
+            raise FileNotFoundError(f"{folder}: no image frames found")
+        return cls(path=folder, kind="images", files=files)
+
+    @classmethod
+    def from_yuv(cls, path, width: int, height: int) -> "FrameSource":
+        return cls(path=Path(path), kind="yuv", size=(int(width), int(height)))
+
+    def __len__(self) -> int:
+        if self.kind == "images":
+            return len(self.files)
+        w, h = self.size
+        return self.path.stat().st_size // (w * h * 3 // 2)
+
+    def read(self, indices: Sequence[int], mode: str = "rgb") -> np.ndarray:
+        """Frames `indices` as uint8 `(T, H, W, 3)` RGB (`mode='rgb'`) or `(T, H, W, 1)` Y (`mode='y'`)."""
+        from . import video_io
+        if self.kind == "images":
+            frames = np.stack([video_io.read_image(self.files[i]) for i in indices])
+            return frames if mode == "rgb" else rgb_to_y_uint8(frames)
+        if self.kind == "yuv":
+            w, h = self.size
+            planes = [video_io.read_yuv420_frame(self.path, w, h, i) for i in indices]
+            if mode == "y":
+                return np.stack([p[0] for p in planes])[..., None]
+            return np.stack([video_io.yuv420_to_rgb(*p) for p in planes])
+        raise ValueError(f"{self.path}: unknown frame source kind {self.kind!r}")
+
+
+@dataclass(frozen=True)
+class VideoSequence:
+    """One test or training video: LQ and GT frame sources of equal length (GT `scale` times larger)."""
+
+    name: str
+    lq: FrameSource
+    gt: FrameSource
+    scale: int = 1
+
+    def __len__(self) -> int:
+        return min(len(self.lq), len(self.gt))
