@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from s2svr.data.download import ChecksumError, DownloadError, download, extract, record_checksum
 from s2svr.data.registry import DatasetError, get_sequences
 from s2svr.data.reds import REDS4, reds_clip_names
 from s2svr.data.mfqe import parse_yuv_name, table3_row
@@ -203,3 +204,91 @@ def test_mfqe_frame_count_mismatch(mfqe_root):
     with pytest.raises(DatasetError) as e:
         get_sequences("mfqe", mfqe_root, "vqe", "train")
     _assert_one_line(e, "Clip_16x8_3.yuv: 2 frames", "prepare_mfqe.py")
+
+
+# ------------------------------------------------------------------------------------------- download
+PAYLOAD = bytes(np.random.default_rng(9).integers(0, 256, 300_000, dtype=np.uint8))
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """Serves PAYLOAD with Range support; the first full request is cut off after half the bytes."""
+
+    def __init__(self, *args, state, **kwargs):
+        self.state = state
+        super().__init__(*args, **kwargs)
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        rng = self.headers.get("Range")
+        self.state["ranges"].append(rng)
+        start = int(rng.split("=")[1].rstrip("-")) if rng else 0
+        body = PAYLOAD[start:]
+        self.send_response(206 if rng else 200)
+        if rng:
+            self.send_header("Content-Range", f"bytes {start}-{len(PAYLOAD) - 1}/{len(PAYLOAD)}")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if not rng and self.state["cut"]:
+            self.state["cut"] = False
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.connection.shutdown(2)   # drop the connection mid-body
+            return
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def server():
+    state = {"ranges": [], "cut": True}
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, state=state))
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/data.zip", state
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(timeout=5)
+
+
+def test_download_resumes_after_interruption(server, tmp_path):
+    url, state = server
+    dest = tmp_path / "dl" / "data.zip"
+    sha = hashlib.sha256(PAYLOAD).hexdigest()
+    with pytest.raises(DownloadError, match="resume"):
+        download(url, dest, sha256=sha, timeout=5, progress=False)
+    part = dest.with_name("data.zip.part")
+    assert not dest.exists() and part.stat().st_size == len(PAYLOAD) // 2
+    download(url, dest, sha256=sha, timeout=5, progress=False)
+    assert dest.read_bytes() == PAYLOAD and not part.exists()
+    assert state["ranges"] == [None, f"bytes={len(PAYLOAD) // 2}-"]
+
+
+def test_download_bad_checksum_leaves_no_complete_file(server, tmp_path):
+    url, state = server
+    state["cut"] = False
+    dest = tmp_path / "data.zip"
+    with pytest.raises(ChecksumError):
+        download(url, dest, sha256="0" * 64, timeout=5, progress=False)
+    assert not dest.exists() and not dest.with_name("data.zip.part").exists()
+
+
+def test_download_file_url_resume_record_and_extract(tmp_path):
+    import zipfile
+    src = tmp_path / "src.zip"
+    with zipfile.ZipFile(src, "w") as z:
+        z.writestr("train_sharp/000/00000000.png", b"x" * 1000)
+    data = src.read_bytes()
+    dest = tmp_path / "out" / "src.zip"
+    dest.parent.mkdir()
+    dest.with_name("src.zip.part").write_bytes(data[:100])  # a partial earlier download
+    download(src.as_uri(), dest, md5=hashlib.md5(data).hexdigest(), progress=False)
+    assert dest.read_bytes() == data
+    digest = record_checksum(dest, progress=False)
+    assert digest == hashlib.sha256(data).hexdigest()
+    assert '"computed locally"' in (dest.parent / "checksums.json").read_text()
+    out = extract(dest, tmp_path / "x", progress=False)
+    assert (out / "train_sharp/000/00000000.png").read_bytes() == b"x" * 1000
+    dest.write_bytes(b"tampered")
+    with pytest.raises(ChecksumError):
+        record_checksum(dest, progress=False)
