@@ -36,16 +36,25 @@ class FlowConfig:
     """Unsupervised distillation flow training, Sec. 3.3 and Algorithm 1."""
 
     lr: float = 1e-4              # flow training learning rate (Sec. 4.1)
-    w_ph: float = 0.15            # omega_ph, Eqs. (14) and (17)
-    w_sm: float = 50.0            # omega_sm
+    w_ph: float = 0.15            # omega_ph, Eqs. (14) and (17) (= ARFlow's w_l1; it scales the whole photometric term)
+    w_sm: float = 50.0            # omega_sm (= ARFlow's w_smooth)
     w_dis: float = 0.1            # omega_dis, Eq. (17)
+    # rho of Eq. (11) = L1 + (w_ssim / w_l1) SSIM + (w_census / w_l1) census: these three set ratios only, so
+    # the defaults give ARFlow's 0.15 L1 + 0.85 SSIM and w_ssim = 0 gives the paper's plain 0.15 L1.
     w_l1: float = 0.15            # ARFlow's photometric mix: L1 weight ...
     w_ssim: float = 0.85          # ... beside SSIM (3x3)
     w_census: float = 0.0         # census term (ARFlow option), off by default
     smooth_alpha: float = 10.0    # edge weight exp(-alpha |grad I|), Eq. (13)
+    # Multi-scale weights over PWC-Lite's pyramid, finest first (full, 1/2, 1/4, 1/8, 1/16 of the input):
+    # ARFlow's w_scales / w_sm_scales (configs/sintel_raw.json); the paper does not state them.
+    w_scales: tuple = (1.0, 1.0, 1.0, 1.0, 0.0)     # photometric term at each level
+    w_sm_scales: tuple = (1.0, 0.0, 0.0, 0.0, 0.0)  # smoothness only at the finest level
+    bidirectional: bool = False   # False: Eqs. (11), (13), (16) on F12 only (paper); True: average with F21 (ARFlow with_bk)
     iters: int = 20000            # iterations of each stage of Algorithm 1
     batch_size: int = 8
     patch_size: int = 256         # HQ crop size for flow training
+    save_every: int = 2000        # checkpoint interval of each Algorithm 1 stage (always saved at the end)
+    log_every: int = 50           # rows of the stage's log.csv
     checkpoint: Optional[str] = None  # student checkpoint to initialise the restoration network's flow net
 
 

@@ -1,0 +1,168 @@
+"""The losses of Algorithm 1: Eq. (14) (teacher, step 1) and Eq. (17) (student, step 2), multi-scale.
+
+Explained in the book's chapter "Distillation and Algorithm 1" (part "Unsupervised flow").
+
+    L = w_ph L_ph(F) + w_sm L_sm(F)                                   (14)  teacher on HQ frames y1, y2
+    L = w_ph L_ph(F^x) + w_sm L_sm(F^x) + w_dis L_dis(F^x, F^y)       (17)  student on LQ frames x1, x2
+
+with w_ph = 0.15, w_sm = 50, w_dis = 0.1. Conventions (ARFlow's `unFlowLoss`, whose `sintel_raw.json` has
+exactly w_l1 = 0.15 and w_smooth = 50, i.e. the paper's omega_ph and omega_sm):
+
+* rho of Eq. (11) = L1 + (w_ssim / w_l1) SSIM + (w_census / w_l1) census; with the defaults
+  w_ph * rho = 0.15 L1 + 0.85 SSIM, ARFlow's photometric term (w_ssim = 0 gives the paper's plain L1).
+* Multi-scale over the flow pyramid, finest first (PWC-Lite: full, 1/2, 1/4, 1/8, 1/16): photometric
+  weights `w_scales = (1, 1, 1, 1, 0)`, smoothness weights `w_sm_scales = (1, 0, 0, 0, 0)` (ARFlow). Frames
+  are area-downsampled to each level; the occlusion mask is computed at the finest level and
+  nearest-downsampled (ARFlow). Levels beyond the weight lists get weight 0.
+* Smoothness sees the flow divided by min(H, W) of the finest level (ARFlow), i.e. in frame units, so
+  w_sm = 50 means the same on 64x64 LQ crops and 256x256 HQ crops.
+* Distillation (Eq. 16) uses the finest student flow only, resized to the teacher's size.
+* `bidirectional=True` averages every term with its F21 counterpart (ARFlow `with_bk`); the paper's
+  equations are written for F12 only, which is the default.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..flow.occlusion import visibility_mask
+from .distillation import distillation_loss
+from .photometric import photometric_loss
+from .smoothness import smoothness_loss
+
+ARFLOW_W_SCALES = (1.0, 1.0, 1.0, 1.0, 0.0)
+ARFLOW_W_SM_SCALES = (1.0, 0.0, 0.0, 0.0, 0.0)
+
+
+def resize_images(img: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Frames `(B, C, H, W)` to `size`: 'area' when shrinking (ARFlow), bilinear when growing."""
+    h, w = img.shape[-2:]
+    size = (int(size[0]), int(size[1]))
+    if (h, w) == size:
+        return img
+    if size[0] <= h and size[1] <= w:
+        return F.interpolate(img, size=size, mode="area")
+    return F.interpolate(img, size=size, mode="bilinear", align_corners=False)
+
+
+def _weight(weights: Sequence[float], level: int) -> float:
+    return float(weights[level]) if level < len(weights) else 0.0
+
+
+class FlowLoss(nn.Module):
+    """Eqs. (14) and (17), one method per weighted term; build with :meth:`from_config`."""
+
+    def __init__(self, w_ph: float = 0.15, w_sm: float = 50.0, w_dis: float = 0.1, w_l1: float = 0.15,
+                 w_ssim: float = 0.85, w_census: float = 0.0, smooth_alpha: float = 10.0,
+                 w_scales: Sequence[float] = ARFLOW_W_SCALES, w_sm_scales: Sequence[float] = ARFLOW_W_SM_SCALES,
+                 bidirectional: bool = False):
+        super().__init__()
+        self.w_ph, self.w_sm, self.w_dis = float(w_ph), float(w_sm), float(w_dis)
+        # rho's inner weights, normalised so that the L1 coefficient is 1 (the paper's rho = L1)
+        norm = float(w_l1) if w_l1 > 0 else 1.0
+        self.rho = dict(w_l1=float(w_l1) / norm, w_ssim=float(w_ssim) / norm, w_census=float(w_census) / norm)
+        self.smooth_alpha = float(smooth_alpha)
+        self.w_scales, self.w_sm_scales = tuple(w_scales), tuple(w_sm_scales)
+        self.bidirectional = bool(bidirectional)
+
+    @classmethod
+    def from_config(cls, cfg) -> "FlowLoss":
+        """From a :class:`s2svr.configs.FlowConfig`."""
+        return cls(w_ph=cfg.w_ph, w_sm=cfg.w_sm, w_dis=cfg.w_dis, w_l1=cfg.w_l1, w_ssim=cfg.w_ssim,
+                   w_census=cfg.w_census, smooth_alpha=cfg.smooth_alpha, w_scales=cfg.w_scales,
+                   w_sm_scales=cfg.w_sm_scales, bidirectional=cfg.bidirectional)
+
+    # ------------------------------------------------------------------ helpers
+    def _directions(self, pyramid: dict, img1: torch.Tensor, img2: torch.Tensor):
+        """[(flows, flows_back, frame_from, frame_to)] for F12 (and F21 if bidirectional)."""
+        fw, bw = pyramid["flows_fw"], pyramid.get("flows_bw")
+        dirs = [(fw, bw, img1, img2)]
+        if self.bidirectional:
+            if bw is None:
+                raise ValueError("bidirectional flow loss needs pyramid['flows_bw'] (forward_pyramid(..., with_bw=True))")
+            dirs.append((bw, fw, img2, img1))
+        return dirs
+
+    @staticmethod
+    def _visible(flows: list, flows_back: list | None) -> torch.Tensor | None:
+        """Forward-backward visibility at the finest level, `(B, 1, H, W)`; None without backward flows."""
+        if flows_back is None:
+            return None
+        return visibility_mask(flows[0], flows_back[0])
+
+    # ------------------------------------------------------------------ weighted terms
+    def photometric_term(self, pyramid: dict, img1: torch.Tensor, img2: torch.Tensor) -> torch.Tensor:
+        """w_ph * sum_l w_scales[l] * L_ph at level l (Eq. 11), averaged over directions."""
+        total = img1.new_zeros(())
+        dirs = self._directions(pyramid, img1, img2)
+        for flows, flows_back, a, b in dirs:
+            visible = self._visible(flows, flows_back)  # (B, 1, H0, W0) or None
+            for level, flow in enumerate(flows):
+                w = _weight(self.w_scales, level)
+                if w == 0:
+                    continue
+                size = flow.shape[-2:]
+                vis = None if visible is None else F.interpolate(visible, size=size, mode="nearest")
+                total = total + w * photometric_loss(resize_images(a, size), resize_images(b, size), flow, vis,
+                                                     **self.rho)
+        return self.w_ph * total / len(dirs)
+
+    def smoothness_term(self, pyramid: dict, img1: torch.Tensor, img2: torch.Tensor) -> torch.Tensor:
+        """w_sm * sum_l w_sm_scales[l] * L_sm at level l (Eq. 13) on flow / min(H0, W0)."""
+        total = img1.new_zeros(())
+        dirs = self._directions(pyramid, img1, img2)
+        for flows, _, a, _ in dirs:
+            s = float(min(flows[0].shape[-2:]))  # frame units, as ARFlow
+            for level, flow in enumerate(flows):
+                w = _weight(self.w_sm_scales, level)
+                if w == 0:
+                    continue
+                total = total + w * smoothness_loss(flow / s, resize_images(a, flow.shape[-2:]), self.smooth_alpha)
+        return self.w_sm * total / len(dirs)
+
+    def distillation_term(self, pyramid: dict, teacher_fw: torch.Tensor,
+                          teacher_bw: torch.Tensor | None = None) -> torch.Tensor:
+        """w_dis * L_dis (Eq. 16) between the finest student flow and the teacher's HQ flow."""
+        loss = distillation_loss(pyramid["flows_fw"][0], teacher_fw)
+        if self.bidirectional:
+            if teacher_bw is None or pyramid.get("flows_bw") is None:
+                raise ValueError("bidirectional distillation needs the teacher's and the student's backward flows")
+            loss = (loss + distillation_loss(pyramid["flows_bw"][0], teacher_bw)) / 2
+        return self.w_dis * loss
+
+    # ------------------------------------------------------------------ totals
+    def forward(self, pyramid: dict, img1: torch.Tensor, img2: torch.Tensor, flow_teacher=None):
+        """Eq. (14), or Eq. (17) when `flow_teacher` is given.
+
+        Args:
+            pyramid: `PWCLite.forward_pyramid(img1, img2, with_bw=True)`: {'flows_fw': [finest, ...],
+                'flows_bw': [...]} flows `(B, 2, h_l, w_l)` in pixels of their level. Without 'flows_bw'
+                every pixel counts as visible.
+            img1, img2: `(B, C, H, W)` in [0, 1], the frames the flows were computed on.
+            flow_teacher: None, or the teacher's HQ flow `(B, 2, H', W')` (or a (fw, bw) pair).
+        Returns:
+            (total, terms): scalar total and {'ph', 'sm'[, 'dis']} weighted terms, detached, for logging.
+        """
+        terms = {"ph": self.photometric_term(pyramid, img1, img2),
+                 "sm": self.smoothness_term(pyramid, img1, img2)}
+        if flow_teacher is not None:
+            t_fw, t_bw = flow_teacher if isinstance(flow_teacher, (tuple, list)) else (flow_teacher, None)
+            terms["dis"] = self.distillation_term(pyramid, t_fw, t_bw)
+        total = sum(terms.values())
+        return total, {k: v.detach() for k, v in terms.items()}
+
+
+def unsupervised_flow_loss(pyramid: dict, img1: torch.Tensor, img2: torch.Tensor, cfg=None, **weights):
+    """Eq. (14): `(total, {'ph', 'sm'})`; weights from `cfg` (a FlowConfig) or keywords of :class:`FlowLoss`."""
+    loss = FlowLoss.from_config(cfg) if cfg is not None else FlowLoss(**weights)
+    return loss(pyramid, img1, img2)
+
+
+def distillation_flow_loss(pyramid: dict, img1: torch.Tensor, img2: torch.Tensor, flow_teacher, cfg=None,
+                           **weights):
+    """Eq. (17): `(total, {'ph', 'sm', 'dis'})`; the student's pyramid on LQ frames, the teacher's HQ flow."""
+    loss = FlowLoss.from_config(cfg) if cfg is not None else FlowLoss(**weights)
+    return loss(pyramid, img1, img2, flow_teacher=flow_teacher)
