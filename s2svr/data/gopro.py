@@ -14,9 +14,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .download import Resource
 from .registry import folder_pair, missing, normalise_split, require
 
 NUM_SEQUENCES = {"train": 22, "test": 11}
+# Official SNU CVLab server (linked from https://seungjunnah.github.io/Datasets/gopro); no digest is published.
+DOWNLOADS = (Resource("http://data.cv.snu.ac.kr:8008/webdav/dataset/GOPRO/GOPRO_Large.zip", "GOPRO_Large.zip",
+                      note="blur, blur_gamma and sharp frames of 33 sequences"),)
 
 
 def gopro_sequences(root, split: str, blur_dir: str = "blur") -> list:

@@ -33,6 +33,11 @@ TABLE3_ROWS = (("A", "Traffic"), ("A", "PeopleOnStreet"), ("B", "Kimono"), ("B",
                ("C", "PartyScene"), ("C", "BasketballDrill"), ("D", "RaceHorses"), ("D", "BQSquare"),
                ("D", "BlowingBubbles"), ("D", "BasketballPass"), ("E", "FourPeople"), ("E", "Johnny"),
                ("E", "KristenAndSara"))
+# MFQEv2's raw videos are shared through cloud drives only, so there is nothing to download automatically.
+INSTRUCTIONS = (
+    "MFQEv2 raw videos are distributed through cloud drives (no direct link): follow "
+    "https://github.com/RyanXingQL/MFQEv2.0/wiki/MFQEv2-Dataset and put the 108 training videos in "
+    "{root}/train_108/raw/ and the 18 test videos in {root}/test_18/raw/ (names like Traffic_2560x1600_150.yuv).")
 _SIZE = re.compile(r"_(\d+)x(\d+)(?=_|\.|$)")
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .download import Resource
 from .registry import folder_pair, missing, normalise_split, require
 
 REDS4 = ("000", "011", "015", "020")
@@ -26,6 +27,10 @@ NUM_CLIPS = 270          # 240 train + 30 val, after the regroup
 GT_DIR = "train_sharp"
 LQ_DIR = "train_sharp_bicubic/X4"
 SCALE = 4
+# Official SNU CVLab server (linked from https://seungjunnah.github.io/Datasets/reds.html); no digests are published.
+_SNU = "http://data.cv.snu.ac.kr:8008/webdav/dataset/REDS"
+DOWNLOADS = tuple(Resource(f"{_SNU}/{n}.zip", f"{n}.zip") for n in
+                  ("train_sharp", "train_sharp_bicubic", "val_sharp", "val_sharp_bicubic"))
 
 
 def reds_clip_names(split: str) -> list:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .download import Resource
 from .registry import missing, normalise_split, require
 from .sequence import FrameSource, VideoSequence
 
@@ -25,6 +26,9 @@ LISTS = {"train": "sep_trainlist.txt", "test": "sep_testlist.txt"}
 LIST_DIRS = ("vimeo_septuplet", ".")    # where the lists are looked for, in order
 FRAMES = tuple(f"im{i}.png" for i in range(1, 8))
 SCALE = 4
+# Official TOFlow page http://toflow.csail.mit.edu/ ; GT only (LQ is made locally); no digest is published.
+DOWNLOADS = (Resource("http://data.csail.mit.edu/tofu/dataset/vimeo_septuplet.zip", "vimeo_septuplet.zip",
+                      note="82 GB, GT septuplets and the train/test lists"),)
 
 
 def vimeo_list_path(root, split: str) -> Path:

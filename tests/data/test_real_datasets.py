@@ -292,3 +292,37 @@ def test_download_file_url_resume_record_and_extract(tmp_path):
     dest.write_bytes(b"tampered")
     with pytest.raises(ChecksumError):
         record_checksum(dest, progress=False)
+
+
+# -------------------------------------------------------------------------------------- prepare scripts
+def test_prepare_reds_regroups_val_and_makes_missing_lq(tmp_path, monkeypatch):
+    import sys
+    import zipfile
+    from pathlib import Path
+    imresize = pytest.importorskip("s2svr.data.degrade").imresize
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "data_scripts"))
+    import prepare_reds
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    rng = np.random.default_rng(1)
+    gt = {}
+    for name, prefix, clips, size in (("train_sharp", "train/train_sharp", REDS4, 32),
+                                      ("train_sharp_bicubic", "train/train_sharp_bicubic/X4", REDS4, 8),
+                                      ("val_sharp", "val/val_sharp", ("000",), 32), ("val_sharp_bicubic", "", (), 8)):
+        with zipfile.ZipFile(mirror / f"{name}.zip", "w") as z:
+            for c in clips:
+                frame = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+                gt[(name, c)] = frame
+                png = tmp_path / "f.png"
+                Image.fromarray(frame).save(png)
+                z.write(png, f"{prefix}/{c}/00000000.png")
+    root = tmp_path / "REDS"
+    prepare_reds.main(["--root", str(root), "--base-url", mirror.as_uri(), "--workers", "1"])
+    train = get_sequences("reds", root, "sr", "train")
+    assert [s.name for s in train] == ["240"]                       # val 000 regrouped as 240
+    made = train[0].lq.read([0])[0]
+    assert np.array_equal(made, imresize(gt[("val_sharp", "000")], 0.25))
+    assert len(get_sequences("reds", root, "sr", "test")) == 4
+    assert "train_sharp.zip" in (root / "downloads" / "checksums.json").read_text()
+    for m in ("prepare_reds", "prepare_common"):
+        sys.modules.pop(m, None)
