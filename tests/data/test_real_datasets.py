@@ -326,3 +326,18 @@ def test_prepare_reds_regroups_val_and_makes_missing_lq(tmp_path, monkeypatch):
     assert "train_sharp.zip" in (root / "downloads" / "checksums.json").read_text()
     for m in ("prepare_reds", "prepare_common"):
         sys.modules.pop(m, None)
+
+
+def test_registry_dispatches_embedded_lazily_and_rejects_unknown(monkeypatch, tmp_path):
+    import sys
+    import types
+    calls = []
+    fake = types.ModuleType("s2svr.data.embedded")
+    fake.embedded_sequences = lambda root, task, split: calls.append((root, task, split)) or ["seq"]
+    monkeypatch.setitem(sys.modules, "s2svr.data.embedded", fake)
+    assert get_sequences("embedded", tmp_path, "vqe", "val") == ["seq"]
+    assert calls == [(tmp_path, "vqe", "test")]
+    with pytest.raises(ValueError, match="unknown dataset"):
+        get_sequences("davis", tmp_path, "sr", "test")
+    with pytest.raises(ValueError, match="split"):
+        get_sequences("reds", tmp_path, "sr", "holdout")
