@@ -1,0 +1,115 @@
+"""The chapter runner (s2svr.book.run) on a throw-away book: caching, parameters, failure reports."""
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from s2svr.book.run import ChapterError, main, parameters_for, run
+from s2svr.book.toc import chapters
+
+pytestmark = [pytest.mark.book]
+
+CHAPTER = '''\
+# %% [markdown]
+# # A tiny chapter
+
+# %% tags=["parameters"]
+profile = "cpu"
+device = "cpu"
+seed = 0
+data_root = "data/embedded"
+output_dir = "outputs"
+
+# %%
+print(f"profile={profile} seed={seed} output_dir={output_dir}")
+{body}
+'''
+
+
+def make_book(root: Path, body: str = "x = 1", name: str = "tiny") -> Path:
+    (root / "notebooks").mkdir(parents=True, exist_ok=True)
+    (root / "book").mkdir(exist_ok=True)
+    (root / "book" / "intro.md").write_text("# Intro\n")
+    (root / "_toc.yml").write_text(textwrap.dedent(f"""\
+        format: jb-book
+        root: book/intro
+        parts:
+          - caption: Part
+            chapters:
+              - file: chapters/{name}
+        """))
+    src = root / "notebooks" / f"{name}.py"
+    src.write_text(CHAPTER.replace("{body}", body))
+    return src
+
+
+def test_parameters_per_profile():
+    p = parameters_for("ci")
+    assert p == {"profile": "ci", "device": "cpu", "seed": 0, "data_root": "data/embedded", "output_dir": "outputs/ci"}
+    with pytest.raises(ValueError, match="unknown profile"):
+        parameters_for("gpu")
+
+
+def test_toc_entry_without_source_is_an_error(tmp_path):
+    make_book(tmp_path)
+    (tmp_path / "notebooks" / "tiny.py").unlink()
+    with pytest.raises(FileNotFoundError, match="notebooks/tiny.py"):
+        chapters(tmp_path)
+
+
+def test_execute_then_cache_then_reexecute_on_change(tmp_path):
+    src = make_book(tmp_path)
+    logs = []
+    first = run(tmp_path, "ci", log=logs.append)
+    assert [r.cached for r in first] == [False]
+    executed = tmp_path / "_build" / "executed" / "ci" / "tiny.ipynb"
+    page = tmp_path / "chapters" / "tiny.ipynb"
+    assert executed.is_file() and page.read_bytes() == executed.read_bytes()
+    nb = json.loads(page.read_text())
+    text = "".join("".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", []))
+    assert "profile=ci seed=0 output_dir=outputs/ci" in text, "the parameters were not injected"
+    assert json.loads((executed.parent / "tiny.run.json").read_text())["parameters"]["profile"] == "ci"
+
+    assert [r.cached for r in run(tmp_path, "ci", log=logs.append)] == [True]  # nothing changed
+    assert "cached" in logs[-1]
+    assert [r.cached for r in run(tmp_path, "cpu", log=logs.append)] == [False]  # other parameters
+    assert [r.cached for r in run(tmp_path, "ci", log=logs.append)] == [True]  # each profile keeps its run
+    (tmp_path / "s2svr").mkdir()
+    (tmp_path / "s2svr" / "mod.py").write_text("A = 1\n")  # the package changed
+    assert [r.cached for r in run(tmp_path, "ci", log=logs.append)] == [False]
+    src.write_text(src.read_text() + "\ny = 2\n")  # the source changed
+    assert [r.cached for r in run(tmp_path, "ci", log=logs.append)] == [False]
+
+
+def test_failing_cell_names_notebook_line_and_keeps_report(tmp_path, capsys):
+    make_book(tmp_path, body='assert 1 + 1 == 3, "arithmetic is broken"')
+    with pytest.raises(ChapterError) as err:
+        run(tmp_path, "ci", log=lambda *_: None)
+    msg = str(err.value)
+    assert "\n" not in msg
+    assert "tiny" in msg and "notebooks/tiny.py:13" in msg, msg
+    assert "AssertionError: arithmetic is broken" in msg, msg
+    report = tmp_path / "_build" / "executed" / "ci" / "tiny.ipynb"
+    assert report.is_file() and "_build/executed/ci/tiny.ipynb" in msg
+    assert "arithmetic is broken" in report.read_text()  # the partially executed notebook, with the error
+    assert not (tmp_path / "chapters" / "tiny.ipynb").exists(), "a failed chapter must not be published"
+    assert not (report.parent / "tiny.run.json").exists()
+    # the command line: exit 1 with the one-line message on stderr
+    assert main(["--profile", "ci", "--root", str(tmp_path)]) == 1
+    assert "FAILED tiny" in capsys.readouterr().err
+
+
+def test_missing_parameter_is_an_error(tmp_path):
+    src = make_book(tmp_path)
+    src.write_text(src.read_text().replace('data_root = "data/embedded"\n', ""))
+    with pytest.raises(ChapterError, match="does not define data_root"):
+        run(tmp_path, "ci", log=lambda *_: None)
+
+
+def test_only_unknown_chapter(tmp_path):
+    make_book(tmp_path)
+    with pytest.raises(ChapterError, match="not a chapter"):
+        run(tmp_path, "ci", only="nope")
