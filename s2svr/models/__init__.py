@@ -1,0 +1,44 @@
+"""The S2SVR network (Sec. 3.1-3.2): ConvGRU/ResConvGRU, encoder, decoder, local attention, task heads.
+
+Explained in the book's part "Sequence to sequence" (chapters "ConvGRU and ResConvGRU", "Encoder and decoder",
+"Local attention", "Motion compensation and temporal layouts").
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import torch.nn as nn
+
+from ..configs.schema import ModelConfig
+from ..utils import count_parameters
+from .attention import LocalAttention
+from .convgru import ConvGRU, ResConvGRU, ResidualBlock
+from .decoder import Decoder, OutputEmbedding
+from .encoder import Encoder
+from .heads import RestorationHead, SRHead, build_head
+from .motion import align_window, estimate_flow_pair, estimate_flows, warp_states
+from .network import S2SVR, StreamState
+
+COMPONENTS = ("flow", "encoder", "attention", "decoder", "head")
+
+__all__ = ["S2SVR", "StreamState", "build_model", "parameter_breakdown", "ConvGRU", "ResConvGRU", "ResidualBlock",
+           "LocalAttention", "Encoder", "Decoder", "OutputEmbedding", "SRHead", "RestorationHead", "build_head",
+           "align_window", "estimate_flow_pair", "estimate_flows", "warp_states", "COMPONENTS"]
+
+
+def build_model(model_cfg: ModelConfig, flow_net: nn.Module | None = None) -> S2SVR:
+    """An :class:`S2SVR` from the `model:` section of a config; `flow_net` defaults to a new PWC-Lite."""
+    return S2SVR(**dataclasses.asdict(model_cfg), flow_net=flow_net)
+
+
+def parameter_breakdown(model: nn.Module) -> dict[str, int]:
+    """Parameters per top-level component, in the order flow, encoder, attention, decoder, head, any other
+    child module, then 'total'."""
+    children = dict(model.named_children())
+    rows = {name: count_parameters(children[name]) for name in COMPONENTS if name in children}
+    rows.update({name: count_parameters(m) for name, m in children.items() if name not in rows})
+    own = sum(p.numel() for p in model.parameters(recurse=False))
+    if own:
+        rows["other"] = own
+    rows["total"] = count_parameters(model)
+    return rows

@@ -1,0 +1,46 @@
+import torch
+
+from s2svr.models import ConvGRU, ResConvGRU
+
+
+def test_zero_update_gate_keeps_the_state():
+    torch.manual_seed(0)
+    gru = ConvGRU(in_channels=5, num_feat=8)
+    with torch.no_grad():  # z_t = sigmoid(-1e4) = 0  =>  h_t = h_{t-1}, whatever the input
+        gru.conv_z.weight.zero_()
+        gru.conv_z.bias.fill_(-1e4)
+    state, x = torch.randn(2, 8, 6, 7), torch.randn(2, 5, 6, 7)
+    assert torch.equal(gru(state, x), state)
+
+
+def test_full_update_gate_forgets_the_state_through_a_closed_reset_gate():
+    torch.manual_seed(0)
+    gru = ConvGRU(in_channels=5, num_feat=8)
+    with torch.no_grad():  # z = 1, r = 0  =>  h_t = tanh(W_q [0, x_t]): the state no longer matters
+        for conv, bias in ((gru.conv_z, 1e4), (gru.conv_r, -1e4)):
+            conv.weight.zero_()
+            conv.bias.fill_(bias)
+    x = torch.randn(2, 5, 6, 7)
+    out_a, out_b = gru(torch.randn(2, 8, 6, 7), x), gru(torch.randn(2, 8, 6, 7), x)
+    assert torch.allclose(out_a, out_b, atol=1e-6)
+    assert out_a.abs().max() < 1  # a tanh candidate
+
+
+def test_resconvgru_with_zeroed_residual_branches_is_convgru_plus_input():
+    torch.manual_seed(0)
+    layer = ResConvGRU(in_channels=8, num_feat=8, num_blocks=3)
+    with torch.no_grad():  # every residual block becomes the identity, so F_b = id in Eq. (9)
+        for block in layer.blocks:
+            block.conv2.weight.zero_()
+            block.conv2.bias.zero_()
+    state, x = torch.randn(1, 8, 5, 5), torch.randn(1, 8, 5, 5)
+    assert torch.allclose(layer(state, x), layer.gru(state, x) + x, atol=1e-6)
+
+
+def test_resconvgru_residual_only_when_widths_match_or_given():
+    torch.manual_seed(0)
+    layer = ResConvGRU(in_channels=16, num_feat=8, num_blocks=1)
+    state, x, skip = torch.randn(1, 8, 5, 5), torch.randn(1, 16, 5, 5), torch.randn(1, 8, 5, 5)
+    plain = layer.blocks(layer.gru(state, x))
+    assert torch.equal(layer(state, x), plain)
+    assert torch.allclose(layer(state, x, residual=skip), plain + skip)
