@@ -7,10 +7,11 @@ from .distillation import DistillationLoss, distillation_loss
 from .photometric import (PhotometricLoss, census_distance, photometric_distance, photometric_loss,
                           ssim_distance)
 from .restoration import CharbonnierLoss, charbonnier_loss
+from .supervised import epe_map, multiscale_epe_loss
 from .smoothness import SmoothnessLoss, edge_weights, image_gradients, smoothness_loss
 from .totals import FlowLoss, distillation_flow_loss, resize_images, unsupervised_flow_loss
 
 __all__ = ["photometric_loss", "photometric_distance", "ssim_distance", "census_distance", "PhotometricLoss",
            "smoothness_loss", "edge_weights", "image_gradients", "SmoothnessLoss",
            "distillation_loss", "DistillationLoss", "charbonnier_loss", "CharbonnierLoss",
-           "FlowLoss", "unsupervised_flow_loss", "distillation_flow_loss", "resize_images"]
+           "epe_map", "multiscale_epe_loss", "FlowLoss", "unsupervised_flow_loss", "distillation_flow_loss", "resize_images"]

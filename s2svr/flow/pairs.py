@@ -1,0 +1,154 @@
+"""Frame pairs for Algorithm 1: random aligned HQ/LQ crops, reproducible from (seed, step).
+
+Explained in the book's chapter "Distillation and Algorithm 1" (part "Unsupervised flow"). Both steps of
+Algorithm 1 see the same pairs: the teacher the HQ frames (y1, y2), the student the LQ frames (x1, x2)
+of the same crop. A pair is a dict with
+
+    'hq1', 'hq2': HQ frames, 'lq1', 'lq2': LQ frames (same size, or 1/scale for SR),
+    optional 'flow_fw', 'flow_bw' (ground truth at HQ size, pixels) and 'occlusion' (1 = occluded),
+
+as NumPy (`(H, W, C)` uint8 or float in [0, 1]; flows `(H, W, 2)`) or torch (`(C, H, W)`) arrays, e.g. from
+`s2svr.data.embedded.embedded_flow_pairs`, or read lazily from `VideoSequence`s by :class:`SequencePairs`.
+A batch is `{'hq1', 'hq2', 'lq1', 'lq2': (B, C, H, W) float in [0, 1]}` plus, when every pair has them,
+`'flow_gt'`, `'flow_gt_bw'` `(B, 2, H, W)` and `'occ_gt'` `(B, 1, H, W)` at HQ size.
+
+Batch `k` is drawn from `np.random.default_rng([seed, k])`, so a resumed run sees exactly the batches an
+uninterrupted run would have seen.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+
+FRAME_KEYS = ("hq1", "hq2", "lq1", "lq2")
+
+
+def _frame(a) -> torch.Tensor:
+    """`(H, W, C)` NumPy (uint8 0-255 or float 0-1) or `(C, H, W)` tensor -> float32 `(C, H, W)` in [0, 1]."""
+    if isinstance(a, torch.Tensor):
+        t = a.float()
+        return t.unsqueeze(0) if t.dim() == 2 else t
+    a = np.asarray(a)
+    scale = 255.0 if a.dtype == np.uint8 else 1.0
+    if a.ndim == 2:
+        a = a[..., None]
+    return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32) / scale).permute(2, 0, 1)
+
+
+def _field(a, channels: int) -> torch.Tensor:
+    """A flow `(H, W, 2)` / occlusion `(H, W)` or `(H, W, 1)` array -> float32 `(channels, H, W)`."""
+    if isinstance(a, torch.Tensor):
+        t = a.float()
+        if t.dim() == 2:
+            return t.unsqueeze(0)
+        return t if t.shape[0] == channels else t.permute(2, 0, 1)
+    a = np.asarray(a, dtype=np.float32)
+    if a.ndim == 2:
+        a = a[..., None]
+    if a.shape[0] == channels and a.shape[-1] != channels:  # already channels-first
+        return torch.from_numpy(np.ascontiguousarray(a))
+    return torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)
+
+
+def normalise_pair(pair: dict) -> dict:
+    """A pair dict as float tensors `(C, H, W)`; flows `(2, H, W)`, occlusion `(1, H, W)`. Idempotent."""
+    missing = [k for k in FRAME_KEYS if k not in pair]
+    if missing:
+        raise KeyError(f"flow pair lacks {missing}; it has {sorted(pair)}")
+    out = {k: _frame(pair[k]) for k in FRAME_KEYS}
+    for k in ("flow_fw", "flow_bw"):
+        if pair.get(k) is not None:
+            out[k] = _field(pair[k], 2)
+    if pair.get("occlusion") is not None:
+        out["occlusion"] = _field(pair["occlusion"], 1)
+    hq, lq = out["hq1"].shape[-2:], out["lq1"].shape[-2:]
+    if hq[0] % lq[0] or hq[1] % lq[1] or hq[0] // lq[0] != hq[1] // lq[1]:
+        raise ValueError(f"HQ size {tuple(hq)} is not an integer multiple of LQ size {tuple(lq)}")
+    return out
+
+
+class SequencePairs(Sequence):
+    """All consecutive frame pairs (t, t+1) of a list of `VideoSequence`s, read lazily as pair dicts."""
+
+    def __init__(self, sequences: Sequence, mode: str = "rgb"):
+        self.sequences, self.mode = list(sequences), mode
+        self.index = [(i, t) for i, s in enumerate(self.sequences) for t in range(len(s) - 1)]
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, k: int) -> dict:
+        i, t = self.index[k]
+        seq = self.sequences[i]
+        hq, lq = seq.gt.read([t, t + 1], self.mode), seq.lq.read([t, t + 1], self.mode)  # (2, H, W, C) uint8
+        return {"hq1": hq[0], "hq2": hq[1], "lq1": lq[0], "lq2": lq[1]}
+
+
+def _flip_field(t: torch.Tensor, dim: int, negate: int | None) -> torch.Tensor:
+    t = t.flip(dim)
+    if negate is not None:  # a mirrored flow points the other way along that axis
+        t = t.clone()
+        t[negate] = -t[negate]
+    return t
+
+
+class PairBatches:
+    """Endless batches of random aligned crops (HQ `patch_size`, LQ `patch_size / scale`) from `pairs`.
+
+    Args:
+        pairs: a list of pair dicts (normalised once, up front) or any indexable of them (e.g. SequencePairs).
+        batch_size: pairs per batch (drawn with replacement).
+        patch_size: HQ crop side; clipped to the smallest frame of the batch, rounded down to the scale.
+        seed: batches are a function of (seed, step) only.
+        flip: horizontal flip with probability 1/2 (ARFlow's `hflip`), flows mirrored and u negated.
+    """
+
+    def __init__(self, pairs, batch_size: int, patch_size: int, seed: int = 0, flip: bool = False):
+        if len(pairs) == 0:
+            raise ValueError("PairBatches needs at least one pair")
+        self.pairs = [normalise_pair(p) for p in pairs] if isinstance(pairs, list) else pairs
+        self.batch_size, self.patch_size, self.seed, self.flip = int(batch_size), int(patch_size), int(seed), flip
+
+    def batch(self, step: int) -> dict:
+        rng = np.random.default_rng([self.seed, int(step)])
+        chosen = [normalise_pair(self.pairs[int(i)]) for i in rng.integers(0, len(self.pairs), self.batch_size)]
+        scale = chosen[0]["hq1"].shape[-1] // chosen[0]["lq1"].shape[-1]
+        hmin = min(p["hq1"].shape[-2] for p in chosen)
+        wmin = min(p["hq1"].shape[-1] for p in chosen)
+        ph = min(self.patch_size, hmin) // scale * scale
+        pw = min(self.patch_size, wmin) // scale * scale
+        items = []
+        for p in chosen:
+            h, w = p["hq1"].shape[-2:]
+            y = int(rng.integers(0, (h - ph) // scale + 1)) * scale  # LQ-aligned corner
+            x = int(rng.integers(0, (w - pw) // scale + 1)) * scale
+            flip = bool(self.flip and rng.random() < 0.5)
+            item = {}
+            for k, v in p.items():
+                s = scale if k.startswith("lq") else 1
+                crop = v[..., y // s:(y + ph) // s, x // s:(x + pw) // s]
+                if flip:
+                    crop = _flip_field(crop, -1, 0 if k.startswith("flow") else None)
+                item[k] = crop
+            items.append(item)
+        out = {k: torch.stack([it[k] for it in items]) for k in FRAME_KEYS}
+        for k, name in (("flow_fw", "flow_gt"), ("flow_bw", "flow_gt_bw"), ("occlusion", "occ_gt")):
+            if all(k in it for it in items):
+                out[name] = torch.stack([it[k] for it in items])
+        return out
+
+    def iterate(self, start: int = 0) -> Iterator[dict]:
+        step = int(start)
+        while True:
+            yield self.batch(step)
+            step += 1
+
+    def __iter__(self) -> Iterator[dict]:
+        return self.iterate(0)
+
+
+def pair_batches(pairs, batch_size: int, patch_size: int, seed: int = 0, flip: bool = False) -> PairBatches:
+    """Batch iterator over pair dicts; see :class:`PairBatches`."""
+    return PairBatches(pairs, batch_size, patch_size, seed=seed, flip=flip)

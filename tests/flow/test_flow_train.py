@@ -1,0 +1,122 @@
+"""Algorithm 1 on tiny synthetic pairs: batches, the four stages, checkpoints and exact resume."""
+import argparse
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from s2svr.configs import FlowConfig
+from s2svr.flow import flow_warp
+from s2svr.flow.pairs import PairBatches, normalise_pair
+from s2svr.flow.pwclite import PWCLite
+from s2svr.flow.train import (FlowTrainError, add_flow_train_parser, flow_train_main, load_flow_model, train_flow,
+                              train_student, train_student_nodistill, train_supervised, train_teacher)
+from s2svr.train.checkpoint import load_checkpoint
+from s2svr.utils import seed_everything
+
+CFG = FlowConfig(iters=3, batch_size=2, patch_size=64, save_every=100, log_every=1)
+
+
+def synthetic_pairs(n=3, size=80, scale=4, seed=0):
+    """NumPy pair dicts as the embedded flow set gives: HQ uint8 frames translated by (dx, dy), LQ = area x1/4."""
+    g = torch.Generator().manual_seed(seed)
+    pairs = []
+    for i in range(n):
+        dx, dy = (i % 3) - 1 + 2, 1 - (i % 2) * 2
+        m = 8
+        coarse = torch.rand(1, 3, (size + 2 * m) // 4 + 2, (size + 2 * m) // 4 + 2, generator=g)
+        tex = F.interpolate(coarse, scale_factor=4, mode="bicubic", align_corners=False).clamp(0, 1)
+        hq1 = tex[..., m:m + size, m:m + size]
+        hq2 = tex[..., m - dy:m - dy + size, m - dx:m - dx + size]
+        lq1, lq2 = F.avg_pool2d(hq1, scale), F.avg_pool2d(hq2, scale)
+        fw = np.zeros((size, size, 2), np.float32)
+        fw[..., 0], fw[..., 1] = dx, dy
+        to_np = lambda t: t[0].permute(1, 2, 0).numpy()  # noqa: E731
+        pairs.append({"hq1": to_np(hq1), "hq2": to_np(hq2), "lq1": to_np(lq1), "lq2": to_np(lq2),
+                      "flow_fw": fw, "flow_bw": -fw, "occlusion": np.zeros((size, size), np.float32)})
+    return pairs
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    return synthetic_pairs()
+
+
+def test_batches_are_reproducible_aligned_and_flip_consistently(pairs):
+    bt = PairBatches(pairs, batch_size=2, patch_size=64, seed=3, flip=True)
+    b0, again, b1 = bt.batch(0), PairBatches(pairs, 2, 64, seed=3, flip=True).batch(0), bt.batch(1)
+    assert all(torch.equal(b0[k], again[k]) for k in b0)
+    assert not torch.equal(b0["hq1"], b1["hq1"])
+    assert b0["hq1"].shape == (2, 3, 64, 64) and b0["lq1"].shape == (2, 3, 16, 16)
+    assert b0["flow_gt"].shape == (2, 2, 64, 64) and b0["occ_gt"].shape == (2, 1, 64, 64)
+    for step in range(6):  # crops and flips keep LQ = area(HQ) and the GT flow exact
+        b = bt.batch(step)
+        assert torch.allclose(F.avg_pool2d(b["hq1"], 4), b["lq1"], atol=1e-6)
+        err = (flow_warp(b["hq2"], b["flow_gt"]) - b["hq1"])[..., 4:-4, 4:-4].abs().max()
+        assert err < 1e-5
+    assert torch.equal(next(bt.iterate(4))["hq1"], bt.batch(4)["hq1"])
+    assert normalise_pair(pairs[0])["flow_fw"].shape == (2, 80, 80)
+
+
+def _run_teacher(pairs, out, iters, max_steps=None, resume=False):
+    seed_everything(0)
+    model = PWCLite()
+    cfg = FlowConfig(**{**CFG.__dict__, "iters": iters})
+    res = train_teacher(model, PairBatches(pairs, 1, 64, seed=0), cfg, out_dir=out, resume=resume,
+                        progress=False, max_steps=max_steps, seed=0)
+    return model, res
+
+
+def test_teacher_checkpoint_and_resume_equal_an_uninterrupted_run(pairs, tmp_path):
+    straight, res = _run_teacher(pairs, tmp_path / "a", iters=3)
+    assert res.step == 3 and set(res.history[0][1]) == {"total", "ph", "sm"}
+    _, part = _run_teacher(pairs, tmp_path / "b", iters=3, max_steps=2)
+    state = load_checkpoint(part.checkpoint, kind="flow")
+    assert state["step"] == 2 and state["stage"] == "teacher" and state["config"]["flow"]["w_sm"] == 50.0
+    assert {"model", "optimizer", "rng"} <= set(state)
+    with pytest.raises(FlowTrainError, match="--resume"):
+        _run_teacher(pairs, tmp_path / "b", iters=3)
+    resumed, res = _run_teacher(pairs, tmp_path / "b", iters=3, resume=True)
+    assert res.step == 3 and [s for s, _ in res.history] == [3]
+    for (k, p), q in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(p, q), k  # CPU: bit-for-bit
+    log = (tmp_path / "b" / "flow_teacher_log.csv").read_text().splitlines()
+    assert log[0].startswith("step,total,ph,sm") and [r.split(",")[0] for r in log[1:]] == ["1", "2", "3"]
+
+
+def test_student_learns_from_a_frozen_teacher(pairs, tmp_path):
+    _run_teacher(pairs, tmp_path, iters=1)
+    teacher = load_flow_model(tmp_path / "flow_teacher.pt")
+    before = [p.clone() for p in teacher.parameters()]
+    seed_everything(1)
+    student = PWCLite()
+    res = train_student(student, PairBatches(pairs, 2, 64, seed=1), CFG, teacher, out_dir=tmp_path,
+                        iters=2, progress=False)
+    assert res.step == 2 and set(res.history[-1][1]) == {"total", "ph", "sm", "dis"}
+    assert all(torch.equal(a, b) for a, b in zip(before, teacher.parameters()))
+    assert load_checkpoint(tmp_path / "flow_student.pt", kind="flow")["stage"] == "student"
+    with pytest.raises(FlowTrainError, match="teacher"):
+        train_flow("student", PWCLite(), PairBatches(pairs, 1, 64), CFG, progress=False)
+
+
+def test_controls_run(pairs):
+    seed_everything(2)
+    res = train_student_nodistill(PWCLite(), PairBatches(pairs, 1, 64), CFG, iters=1, progress=False)
+    assert set(res.history[0][1]) == {"total", "ph", "sm"}
+    res = train_supervised(PWCLite(), PairBatches(pairs, 1, 64), CFG, frames="lq", iters=2, progress=False)
+    assert set(res.history[0][1]) == {"total", "epe"} and res.history[0][1]["epe"] > 0
+    no_gt = [{k: v for k, v in p.items() if k.startswith(("hq", "lq"))} for p in pairs]
+    with pytest.raises(FlowTrainError, match="ground-truth"):
+        train_supervised(PWCLite(), PairBatches(no_gt, 1, 64), CFG, iters=1, progress=False)
+
+
+def test_cli_parser_and_one_line_errors(capsys, tmp_path):
+    ap = argparse.ArgumentParser(prog="s2svr")
+    add_flow_train_parser(ap.add_subparsers(dest="command"))
+    args = ap.parse_args(["flow-train", "sr_reds4", "--stage", "student", "--profile", "ci", "--out", str(tmp_path)])
+    assert args.func is flow_train_main and args.stage == "student" and not args.resume
+    assert flow_train_main(args) == 2
+    assert capsys.readouterr().err.strip().startswith("s2svr: error: --stage student needs --teacher")
+    with pytest.raises(SystemExit):
+        ap.parse_args(["flow-train", "sr_reds4", "--stage", "pupil", "--out", "x"])
