@@ -29,7 +29,7 @@
 profile = "cpu"  # ci | cpu | paper: only sizes change
 device = "cpu"
 seed = 0
-data_root = "data/embedded"  # not used here: this chapter needs only skimage's photos
+data_root = "data/embedded"  # unused: this chapter needs only skimage photos
 output_dir = "outputs"
 
 # %%
@@ -48,8 +48,8 @@ from skimage.transform import resize
 from s2svr.flow import flow_warp, occlusion_mask, resize_flow, visibility_mask
 
 torch.manual_seed(seed)
-size = {"ci": 96, "cpu": 256, "paper": 256}[profile]  # side of the square test image
-num_steps = {"ci": 5, "cpu": 9, "paper": 9}[profile]  # positions of the slider below
+size = {"ci": 96, "cpu": 256, "paper": 256}[profile]  # side of the test image
+num_steps = {"ci": 5, "cpu": 9, "paper": 9}[profile]  # slider positions
 
 # %% [markdown]
 # ## Backward warping
@@ -75,19 +75,24 @@ num_steps = {"ci": 5, "cpu": 9, "paper": 9}[profile]  # positions of the slider 
 # exact shift:
 
 # %%
-photo = resize(skdata.astronaut(), (size, size), anti_aliasing=True)  # (H, W, 3) in [0, 1]
-x1 = torch.from_numpy(photo).permute(2, 0, 1).unsqueeze(0).float()  # (B, C, H, W)
+def to_tensor(img: np.ndarray) -> torch.Tensor:
+    """(H, W, 3) photo -> (1, 3, size, size) float tensor in [0, 1]."""
+    img = resize(img, (size, size), anti_aliasing=True)
+    return torch.from_numpy(img).permute(2, 0, 1).unsqueeze(0).float()
+
+
+x1 = to_tensor(skdata.astronaut())  # (B, C, H, W) in [0, 1]
 b, _, h, w = x1.shape
 
 zero = torch.zeros(b, 2, h, w)
 # equal up to float rounding: grid_sample maps pixel -> [-1, 1] -> pixel
-assert torch.allclose(flow_warp(x1, zero), x1, atol=1e-5), "the identity warp changed the image"
+assert torch.allclose(flow_warp(x1, zero), x1, atol=1e-5), "identity warp failed"
 
 shift = torch.zeros(b, 2, h, w)
 shift[:, 0] = 3.0  # every pixel looks 3 pixels to its right
 shifted = flow_warp(x1, shift)
 assert torch.allclose(shifted[..., :-3], x1[..., 3:], atol=1e-5)
-assert shifted[..., -3:].abs().max() == 0, "samples outside the frame must read zero"
+assert shifted[..., -3:].abs().max() == 0, "outside the frame must read zero"
 print("identity and integer-shift warps are exact (to float rounding)")
 
 
@@ -102,10 +107,10 @@ print("identity and integer-shift warps are exact (to float rounding)")
 # warping frame 1 with the backward flow, then warp it back with the forward flow.
 
 # %%
-def similarity_flow(h: int, w: int, angle_deg: float, zoom: float) -> torch.Tensor:
-    """Flow `(1, 2, H, W)` of the motion p -> c + zoom * R(angle) (p - c), c the image centre."""
-    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32),
-                            indexing="ij")
+def similarity_flow(h: int, w: int, angle_deg: float, zoom: float):
+    """Flow (1, 2, H, W) of p -> c + zoom * R(angle) (p - c), c the centre."""
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32),
+                            torch.arange(w, dtype=torch.float32), indexing="ij")
     cx, cy = (w - 1) / 2, (h - 1) / 2
     t = math.radians(angle_deg)
     dx, dy = xs - cx, ys - cy
@@ -116,33 +121,42 @@ def similarity_flow(h: int, w: int, angle_deg: float, zoom: float) -> torch.Tens
 
 angle, zoom = 12.0, 1.15
 flow_fw = similarity_flow(h, w, angle, zoom)  # frame 1 -> frame 2
-flow_bw = similarity_flow(h, w, -angle, 1 / zoom)  # the inverse motion: frame 2 -> frame 1
+flow_bw = similarity_flow(h, w, -angle, 1 / zoom)  # inverse: frame 2 -> frame 1
 x2 = flow_warp(x1, flow_bw)  # frame 2: zoomed in and rotated
-x1_hat = flow_warp(x2, flow_fw)  # Eq. (backward-warp): frame 2 brought back onto frame 1
-visible = visibility_mask(flow_fw, flow_bw)  # (B, 1, H, W), 1 where frame 2 sees frame 1
+x1_hat = flow_warp(x2, flow_fw)  # frame 2 brought back onto frame 1
+visible = visibility_mask(flow_fw, flow_bw)  # (B, 1, H, W), 1 = visible
+occluded = 1 - visible
 
-err = (x1_hat - x1).abs().mean(1, keepdim=True)
-mean_err_visible = float((err * visible).sum() / visible.sum())
-print(f"flow magnitude up to {flow_fw.norm(dim=1).max():.1f} px; "
-      f"mean |x1_hat - x1| on visible pixels {mean_err_visible:.4f}, "
-      f"on the {int((1 - visible).sum())} occluded pixels {float((err * (1 - visible)).sum() / (1 - visible).sum()):.4f}")
-# Two bilinear resamplings blur the image a little; what remains must be small on visible pixels.
-assert mean_err_visible < 0.03
+err = (x1_hat - x1).abs().mean(1, keepdim=True)  # (B, 1, H, W)
+err_visible = float((err * visible).sum() / visible.sum())
+err_occluded = float((err * occluded).sum() / occluded.sum())
+print(f"flow magnitude up to {flow_fw.norm(dim=1).max():.1f} px")
+print(f"mean |x1_hat - x1|: {err_visible:.4f} on visible pixels, "
+      f"{err_occluded:.4f} on the {int(occluded.sum())} occluded ones")
+# Two bilinear resamplings blur a little; on visible pixels little remains.
+assert err_visible < 0.03 < err_occluded
 
 # %%
-def show(img: torch.Tensor):
-    return img[0].permute(1, 2, 0).clamp(0, 1).numpy() if img.shape[1] == 3 else img[0, 0].numpy()
+def show(img: torch.Tensor) -> np.ndarray:
+    """(1, C, H, W) -> an array for imshow: (H, W, 3) for C = 3, (H, W) else."""
+    img = img[0].clamp(0, 1)
+    return img.permute(1, 2, 0).numpy() if img.shape[0] == 3 else img[0].numpy()
 
 
-fig, axes = plt.subplots(1, 4, figsize=(12, 3.4))
-panels = [(x1, "frame 1"), (x2, f"frame 2 (rotated {angle:g} deg, zoom {zoom:g})"),
-          (x1_hat, "frame 2 warped onto frame 1"), (1 - visible, "occluded (forward-backward check)")]
-for ax, (img, title) in zip(axes, panels):
-    ax.imshow(show(img), cmap="gray", vmin=0, vmax=1)
-    ax.set_title(title, fontsize=9)
-    ax.axis("off")
-fig.tight_layout()
-plt.show()
+def plot_row(panels):
+    fig, axes = plt.subplots(1, len(panels), figsize=(12, 3.4))
+    for ax, (img, title) in zip(axes, panels):  # masks in magma: 1 = bright
+        ax.imshow(show(img), cmap="magma", vmin=0, vmax=1)
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+    fig.tight_layout()
+    plt.show()
+
+
+plot_row([(x1, "frame 1"),
+          (x2, f"frame 2 (rotated {angle:g} deg, zoom {zoom:g})"),
+          (x1_hat, "frame 2 warped onto frame 1"),
+          (occluded, "occluded (forward-backward check)")])
 
 # %% [markdown]
 # The corners of frame 1 leave the field of view of frame 2 after the zoom: frame 2 has nothing to
@@ -163,13 +177,15 @@ def to_jpeg(img: torch.Tensor) -> bytes:
 
 
 scales = np.linspace(0.0, 1.0, num_steps)
-frames = [widgets.Image(value=to_jpeg(flow_warp(x1, float(s) * flow_bw)), format="jpeg",
-                        layout=widgets.Layout(width="320px")) for s in scales]
-slider = widgets.SelectionSlider(options=[f"{s:.2f}" for s in scales], value=f"{scales[-1]:.2f}",
-                                 description="scale of the flow", continuous_update=True,
-                                 style={"description_width": "initial"})
+frames = [widgets.Image(value=to_jpeg(flow_warp(x1, float(s) * flow_bw)),
+                        format="jpeg", layout=widgets.Layout(width="320px"))
+          for s in scales]
+slider = widgets.SelectionSlider(
+    options=[f"{s:.2f}" for s in scales], value=f"{scales[-1]:.2f}",
+    description="scale of the flow", style={"description_width": "initial"})
 stack = widgets.Stack(frames, selected_index=len(frames) - 1)
-widgets.jslink((slider, "index"), (stack, "selected_index"))  # runs in the browser, no kernel needed
+# jslink runs in the browser: the slider works in the static page, no kernel
+widgets.jslink((slider, "index"), (stack, "selected_index"))
 display(widgets.VBox([slider, stack]))
 
 # %% [markdown]
@@ -184,7 +200,7 @@ display(widgets.VBox([slider, stack]))
 small = similarity_flow(h // 2, w // 2, angle, zoom)
 up = resize_flow(small, (h, w))
 assert up.shape == flow_fw.shape
-# the vectors are doubled: compare the mean displacement, which resampling preserves
+# the vectors are doubled: compare mean displacements (resampling keeps them)
 ratio = float(up.abs().mean() / small.abs().mean())
 assert abs(ratio - 2.0) < 0.05, ratio
 print(f"mean |flow| grows by {ratio:.3f} when the field is upsampled x2")
@@ -213,16 +229,14 @@ print(f"mean |flow| grows by {ratio:.3f} when the field is upsampled x2")
 # is covered in frame 2: those $d$ columns are the occluded pixels, and nothing else.
 
 # %%
-bg = torch.from_numpy(resize(skdata.coffee(), (size, size), anti_aliasing=True)).permute(2, 0, 1).float()
-cat = torch.from_numpy(resize(skdata.chelsea()[40:240, 100:300], (size // 3, size // 3),
-                              anti_aliasing=True)).permute(2, 0, 1).float()
+bg = to_tensor(skdata.coffee())  # the still background
+cat = to_tensor(skdata.chelsea()[40:240, 100:300])[..., ::3, ::3]  # the patch
 ph, pw = cat.shape[-2:]
-top, left, d = size // 3, size // 5, max(2, size // 16)
+top, left, d = size // 3, size // 5, max(2, size // 16)  # d: the motion
 
 frame1, frame2 = bg.clone(), bg.clone()
-frame1[:, top:top + ph, left:left + pw] = cat
-frame2[:, top:top + ph, left + d:left + d + pw] = cat
-frame1, frame2 = frame1.unsqueeze(0), frame2.unsqueeze(0)
+frame1[..., top:top + ph, left:left + pw] = cat
+frame2[..., top:top + ph, left + d:left + d + pw] = cat
 
 fw = torch.zeros(1, 2, size, size)
 fw[:, 0, top:top + ph, left:left + pw] = d  # the patch moves right
@@ -231,26 +245,23 @@ bw[:, 0, top:top + ph, left + d:left + d + pw] = -d  # and back
 
 occ = occlusion_mask(fw, bw)
 expected = torch.zeros_like(occ)
-expected[..., top:top + ph, left + pw:left + pw + d] = 1  # background covered by the patch in frame 2
-assert torch.equal(occ, expected), "the forward-backward check missed the known occlusion"
+# background of frame 1 that the patch covers in frame 2:
+expected[..., top:top + ph, left + pw:left + pw + d] = 1
+assert torch.equal(occ, expected), "the check missed the known occlusion"
 
 warped = flow_warp(frame2, fw)
-photo_err = (warped - frame1).abs().amax(1, keepdim=True)
-assert float((photo_err * (1 - occ)).max()) < 1e-4, "a visible pixel is not explained by the flow"
-print(f"occluded pixels: {int(occ.sum())} (= {ph} rows x {d} columns); "
-      f"largest photometric error on visible pixels {float((photo_err * (1 - occ)).max()):.1e}, "
-      f"on occluded pixels {float((photo_err * occ).max()):.2f}")
+photo_err = (warped - frame1).abs().amax(1, keepdim=True)  # (B, 1, H, W)
+err_visible = float((photo_err * (1 - occ)).max())
+assert err_visible < 1e-4, "a visible pixel is not explained by the flow"
+print(f"occluded pixels: {int(occ.sum())} (= {ph} rows x {d} columns)")
+print(f"largest photometric error: {err_visible:.1e} on visible pixels, "
+      f"{float((photo_err * occ).max()):.2f} on occluded ones")
 
 # %%
-fig, axes = plt.subplots(1, 4, figsize=(12, 3.4))
-panels = [(frame1, "frame 1"), (frame2, f"frame 2 (patch moved {d} px right)"),
-          (photo_err, "|frame 1 - warped frame 2|"), (occ, "occlusion mask O")]
-for ax, (img, title) in zip(axes, panels):
-    ax.imshow(show(img), cmap="magma" if img.shape[1] == 1 else None, vmin=0, vmax=1)
-    ax.set_title(title, fontsize=9)
-    ax.axis("off")
-fig.tight_layout()
-plt.show()
+plot_row([(frame1, "frame 1"),
+          (frame2, f"frame 2 (patch moved {d} px right)"),
+          (photo_err, "|frame 1 - warped frame 2|"),
+          (occ, "occlusion mask O")])
 
 # %% [markdown]
 # The photometric error and the mask agree: the only pixels that warping cannot explain are the
