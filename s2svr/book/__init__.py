@@ -4,4 +4,5 @@
 - `s2svr.book.offline`: MathJax, RequireJS and the Jupyter widget manager, packed from npm so that the
   built pages load nothing from a CDN.
 - `s2svr.book.toc`: which chapters the book has, read from `_toc.yml`.
+- `s2svr.book.colab`: copies of the executed chapters for the "launch in Colab" buttons.
 """

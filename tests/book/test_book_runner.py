@@ -113,3 +113,19 @@ def test_only_unknown_chapter(tmp_path):
     make_book(tmp_path)
     with pytest.raises(ChapterError, match="not a chapter"):
         run(tmp_path, "ci", only="nope")
+
+
+def test_colab_copies_start_with_a_setup_cell(tmp_path):
+    from s2svr.book.colab import export
+
+    make_book(tmp_path)
+    (tmp_path / "_config.yml").write_text("repository:\n  url: https://github.com/someone/s2svr-book\n")
+    run(tmp_path, "ci", log=lambda *_: None)
+    (out,) = export(tmp_path, tmp_path / "colab")
+    nb = json.loads(out.read_text())
+    first = "".join(nb["cells"][0]["source"])
+    assert "google.colab" in first and "git clone -q --depth 1 https://github.com/someone/s2svr-book" in first
+    assert len(nb["cells"]) == len(json.loads((tmp_path / "chapters" / "tiny.ipynb").read_text())["cells"]) + 1
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    compile(TransformerManager().transform_cell(first), "<colab setup cell>", "exec")  # valid IPython
