@@ -4,11 +4,13 @@ Explained in the book's chapter "Distillation and Algorithm 1" (part "Unsupervis
 Algorithm 1 see the same pairs: the teacher the HQ frames (y1, y2), the student the LQ frames (x1, x2)
 of the same crop. A pair is a dict with
 
-    'hq1', 'hq2': HQ frames, 'lq1', 'lq2': LQ frames (same size, or 1/scale for SR),
+    'hq1', 'hq2': HQ frames, 'lq1', 'lq2': LQ frames (same size, or 1/scale for SR)
+        (or 'frames_gt', 'frames_lq': both frames stacked `(2, H, W, C)`, as `embedded_flow_pairs` gives),
     optional 'flow_fw', 'flow_bw' (ground truth at HQ size, pixels) and 'occlusion' (1 = occluded),
 
-as NumPy (`(H, W, C)` uint8 or float in [0, 1]; flows `(H, W, 2)`) or torch (`(C, H, W)`) arrays, e.g. from
-`s2svr.data.embedded.embedded_flow_pairs`, or read lazily from `VideoSequence`s by :class:`SequencePairs`.
+as NumPy (`(H, W, C)` uint8 or float in [0, 1]; flows `(H, W, 2)` or `(2, H, W)`) or torch (`(C, H, W)`)
+arrays, e.g. from `s2svr.data.embedded.embedded_flow_pairs`, or read lazily from `VideoSequence`s by
+:class:`SequencePairs`.
 A batch is `{'hq1', 'hq2', 'lq1', 'lq2': (B, C, H, W) float in [0, 1]}` plus, when every pair has them,
 `'flow_gt'`, `'flow_gt_bw'` `(B, 2, H, W)` and `'occ_gt'` `(B, 1, H, W)` at HQ size.
 
@@ -54,6 +56,9 @@ def _field(a, channels: int) -> torch.Tensor:
 
 def normalise_pair(pair: dict) -> dict:
     """A pair dict as float tensors `(C, H, W)`; flows `(2, H, W)`, occlusion `(1, H, W)`. Idempotent."""
+    if "frames_gt" in pair and "hq1" not in pair:  # the embedded flow set's layout: (2, H, W, C) stacks
+        pair = {**pair, "hq1": pair["frames_gt"][0], "hq2": pair["frames_gt"][1],
+                "lq1": pair["frames_lq"][0], "lq2": pair["frames_lq"][1]}
     missing = [k for k in FRAME_KEYS if k not in pair]
     if missing:
         raise KeyError(f"flow pair lacks {missing}; it has {sorted(pair)}")

@@ -220,7 +220,8 @@ def load_flow_pairs(cfg, split: str = "train"):
     from .pairs import SequencePairs
     if cfg.data.dataset == "embedded":
         from ..data.embedded import embedded_flow_pairs
-        return embedded_flow_pairs(cfg.data.root, split, cfg.model.task)
+        degradation = {"sr": "sr", "deblur": "blur", "vqe": "vqe"}[cfg.model.task]
+        return embedded_flow_pairs(cfg.data.root, split, degradation)
     from ..data.registry import get_sequences
     seqs = get_sequences(cfg.data.dataset, cfg.data.root, cfg.model.task, split)
     return SequencePairs(seqs, mode="y" if cfg.model.task == "vqe" else "rgb")

@@ -1,0 +1,170 @@
+"""Measure flows: endpoint error to ground truth, and how well a flow aligns the HQ frames (Fig. 1).
+
+Explained in the book's chapter "Distillation and Algorithm 1" (part "Unsupervised flow").
+
+* EPE = mean over pixels of |F - F_gt|_2 in HQ pixels, on all pixels, on visible pixels and on occluded
+  pixels (ground-truth occlusion of frame 1, or the forward-backward check of the GT flows if the pair
+  has none). A pair with no occluded pixels does not count towards `epe_occ`.
+* Alignment = PSNR (peak 1) between HQ frame 1 and HQ frame 2 warped by the flow onto it
+  (`flow_warp(hq2, F)`, border padding), on the visible pixels of the ground truth (`psnr_vis`) and on
+  all pixels (`psnr_all`, the only one for data without ground truth). This is what Fig. 1 compares.
+* A flow estimated on LQ frames is brought to HQ size by `resize_flow` (vectors x scale) first.
+Scores are means over pairs. :class:`ZeroFlow` is the "no motion compensation" baseline.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from .occlusion import occlusion_mask
+from .pairs import normalise_pair
+from .warp import flow_warp, resize_flow
+
+METRICS = ("epe_all", "epe_vis", "epe_occ", "psnr_vis", "psnr_all")
+
+
+def endpoint_error(flow: torch.Tensor, flow_gt: torch.Tensor, mask: torch.Tensor | None = None) -> float:
+    """Mean endpoint error of `flow` vs `flow_gt` (both `(B, 2, H, W)`, pixels) where `mask` `(B, 1, H, W)` is 1.
+
+    Returns NaN when the mask selects no pixel.
+    """
+    epe = (flow - flow_gt).pow(2).sum(1, keepdim=True).sqrt()  # (B, 1, H, W)
+    if mask is None:
+        return epe.mean().item()
+    n = mask.sum()
+    return float("nan") if n == 0 else ((epe * mask).sum() / n).item()
+
+
+def masked_psnr(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor | None = None) -> float:
+    """PSNR in dB (peak 1) of `(B, C, H, W)` frames in [0, 1] over pixels where `mask` is 1 (all channels)."""
+    se = (a - b).pow(2)
+    if mask is None:
+        mse = se.mean()
+    else:
+        n = mask.sum() * a.shape[1]
+        if n == 0:
+            return float("nan")
+        mse = (se * mask).sum() / n
+    return float("inf") if mse == 0 else 10.0 * math.log10(1.0 / mse.item())
+
+
+def flow_metrics(flow_fw: torch.Tensor, pair: dict) -> dict:
+    """Metrics of one flow `(1, 2, h, w)` (any size: resized to HQ) for one pair (see `s2svr.flow.pairs`)."""
+    pair = normalise_pair(pair)
+    hq1, hq2 = pair["hq1"].unsqueeze(0), pair["hq2"].unsqueeze(0)  # (1, C, H, W)
+    flow = resize_flow(flow_fw.float().cpu(), hq1.shape[-2:])  # (1, 2, H, W) in HQ pixels
+    out = {"psnr_all": masked_psnr(hq1, flow_warp(hq2, flow, padding_mode="border"))}
+    if "flow_fw" in pair:
+        gt = pair["flow_fw"].unsqueeze(0)
+        if "occlusion" in pair:
+            occ = (pair["occlusion"].unsqueeze(0) > 0.5).float()
+        elif "flow_bw" in pair:
+            occ = occlusion_mask(gt, pair["flow_bw"].unsqueeze(0))
+        else:
+            occ = torch.zeros_like(gt[:, :1])
+        vis = 1.0 - occ
+        out.update(epe_all=endpoint_error(flow, gt), epe_vis=endpoint_error(flow, gt, vis),
+                   epe_occ=endpoint_error(flow, gt, occ),
+                   psnr_vis=masked_psnr(hq1, flow_warp(hq2, flow, padding_mode="border"), vis))
+    return out
+
+
+class ZeroFlow(nn.Module):
+    """Baseline flow network that always answers zero motion (no motion compensation)."""
+
+    def forward(self, img1, img2, with_bw: bool = False, work_size=None):
+        zero = img1.new_zeros(img1.shape[0], 2, *img1.shape[-2:])
+        return (zero, zero.clone()) if with_bw else zero
+
+
+@torch.no_grad()
+def evaluate_flow(model, pairs, frames: str = "lq", device="cpu", work_size=None, max_pairs: int | None = None) -> dict:
+    """Mean metrics of `model` over `pairs`.
+
+    Args:
+        model: a flow network, `model(img1, img2[, work_size=...]) -> (B, 2, H, W)` (PWCLite, ZeroFlow).
+        pairs: pair dicts (NumPy or torch), e.g. `embedded_flow_pairs(root, 'test', degradation)`.
+        frames: 'lq' (the student's input, the deployed case) or 'hq' (the teacher's).
+        work_size: passed to the model (None = native size).
+    Returns:
+        {'pairs': n, 'epe_all', 'epe_vis', 'epe_occ', 'psnr_vis', 'psnr_all'} (EPE and psnr_vis only with
+        ground-truth flow), each the mean over the pairs that define it.
+    """
+    if frames not in ("lq", "hq"):
+        raise ValueError(f"frames must be 'lq' or 'hq', got {frames!r}")
+    if isinstance(model, nn.Module):
+        was_training = model.training
+        model.eval()
+    rows = []
+    for i, pair in enumerate(pairs):
+        if max_pairs is not None and i >= max_pairs:
+            break
+        pair = normalise_pair(pair)
+        a, b = (pair[f"{frames}1"].unsqueeze(0).to(device), pair[f"{frames}2"].unsqueeze(0).to(device))
+        flow = model(a, b) if work_size is None else model(a, b, work_size=work_size)
+        rows.append(flow_metrics(flow, pair))
+    if isinstance(model, nn.Module) and was_training:
+        model.train()
+    out = {"pairs": len(rows)}
+    for k in METRICS:
+        vals = [r[k] for r in rows if k in r and not math.isnan(r[k])]
+        if vals:
+            out[k] = float(np.mean(vals))
+    return out
+
+
+def format_table(rows: dict) -> str:
+    """Markdown table of {name: metrics dict}."""
+    cols = [k for k in METRICS if any(k in r for r in rows.values())]
+    lines = ["| flow | frames | pairs | " + " | ".join(cols) + " |", "|---" * (3 + len(cols)) + "|"]
+    for name, r in rows.items():
+        cells = [f"{r[k]:.3f}" if k in r else "-" for k in cols]
+        lines.append(f"| {name} | {r.get('frames', '')} | {r['pairs']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def add_flow_eval_parser(subparsers):
+    """Register `s2svr flow-eval CONFIG --profile P [CKPT ...] [--frames auto|lq|hq] [--split test] [--json]`."""
+    p = subparsers.add_parser("flow-eval", help="EPE and alignment PSNR of flow checkpoints vs zero flow")
+    p.add_argument("config", help="packaged config name or a YAML path (its data section gives the pairs)")
+    p.add_argument("checkpoints", nargs="*", help="flow_<stage>.pt files from flow-train")
+    p.add_argument("--profile", default="paper")
+    p.add_argument("--split", default="test")
+    p.add_argument("--frames", default="auto", choices=("auto", "lq", "hq"),
+                   help="auto: HQ for a teacher checkpoint, LQ otherwise")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--max-pairs", type=int, default=None)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=flow_eval_main)
+    return p
+
+
+def flow_eval_main(args) -> int:
+    """Entry point of `s2svr flow-eval`: one row per checkpoint, plus the zero-flow baseline."""
+    import json
+    import sys
+    from pathlib import Path
+
+    from ..configs import ConfigError, load_config
+    from ..train.checkpoint import CheckpointError, load_checkpoint
+    from ..utils import resolve_device
+    from .train import load_flow_model, load_flow_pairs
+    try:
+        cfg = load_config(args.config, profile=args.profile)
+        device = resolve_device(args.device)
+        pairs = load_flow_pairs(cfg, args.split)
+        rows = {"zero flow": {"frames": "-", **evaluate_flow(ZeroFlow(), pairs, "lq", device, max_pairs=args.max_pairs)}}
+        for path in args.checkpoints:
+            stage = load_checkpoint(path, kind="flow").get("stage", "?")
+            frames = args.frames if args.frames != "auto" else ("hq" if stage == "teacher" else "lq")
+            model = load_flow_model(path, device)
+            rows[f"{stage} ({Path(path).name})"] = {"frames": frames, **evaluate_flow(
+                model, pairs, frames, device, max_pairs=args.max_pairs)}
+    except (ConfigError, CheckpointError, FileNotFoundError, KeyError, ValueError) as e:
+        print(f"s2svr: error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(rows, indent=2) if args.json else format_table(rows))
+    return 0
