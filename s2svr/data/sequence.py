@@ -2,7 +2,8 @@
 
 Explained in the book's chapter "Data and degradations". Every dataset (embedded, REDS, Vimeo-90K,
 GOPRO, MFQEv2) is turned into a list of :class:`VideoSequence`; the clip dataset and the evaluator only
-use this interface. Frames come back as uint8 arrays `(T, H, W, C)`.
+use this interface. Frames come back as uint8 arrays `(T, H, W, C)`; bad files raise
+`video_io.VideoIOError` naming the file.
 """
 from __future__ import annotations
 
@@ -45,14 +46,15 @@ class FrameSource:
     def __len__(self) -> int:
         if self.kind == "images":
             return len(self.files)
-        w, h = self.size
-        return self.path.stat().st_size // (w * h * 3 // 2)
+        from .video_io import yuv_num_frames
+        return yuv_num_frames(self.path, *self.size)   # VideoIOError if the size is not whole frames
 
     def read(self, indices: Sequence[int], mode: str = "rgb") -> np.ndarray:
         """Frames `indices` as uint8 `(T, H, W, 3)` RGB (`mode='rgb'`) or `(T, H, W, 1)` Y (`mode='y'`)."""
         from . import video_io
         if self.kind == "images":
-            frames = np.stack([video_io.read_image(self.files[i]) for i in indices])
+            files = [self.files[i] for i in indices]
+            frames = video_io.stack_frames([video_io.read_image(f) for f in files], files, self.path)
             return frames if mode == "rgb" else rgb_to_y_uint8(frames)
         if self.kind == "yuv":
             w, h = self.size
