@@ -11,7 +11,11 @@ Layouts (`layout=`):
   streaming outputs agree by construction.
 - `official`: the public code: encoder layer 1 bidirectional, layers 2..L forward, all states from zero;
   the decoder runs in reverse time, each layer initialised from the encoder's state at the last frame, its
-  first step fed with the top encoder output. Needs the whole clip.
+  first step fed with the top encoder output. Needs the whole clip. Only the temporal order and the
+  initialisation follow the public code: both layouts share the same cells (embedding conv before the encoder,
+  context concatenated into every decoder layer, attention query s_{i-1} of Eq. 7), whereas the public code feeds
+  raw frames to its first GRU, fuses c_i into decoder layers 2..L by a conv, and queries with the current step's
+  first-layer output.
 
 Choices where the paper is silent (paper layout):
 - Decoder initial state s_{-1}^l = the encoder's layer-l state at frame 0, z_0^l (the causal counterpart of
@@ -74,7 +78,7 @@ class S2SVR(nn.Module):
         in_channels: 3 (RGB) or 1 (Y; the flow net then sees Y repeated to 3 channels).
         num_feat, num_blocks, num_layers: ResConvGRU width C, residual blocks per layer, stacked layers.
         radius: local attention radius r, Eq. (5).
-        scale: SR factor (1 for deblur and vqe).
+        scale: SR factor; ignored (taken as 1) for deblur and vqe, which restore at the input size.
         flow_size: PWC-Lite works at flow_size x flow_size (None: at the LQ size).
         upsample: SR global residual, 'bilinear' or 'bicubic'.
         flow_net: F_o of Eq. (8), called as `flow_net(img1, img2, with_bw=False, work_size=None)`;

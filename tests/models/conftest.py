@@ -7,6 +7,16 @@ from s2svr.models import S2SVR
 TINY = dict(num_feat=8, num_blocks=1, num_layers=2, flow_size=None)
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors gain nothing from intra-op threads, and on a shared machine oversubscribed OpenMP threads made
+    this suite ~10x slower; restore the setting so other test folders are unaffected."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture
 def make_model():
     """A tiny S2SVR with the real PWC-Lite (which works at 64x64 on 16x16 frames: it rounds up to 64)."""
