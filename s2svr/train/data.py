@@ -1,0 +1,53 @@
+"""Training and test data for a config: the bridge from `DataConfig` to datasets.
+
+Explained in the book's chapter "Use it: train on the real datasets".
+"""
+from __future__ import annotations
+
+import torch
+from torch.utils.data import Dataset
+
+from ..configs import ExperimentConfig
+from ..data.clips import PairedClipDataset
+from ..data.registry import get_sequences
+
+
+def data_mode(cfg: ExperimentConfig) -> str:
+    """'y' for single-channel models (compressed video on the Y plane), else 'rgb'."""
+    return "y" if cfg.model.in_channels == 1 else "rgb"
+
+
+class EpochKeyed(Dataset):
+    """Index a :class:`PairedClipDataset` by `(index, epoch)` keys from :class:`StepSampler`.
+
+    The epoch is set right before each draw, so a worker process never uses a stale epoch.
+    """
+
+    def __init__(self, base: PairedClipDataset):
+        self.base = base
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def __getitem__(self, key):
+        index, epoch = key
+        self.base.set_epoch(epoch)
+        return self.base[index]
+
+
+def build_train_dataset(cfg: ExperimentConfig) -> EpochKeyed:
+    d = cfg.data
+    seqs = get_sequences(d.dataset, d.root, cfg.model.task, "train")
+    return EpochKeyed(PairedClipDataset(seqs, num_frames=d.num_frames, patch_size=d.patch_size,
+                                        mode=data_mode(cfg), seed=cfg.seed, augment=True))
+
+
+def build_test_sequences(cfg: ExperimentConfig):
+    return get_sequences(cfg.data.dataset, cfg.data.root, cfg.model.task, "test")
+
+
+def collate_clips(items: list[dict]) -> dict:
+    """Stack clips into `(B, T, C, H, W)`; names and starts stay lists."""
+    return {"frames_lq": torch.stack([it["frames_lq"] for it in items]),
+            "frames_gt": torch.stack([it["frames_gt"] for it in items]),
+            "name": [it["name"] for it in items], "start": [it["start"] for it in items]}

@@ -1,0 +1,224 @@
+"""Restoration training (paper Sec. 4.1): one code path for one process and for `torchrun` DDP.
+
+Explained in the book's chapters "Experiments" and "Use it". Charbonnier loss; Adam (0.9, 0.99); cosine
+decay to `eta_min` over the run; separate learning rates for the flow net (5e-5) and the rest (2e-4); an
+optional frozen-flow warm-up (the public code's 10k iterations); the flow net initialised from an
+Algorithm 1 student checkpoint when given.
+
+Exact resume: the data order is a function of (seed, step) (:class:`StepSampler`), every random crop is
+seeded by (seed, epoch, index), and the checkpoint holds model, optimiser, scheduler, step and RNG states,
+so a run killed at any step and resumed ends with the same weights, bit for bit on CPU.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+
+from ..configs import ExperimentConfig, config_from_dict, config_to_dict
+from ..losses import charbonnier_loss
+from ..models import build_model
+from ..utils import seed_everything
+from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .data import build_train_dataset, build_test_sequences, collate_clips
+from .distributed import DistInfo, all_reduce_mean, barrier, init_distributed
+from .evaluate import evaluate_sequences
+from .sampler import StepSampler
+
+LAST = "last.pt"
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (e.g. a non-finite loss); the message names the step and the last good checkpoint."""
+
+
+@dataclass
+class TrainResult:
+    out_dir: Path
+    step: int
+    checkpoint: Path
+    last_val: dict | None
+
+
+def _param_groups(model, cfg: ExperimentConfig):
+    flow = [p for p in model.flow.parameters()]
+    flow_ids = {id(p) for p in flow}
+    rest = [p for p in model.parameters() if id(p) not in flow_ids]
+    return [{"params": rest, "lr": cfg.train.lr, "name": "net"},
+            {"params": flow, "lr": cfg.train.flow_lr, "name": "flow"}]
+
+
+def lr_factors(cfg: ExperimentConfig):
+    """LambdaLR factors: cosine from 1 to eta_min/lr over `iters`; the flow group is 0 while frozen."""
+    t = cfg.train
+
+    def cosine(base):
+        def f(step):
+            c = 0.5 * (1 + math.cos(math.pi * min(step, t.iters) / max(t.iters, 1)))
+            return (t.eta_min + (base - t.eta_min) * c) / base
+        return f
+
+    net, flow_cos = cosine(t.lr), cosine(t.flow_lr)
+    return [net, lambda step: 0.0 if step < t.flow_freeze_iters else flow_cos(step)]
+
+
+def load_flow_init(model, path: str) -> None:
+    """Initialise `model.flow` from an Algorithm 1 checkpoint (student stage) or a bare PWC-Lite state dict."""
+    state = load_checkpoint(path, kind="flow")
+    model.flow.load_state_dict(state["model"])
+
+
+def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None, resume: bool = True,
+          max_steps: int | None = None, progress: bool = True, num_workers: int | None = None) -> TrainResult:
+    """Train `cfg` into `out_dir` (checkpoints `last.pt`, `log.csv`, `val.csv`).
+
+    Args:
+        resume: continue from `out_dir/last.pt` when it exists (its config must equal `cfg`).
+        max_steps: stop after this many steps in this call (for tests; the schedule still spans `cfg.train.iters`).
+    """
+    info = init_distributed(device)
+    out_dir = Path(out_dir)
+    if info.is_main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    seed_everything(cfg.seed)
+    model = build_model(cfg.model).to(info.device)
+    if cfg.flow.checkpoint:
+        load_flow_init(model, cfg.flow.checkpoint)
+    if cfg.train.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(_param_groups(model, cfg), betas=tuple(cfg.train.betas))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factors(cfg))
+    step = 0
+    ckpt_path = out_dir / LAST
+    if resume and ckpt_path.exists():
+        state = load_checkpoint(ckpt_path, kind="restoration", task=cfg.model.task)
+        if config_from_dict(state["config"], str(ckpt_path)) != cfg:
+            raise TrainingError(f"{ckpt_path}: written by a different config; use another --out or --no-resume")
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        step = int(state["step"])
+        set_rng_state(state["rng"])
+    ddp = model
+    if info.enabled:
+        ddp = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[info.device.index] if info.device.type == "cuda" else None)
+
+    dataset = build_train_dataset(cfg)
+    total_steps = cfg.train.iters
+    end = total_steps if max_steps is None else min(total_steps, step + max_steps)
+    sampler = StepSampler(len(dataset), cfg.data.batch_size, seed=cfg.seed, rank=info.rank,
+                          world_size=info.world_size, start_step=step, num_steps=max(end - step, 0))
+    workers = cfg.data.num_workers if num_workers is None else num_workers
+    loader = DataLoader(dataset, batch_size=sampler.per_rank, sampler=sampler, num_workers=workers,
+                        collate_fn=collate_clips, pin_memory=info.device.type == "cuda",
+                        persistent_workers=False)
+    test_seqs = build_test_sequences(cfg) if info.is_main else []
+    amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.train.amp or "")
+    scaler = torch.amp.GradScaler(info.device.type, enabled=amp_dtype is torch.float16)
+
+    log_f = csv_writer = None
+    if info.is_main:
+        new = not (out_dir / "log.csv").exists() or step == 0
+        log_f = open(out_dir / "log.csv", "w" if new else "a", newline="")
+        csv_writer = csv.writer(log_f)
+        if new:
+            csv_writer.writerow(["step", "loss", "lr", "flow_lr", "seconds_per_step"])
+    bar = None
+    if info.is_main and progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=end, initial=step, desc=f"train {cfg.name}/{cfg.profile}", unit="it")
+    last_val = None
+    running = torch.zeros((), device=info.device)
+    t0, n_run = time.perf_counter(), 0
+    model.train()
+    try:
+        for batch in loader:
+            lq = batch["frames_lq"].to(info.device, non_blocking=True)  # (B, T, C, h, w)
+            gt = batch["frames_gt"].to(info.device, non_blocking=True)  # (B, T, C, s*h, s*w)
+            with torch.autocast(info.device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+                out = ddp(lq)
+                loss = charbonnier_loss(out.float(), gt, eps=cfg.train.charbonnier_eps)
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+            sched.step()
+            step += 1
+            running += loss.detach()
+            n_run += 1
+            log_now = step % cfg.train.log_every == 0 or step == end
+            if log_now or step % cfg.train.save_every == 0:
+                # The one host sync per interval; also before every save, so a NaN is never checkpointed.
+                mean_loss = all_reduce_mean(running / n_run, info).item()
+                if not math.isfinite(mean_loss):
+                    raise TrainingError(f"non-finite loss at step {step}; last good checkpoint: "
+                                        f"{ckpt_path if ckpt_path.exists() else 'none'}")
+            if log_now:
+                dt = (time.perf_counter() - t0) / n_run
+                if info.is_main:
+                    lrs = [g["lr"] for g in opt.param_groups]
+                    csv_writer.writerow([step, f"{mean_loss:.6g}", f"{lrs[0]:.4g}", f"{lrs[1]:.4g}", f"{dt:.4f}"])
+                    log_f.flush()
+                    if bar is not None:
+                        bar.set_postfix(loss=f"{mean_loss:.4f}", s_it=f"{dt:.2f}")
+                running.zero_()
+                t0, n_run = time.perf_counter(), 0
+            if bar is not None:
+                bar.update(1)
+            if step % cfg.train.val_every == 0 or step == end:
+                if info.is_main and test_seqs:
+                    last_val = evaluate_sequences(model, test_seqs, cfg, device=info.device, progress=False)
+                    _append_val(out_dir / "val.csv", step, last_val)
+                    model.train()
+            if step % cfg.train.save_every == 0 or step == end:
+                if info.is_main:
+                    save_checkpoint(ckpt_path, {
+                        "kind": "restoration", "config": config_to_dict(cfg), "step": step,
+                        "model": model.state_dict(), "optimizer": opt.state_dict(),
+                        "scheduler": sched.state_dict(), "rng": rng_state()})
+                barrier(info)
+        if info.enabled:
+            _write_sync_report(model, info, out_dir)
+    finally:
+        if bar is not None:
+            bar.close()
+        if log_f is not None:
+            log_f.close()
+    return TrainResult(out_dir=out_dir, step=step, checkpoint=ckpt_path, last_val=last_val)
+
+
+def _write_sync_report(model, info: DistInfo, out_dir: Path) -> None:
+    """Each rank's parameter checksum, gathered on rank 0 into `ddp_sync.txt` (equal when in sync)."""
+    import torch.distributed as dist
+    flat = torch.cat([p.detach().double().flatten().cpu() for p in model.parameters()])
+    local = torch.tensor([flat.sum().item(), (flat * torch.arange(flat.numel(), dtype=torch.float64)).sum().item()],
+                         device=info.device)
+    gathered = [torch.zeros_like(local) for _ in range(info.world_size)]
+    dist.all_gather(gathered, local)
+    if info.is_main:
+        (out_dir / "ddp_sync.txt").write_text("\n".join(f"{g[0].item():.17g},{g[1].item():.17g}" for g in gathered) + "\n")
+
+
+def _append_val(path: Path, step: int, metrics: dict) -> None:
+    row = {"step": step, **{k: v for k, v in metrics.get("mean", {}).items()}}
+    new = not path.exists()
+    with open(path, "a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(row))
+        if new:
+            w.writeheader()
+        w.writerow(row)
+
+
+def model_from_checkpoint(path: str | Path, device: str | torch.device = "cpu", task: str | None = None):
+    """(model in eval mode, config) from a restoration checkpoint."""
+    state = load_checkpoint(path, kind="restoration", task=task)
+    cfg = config_from_dict(state["config"], str(path))
+    model = build_model(cfg.model)
+    model.load_state_dict(state["model"])
+    return model.to(device).eval(), cfg

@@ -1,0 +1,104 @@
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from s2svr.configs import load_config
+from s2svr.train.checkpoint import load_checkpoint
+from s2svr.train.trainer import TrainingError, train
+
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+
+
+def _cli(*args, **kw):
+    return subprocess.Popen([sys.executable, "-m", "s2svr", *args], env=ENV, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, **kw)
+
+
+def _weights(path):
+    return load_checkpoint(path, kind="restoration")["model"]
+
+
+def test_train_from_python_writes_logs_checkpoint_and_validation(tiny_config, tmp_path):
+    cfg = load_config(tiny_config, "ci", overrides={"train": {"iters": 2, "val_every": 2}})
+    res = train(cfg, tmp_path / "run", progress=False)
+    assert res.step == 2 and res.checkpoint.is_file()
+    assert set(res.last_val["per_sequence"]) == {"000", "011", "015", "020"}
+    assert 5 < res.last_val["mean"]["psnr"] < 60
+    lines = (tmp_path / "run" / "log.csv").read_text().splitlines()
+    assert lines[0].startswith("step,loss") and len(lines) == 3
+
+
+def test_sigkill_at_a_random_step_then_resume_equals_uninterrupted_run(tiny_config, tmp_path):
+    full = _cli("train", str(tiny_config), "--profile", "ci", "--out", str(tmp_path / "full"), "--device", "cpu")
+    assert full.wait(timeout=300) == 0, full.stdout.read()
+    kill_after = random.Random().randint(1, 4)  # a random step of the 6
+    run = tmp_path / "killed"
+    proc = _cli("train", str(tiny_config), "--profile", "ci", "--out", str(run), "--device", "cpu")
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        log = run / "log.csv"
+        if log.exists() and len(log.read_text().splitlines()) > kill_after:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    step = load_checkpoint(run / "last.pt")["step"]
+    assert step < 6, "the run finished before it could be killed"
+    resumed = _cli("train", str(tiny_config), "--profile", "ci", "--out", str(run), "--device", "cpu")
+    assert resumed.wait(timeout=300) == 0, resumed.stdout.read()
+    a, b = _weights(tmp_path / "full" / "last.pt"), _weights(run / "last.pt")
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a), f"weights differ after kill at step {step} and resume"
+
+
+def test_ddp_two_processes_stay_in_sync_and_match_one_process(tiny_config, tmp_path):
+    one = _cli("train", str(tiny_config), "--profile", "ci", "--out", str(tmp_path / "one"), "--device", "cpu",
+               "--iters", "3")
+    assert one.wait(timeout=300) == 0, one.stdout.read()
+    ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                          "-m", "s2svr", "train", str(tiny_config), "--profile", "ci", "--out", str(tmp_path / "ddp"),
+                          "--device", "cpu", "--iters", "3"], env=ENV, capture_output=True, text=True, timeout=300)
+    assert ddp.returncode == 0, ddp.stdout + ddp.stderr
+    sync = (tmp_path / "ddp" / "ddp_sync.txt").read_text().split()
+    assert len(sync) == 2 and sync[0] == sync[1], f"ranks diverged: {sync}"
+    a, b = _weights(tmp_path / "one" / "last.pt"), _weights(tmp_path / "ddp" / "last.pt")
+    # Same samples, same total batch: gradients are averaged over ranks, so only float summation order differs.
+    assert max((a[k] - b[k]).abs().max().item() for k in a) < 1e-4
+
+
+def test_non_finite_loss_stops_with_step_and_keeps_last_good_checkpoint(tiny_config, tmp_path, monkeypatch):
+    import s2svr.train.trainer as trainer
+    calls = {"n": 0}
+    real = trainer.charbonnier_loss
+
+    def flaky(pred, target, eps=1e-6):
+        calls["n"] += 1
+        loss = real(pred, target, eps=eps)
+        return loss * float("nan") if calls["n"] == 3 else loss
+
+    monkeypatch.setattr(trainer, "charbonnier_loss", flaky)
+    cfg = load_config(tiny_config, "ci")
+    with pytest.raises(TrainingError, match=r"non-finite loss at step 3; last good checkpoint: .*last.pt"):
+        train(cfg, tmp_path / "run", progress=False)
+    assert load_checkpoint(tmp_path / "run" / "last.pt")["step"] == 2
+
+
+def test_resume_with_another_config_is_refused(tiny_config, tmp_path):
+    cfg = load_config(tiny_config, "ci", overrides={"train": {"iters": 1}})
+    train(cfg, tmp_path / "run", progress=False)
+    other = load_config(tiny_config, "ci", overrides={"train": {"iters": 1, "lr": 1e-3}})
+    with pytest.raises(TrainingError, match="different config"):
+        train(other, tmp_path / "run", progress=False)
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    p = _cli("eval", "--checkpoint", str(tmp_path / "missing.pt"))
+    out = p.communicate(timeout=120)[0]
+    assert p.returncode == 2 and out.strip().count("\n") == 0 and "missing.pt: checkpoint not found" in out
