@@ -13,12 +13,14 @@ from typing import Optional
 TASKS = ("sr", "deblur", "vqe")
 LAYOUTS = ("paper", "official")
 PROFILES = ("paper", "cpu", "ci")
+ARCHS = ("s2svr", "identity", "single_frame", "basicvsr")  # network or baseline (s2svr.models.baselines)
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The S2SVR network (Sec. 3.1-3.2)."""
+    """The S2SVR network (Sec. 3.1-3.2), or a baseline trained with the same budget (`arch`)."""
 
+    arch: str = "s2svr"           # 's2svr', or a baseline: 'identity', 'single_frame', 'basicvsr' (book part "Experiments")
     task: str = "sr"              # 'sr' (x4 super-resolution), 'deblur' or 'vqe' (compressed video)
     layout: str = "paper"         # 'paper': causal up to `radius` frames; 'official': public code's bidirectional layout
     in_channels: int = 3
@@ -49,7 +51,10 @@ class FlowConfig:
     # ARFlow's w_scales / w_sm_scales (configs/sintel_raw.json); the paper does not state them.
     w_scales: tuple = (1.0, 1.0, 1.0, 1.0, 0.0)     # photometric term at each level
     w_sm_scales: tuple = (1.0, 0.0, 0.0, 0.0, 0.0)  # smoothness only at the finest level
-    bidirectional: bool = False   # False: Eqs. (11), (13), (16) on F12 only (paper); True: average with F21 (ARFlow with_bk)
+    # True: every term also on F21 and averaged (ARFlow's with_bk). The paper writes Eqs. (11), (13), (16) for F12
+    # only, but its occlusion mask O needs F21: trained on F12 alone, F21 gets no gradient, drifts to ~F12 and the
+    # check then marks every pixel occluded (L_ph = 0; seen on the embedded set within 50 steps). Hence True.
+    bidirectional: bool = True
     iters: int = 20000            # iterations of each stage of Algorithm 1
     batch_size: int = 8
     patch_size: int = 256         # HQ crop size for flow training
@@ -102,6 +107,8 @@ class ExperimentConfig:
     def __post_init__(self):
         if self.model.task not in TASKS:
             raise ValueError(f"model.task must be one of {TASKS}, got {self.model.task!r}")
+        if self.model.arch not in ARCHS:
+            raise ValueError(f"model.arch must be one of {ARCHS}, got {self.model.arch!r}")
         if self.model.layout not in LAYOUTS:
             raise ValueError(f"model.layout must be one of {LAYOUTS}, got {self.model.layout!r}")
         if self.profile not in PROFILES:

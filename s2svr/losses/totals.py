@@ -17,8 +17,10 @@ exactly w_l1 = 0.15 and w_smooth = 50, i.e. the paper's omega_ph and omega_sm):
 * Smoothness sees the flow divided by min(H, W) of the finest level (ARFlow), i.e. in frame units, so
   w_sm = 50 means the same on 64x64 LQ crops and 256x256 HQ crops.
 * Distillation (Eq. 16) uses the finest student flow only, resized to the teacher's size.
-* `bidirectional=True` averages every term with its F21 counterpart (ARFlow `with_bk`); the paper's
-  equations are written for F12 only, which is the default.
+* `bidirectional=True` (default, ARFlow `with_bk`) averages every term with its F21 counterpart. The paper
+  writes the equations for F12 only, but the occlusion mask O needs F21 too; with F12 alone, F21 gets no
+  gradient, drifts towards F12 and the forward-backward check then marks every pixel occluded, a trivial
+  zero of L_ph. The fraction of visible pixels is returned as `terms['visible']` to watch for this.
 """
 from __future__ import annotations
 
@@ -58,7 +60,7 @@ class FlowLoss(nn.Module):
     def __init__(self, w_ph: float = 0.15, w_sm: float = 50.0, w_dis: float = 0.1, w_l1: float = 0.15,
                  w_ssim: float = 0.85, w_census: float = 0.0, smooth_alpha: float = 10.0,
                  w_scales: Sequence[float] = ARFLOW_W_SCALES, w_sm_scales: Sequence[float] = ARFLOW_W_SM_SCALES,
-                 bidirectional: bool = False):
+                 bidirectional: bool = True):
         super().__init__()
         self.w_ph, self.w_sm, self.w_dis = float(w_ph), float(w_sm), float(w_dis)
         # rho's inner weights, normalised so that the L1 coefficient is 1 (the paper's rho = L1)
@@ -94,6 +96,11 @@ class FlowLoss(nn.Module):
         return visibility_mask(flows[0], flows_back[0])
 
     # ------------------------------------------------------------------ weighted terms
+    def visible_fraction(self, pyramid: dict) -> torch.Tensor:
+        """Fraction of pixels the forward-backward check keeps at the finest level (1 without backward flows)."""
+        vis = self._visible(pyramid["flows_fw"], pyramid.get("flows_bw"))
+        return pyramid["flows_fw"][0].new_ones(()) if vis is None else vis.mean()
+
     def photometric_term(self, pyramid: dict, img1: torch.Tensor, img2: torch.Tensor) -> torch.Tensor:
         """w_ph * sum_l w_scales[l] * L_ph at level l (Eq. 11), averaged over directions."""
         total = img1.new_zeros(())
@@ -144,7 +151,8 @@ class FlowLoss(nn.Module):
             img1, img2: `(B, C, H, W)` in [0, 1], the frames the flows were computed on.
             flow_teacher: None, or the teacher's HQ flow `(B, 2, H', W')` (or a (fw, bw) pair).
         Returns:
-            (total, terms): scalar total and {'ph', 'sm'[, 'dis']} weighted terms, detached, for logging.
+            (total, terms): scalar total and {'ph', 'sm'[, 'dis']} weighted terms plus 'visible' (fraction of
+            frame-1 pixels kept by the occlusion check, not part of the total), detached, for logging.
         """
         terms = {"ph": self.photometric_term(pyramid, img1, img2),
                  "sm": self.smoothness_term(pyramid, img1, img2)}
@@ -152,17 +160,18 @@ class FlowLoss(nn.Module):
             t_fw, t_bw = flow_teacher if isinstance(flow_teacher, (tuple, list)) else (flow_teacher, None)
             terms["dis"] = self.distillation_term(pyramid, t_fw, t_bw)
         total = sum(terms.values())
+        terms["visible"] = self.visible_fraction(pyramid)
         return total, {k: v.detach() for k, v in terms.items()}
 
 
 def unsupervised_flow_loss(pyramid: dict, img1: torch.Tensor, img2: torch.Tensor, cfg=None, **weights):
-    """Eq. (14): `(total, {'ph', 'sm'})`; weights from `cfg` (a FlowConfig) or keywords of :class:`FlowLoss`."""
+    """Eq. (14): `(total, {'ph', 'sm', 'visible'})`; weights from `cfg` (a FlowConfig) or keywords of :class:`FlowLoss`."""
     loss = FlowLoss.from_config(cfg) if cfg is not None else FlowLoss(**weights)
     return loss(pyramid, img1, img2)
 
 
 def distillation_flow_loss(pyramid: dict, img1: torch.Tensor, img2: torch.Tensor, flow_teacher, cfg=None,
                            **weights):
-    """Eq. (17): `(total, {'ph', 'sm', 'dis'})`; the student's pyramid on LQ frames, the teacher's HQ flow."""
+    """Eq. (17): `(total, {'ph', 'sm', 'dis', 'visible'})`; the student's pyramid on LQ frames, the teacher's HQ flow."""
     loss = FlowLoss.from_config(cfg) if cfg is not None else FlowLoss(**weights)
     return loss(pyramid, img1, img2, flow_teacher=flow_teacher)

@@ -70,7 +70,7 @@ def _run_teacher(pairs, out, iters, max_steps=None, resume=False):
 
 def test_teacher_checkpoint_and_resume_equal_an_uninterrupted_run(pairs, tmp_path):
     straight, res = _run_teacher(pairs, tmp_path / "a", iters=3)
-    assert res.step == 3 and set(res.history[0][1]) == {"total", "ph", "sm"}
+    assert res.step == 3 and set(res.history[0][1]) == {"total", "ph", "sm", "visible"}
     _, part = _run_teacher(pairs, tmp_path / "b", iters=3, max_steps=2)
     state = load_checkpoint(part.checkpoint, kind="flow")
     assert state["step"] == 2 and state["stage"] == "teacher" and state["config"]["flow"]["w_sm"] == 50.0
@@ -93,7 +93,7 @@ def test_student_learns_from_a_frozen_teacher(pairs, tmp_path):
     student = PWCLite()
     res = train_student(student, PairBatches(pairs, 2, 64, seed=1), CFG, teacher, out_dir=tmp_path,
                         iters=2, progress=False)
-    assert res.step == 2 and set(res.history[-1][1]) == {"total", "ph", "sm", "dis"}
+    assert res.step == 2 and set(res.history[-1][1]) == {"total", "ph", "sm", "dis", "visible"}
     assert all(torch.equal(a, b) for a, b in zip(before, teacher.parameters()))
     assert load_checkpoint(tmp_path / "flow_student.pt", kind="flow")["stage"] == "student"
     with pytest.raises(FlowTrainError, match="teacher"):
@@ -103,7 +103,7 @@ def test_student_learns_from_a_frozen_teacher(pairs, tmp_path):
 def test_controls_run(pairs):
     seed_everything(2)
     res = train_student_nodistill(PWCLite(), PairBatches(pairs, 1, 64), CFG, iters=1, progress=False)
-    assert set(res.history[0][1]) == {"total", "ph", "sm"}
+    assert set(res.history[0][1]) == {"total", "ph", "sm", "visible"}
     res = train_supervised(PWCLite(), PairBatches(pairs, 1, 64), CFG, frames="lq", iters=2, progress=False)
     assert set(res.history[0][1]) == {"total", "epe"} and res.history[0][1]["epe"] > 0
     no_gt = [{k: v for k, v in p.items() if k.startswith(("hq", "lq"))} for p in pairs]

@@ -24,23 +24,24 @@ def test_identical_frames_and_zero_flow_give_zero_total():
     img = smooth_texture(2, 3, 32, 32)
     zero = torch.zeros(2, 2, 32, 32)
     total, terms = unsupervised_flow_loss(pyramid_of(zero, zero), img, img, cfg=FlowConfig())
-    assert total.abs() < 1e-6 and set(terms) == {"ph", "sm"}
+    assert total.abs() < 1e-6 and set(terms) == {"ph", "sm", "visible"} and terms["visible"] == 1
 
 
 def test_terms_are_the_weighted_single_losses():
     img1, img2, fw, bw = translated_pair(dx=2, dy=1, h=32, w=32)
     noisy = fw + 0.2 * torch.randn(fw.shape, generator=torch.Generator().manual_seed(0))
     pyr = pyramid_of(noisy, None)
-    loss = FlowLoss(w_ph=0.15, w_sm=50.0, w_l1=0.15, w_ssim=0.0, w_scales=(1.0,), w_sm_scales=(1.0,))
+    loss = FlowLoss(w_ph=0.15, w_sm=50.0, w_l1=0.15, w_ssim=0.0, w_scales=(1.0,), w_sm_scales=(1.0,),
+                    bidirectional=False)
     total, terms = loss(pyr, img1, img2)
     assert torch.allclose(terms["ph"], 0.15 * photometric_loss(img1, img2, noisy))  # no bw flow: all visible
     assert torch.allclose(terms["sm"], 50.0 * smoothness_loss(noisy / 32, img1, 10.0))
     assert torch.allclose(total, terms["ph"] + terms["sm"])
     # ARFlow's mixture: w_ph * rho = 0.15 L1 + 0.85 SSIM with the default ratios
-    _, t2 = FlowLoss(w_scales=(1.0,))(pyr, img1, img2)
+    _, t2 = FlowLoss(w_scales=(1.0,), bidirectional=False)(pyr, img1, img2)
     assert torch.allclose(t2["ph"], photometric_loss(img1, img2, noisy, w_l1=0.15, w_ssim=0.85))
     # doubling a weight doubles its term only
-    _, t3 = FlowLoss(w_sm=100.0, w_ssim=0.0, w_scales=(1.0,), w_sm_scales=(1.0,))(pyr, img1, img2)
+    _, t3 = FlowLoss(w_sm=100.0, w_ssim=0.0, w_scales=(1.0,), w_sm_scales=(1.0,), bidirectional=False)(pyr, img1, img2)
     assert torch.allclose(t3["sm"], 2 * terms["sm"]) and torch.allclose(t3["ph"], terms["ph"])
 
 
@@ -54,14 +55,17 @@ def test_true_flow_beats_zero_flow_over_the_pyramid():
 
 def test_distillation_total_is_eq14_plus_weighted_l1():
     img1, img2, fw, bw = translated_pair(dx=1, dy=0, h=16, w=16)  # LQ frames
-    teacher = resize_flow(fw, (64, 64))  # the teacher's HQ flow (x4 vectors)
+    teacher = resize_flow(fw, (64, 64)), resize_flow(bw, (64, 64))  # the teacher's HQ flows (x4 vectors)
     pyr = pyramid_of(fw, bw, levels=3)
     total, terms = distillation_flow_loss(pyr, img1, img2, teacher, cfg=FlowConfig())
-    assert set(terms) == {"ph", "sm", "dis"} and terms["dis"] == 0
+    assert set(terms) == {"ph", "sm", "dis", "visible"} and terms["dis"] == 0
     eq14, _ = unsupervised_flow_loss(pyr, img1, img2, cfg=FlowConfig())
     assert torch.allclose(total, eq14)
-    _, terms = distillation_flow_loss(pyr, img1, img2, teacher + 1.0, cfg=FlowConfig())
+    _, terms = distillation_flow_loss(pyr, img1, img2, (teacher[0] + 1.0, teacher[1] + 1.0), cfg=FlowConfig())
     assert torch.allclose(terms["dis"], torch.tensor(0.1))  # w_dis * mean |1|
+    # one-directional distillation takes the forward teacher flow alone
+    _, terms = distillation_flow_loss(pyr, img1, img2, teacher[0] + 1.0, w_dis=0.1, bidirectional=False)
+    assert torch.allclose(terms["dis"], torch.tensor(0.1))
 
 
 def test_bidirectional_needs_and_averages_both_directions():
@@ -76,6 +80,22 @@ def test_bidirectional_needs_and_averages_both_directions():
     f12, _ = one_way(pyramid_of(fw, bw), img1, img2)
     f21, _ = one_way(pyramid_of(bw, fw), img2, img1)
     assert torch.allclose(total, (f12 + f21) / 2) and not torch.allclose(f12, f21)
+
+
+def test_forward_only_loss_leaves_the_backward_flow_untrained_and_the_trap_it_sets():
+    img1, img2, fw, bw = translated_pair(dx=2, dy=1, h=32, w=32)
+    fw_p, bw_p = fw.clone().requires_grad_(), bw.clone().requires_grad_()
+    total, _ = FlowLoss(bidirectional=False)(pyramid_of(fw_p, bw_p), img1, img2)
+    total.backward()
+    assert fw_p.grad.abs().sum() > 0 and (bw_p.grad is None or bw_p.grad.abs().sum() == 0)
+    total, _ = FlowLoss(bidirectional=True)(pyramid_of(fw_p, bw_p), img1, img2)
+    bw_p.grad = None
+    total.backward()
+    assert bw_p.grad.abs().sum() > 0  # the default trains F21, which the occlusion check relies on
+    # F21 ~ F12 (what an untrained F21 drifts to): every pixel "occluded", L_ph = 0 and 'visible' says so
+    same = torch.full_like(fw, 0.5)
+    total, terms = FlowLoss(bidirectional=False)(pyramid_of(same, same), img1, img2)
+    assert terms["visible"] == 0 and terms["ph"] == 0
 
 
 class FlowField(nn.Module):
