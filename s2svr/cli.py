@@ -13,12 +13,14 @@ from .configs import ConfigError, load_config
 
 def _params(args) -> int:
     from .models import build_model, parameter_breakdown
-    cfg = load_config(args.config, profile=args.profile)
+    cfg = load_config(args.config, profile=args.profile,
+                      overrides={"model": {"arch": args.arch}} if args.arch else None)
     rows = parameter_breakdown(build_model(cfg.model))
     if args.json:
-        print(json.dumps({"config": cfg.name, "profile": cfg.profile, "parameters": rows}, indent=2))
+        print(json.dumps({"config": cfg.name, "profile": cfg.profile, "arch": cfg.model.arch, "parameters": rows},
+                         indent=2))
     else:
-        print(f"{cfg.name} (profile {cfg.profile})")
+        print(f"{cfg.name} (profile {cfg.profile}, arch {cfg.model.arch})")
         width = max(len(k) for k in rows)
         for k, v in rows.items():
             print(f"  {k:<{width}}  {v:>12,d}  ({v / 1e6:.2f} M)")
@@ -80,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("params", help="parameters per component and in total")
     p.add_argument("config", help="packaged config name (sr_reds4, sr_vimeo, deblur_gopro, vqe_mfqe) or a YAML path")
     p.add_argument("--profile", default="paper", help="paper | cpu | ci (default: paper)")
+    p.add_argument("--arch", help="count a baseline instead: identity | single_frame | basicvsr (default: the config's)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=_params)
 

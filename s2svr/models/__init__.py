@@ -1,7 +1,7 @@
 """The S2SVR network (Sec. 3.1-3.2): ConvGRU/ResConvGRU, encoder, decoder, local attention, task heads.
 
 Explained in the book's part "Sequence to sequence" (chapters "ConvGRU and ResConvGRU", "Encoder and decoder",
-"Local attention", "Motion compensation and temporal layouts").
+"Local attention", "Motion compensation and temporal layouts"); the baselines of `model.arch` in part "Experiments".
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import torch.nn as nn
 from ..configs.schema import ModelConfig
 from ..utils import count_parameters
 from .attention import LocalAttention
+from .baselines import BASELINES, BasicVSRBaseline, IdentityBaseline, SingleFrameBaseline, build_baseline
 from .convgru import ConvGRU, ResConvGRU, ResidualBlock
 from .decoder import Decoder, OutputEmbedding
 from .encoder import Encoder
@@ -23,12 +24,17 @@ COMPONENTS = ("flow", "encoder", "attention", "decoder", "head")
 
 __all__ = ["S2SVR", "StreamState", "build_model", "parameter_breakdown", "ConvGRU", "ResConvGRU", "ResidualBlock",
            "LocalAttention", "Encoder", "Decoder", "OutputEmbedding", "SRHead", "RestorationHead", "build_head",
-           "align_window", "estimate_flow_pair", "estimate_flows", "warp_states", "COMPONENTS"]
+           "align_window", "estimate_flow_pair", "estimate_flows", "warp_states", "COMPONENTS",
+           "BASELINES", "IdentityBaseline", "SingleFrameBaseline", "BasicVSRBaseline", "build_baseline"]
 
 
-def build_model(model_cfg: ModelConfig, flow_net: nn.Module | None = None) -> S2SVR:
-    """An :class:`S2SVR` from the `model:` section of a config; `flow_net` defaults to a new PWC-Lite."""
-    return S2SVR(**dataclasses.asdict(model_cfg), flow_net=flow_net)
+def build_model(model_cfg: ModelConfig, flow_net: nn.Module | None = None) -> nn.Module:
+    """The network of the `model:` section of a config: an :class:`S2SVR` (`arch: s2svr`) or a baseline
+    (`s2svr.models.baselines`); `flow_net` defaults to a new PWC-Lite (for the models that use flow)."""
+    kwargs = dataclasses.asdict(model_cfg)
+    if kwargs.pop("arch") != "s2svr":
+        return build_baseline(model_cfg, flow_net=flow_net)
+    return S2SVR(**kwargs, flow_net=flow_net)
 
 
 def parameter_breakdown(model: nn.Module) -> dict[str, int]:

@@ -36,15 +36,25 @@ def to_tensor(frames: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
 
 
+STREAMING_LAYOUTS = ("paper", "frame")  # S2SVR's causal layout; baselines that restore each frame alone
+
+
+def can_stream(model) -> bool:
+    """Whether `model.stream(frames)` restores a video frame by frame with bounded memory: the model has a
+    `stream` method and a causal `layout` ('paper', 'frame'); 'official' and 'clip' models need whole clips."""
+    return callable(getattr(model, "stream", None)) and getattr(model, "layout", None) in STREAMING_LAYOUTS
+
+
 @torch.no_grad()
 def restore_frames(model, frames_lq: torch.Tensor, device="cpu") -> torch.Tensor:
     """Restore one whole clip `(T, C, H, W)` -> `(T, C, sH, sW)` on the CPU.
 
-    The `paper` layout is restored as a stream (memory bounded by 2r+1 latents, outputs moved to the CPU as
-    they are produced); the `official` layout needs the whole clip at once.
+    A model that can stream (:func:`can_stream`: S2SVR's `paper` layout, the frame-wise baselines) is restored
+    as a stream (memory bounded, outputs moved to the CPU as they are produced); the others (`official` layout,
+    BasicVSR-style `clip` baseline) get the whole clip at once.
     """
     model.eval()
-    if getattr(model, "layout", "paper") == "paper" and hasattr(model, "stream"):
+    if can_stream(model):
         outs = [y.cpu() for y in model.stream(f.unsqueeze(0).to(device) for f in frames_lq)]
         return torch.cat(outs, 0)
     return model(frames_lq.unsqueeze(0).to(device))[0].cpu()

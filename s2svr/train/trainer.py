@@ -46,9 +46,15 @@ class TrainResult:
 
 
 def _param_groups(model, cfg: ExperimentConfig):
-    flow = [p for p in model.flow.parameters()]
+    """Two Adam groups, 'net' (lr) and 'flow' (flow_lr); the flow group stays empty for a model without a
+    `flow` child (the single-frame baseline), so the schedule and the logs keep their two columns."""
+    flow_net = getattr(model, "flow", None)
+    flow = [p for p in flow_net.parameters()] if flow_net is not None else []
     flow_ids = {id(p) for p in flow}
     rest = [p for p in model.parameters() if id(p) not in flow_ids]
+    if not flow and not rest:
+        raise TrainingError(f"model.arch {cfg.model.arch!r} has no trainable parameters: evaluate it without "
+                            "training (s2svr.train.evaluate.evaluate_sequences on build_model(cfg.model))")
     return [{"params": rest, "lr": cfg.train.lr, "name": "net"},
             {"params": flow, "lr": cfg.train.flow_lr, "name": "flow"}]
 
