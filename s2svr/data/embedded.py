@@ -169,9 +169,15 @@ def build_embedded(root=DEFAULT_ROOT, force: bool = False, progress: bool = True
     run the clip jobs (default: up to 2 CPUs).
     """
     import fcntl
+    import multiprocessing as mp
     root = Path(root)
     if not force and is_built(root, small):
         return root
+    if getattr(mp.current_process(), "_inheriting", False):
+        # We are a build worker re-importing a caller's script that builds at import time: stop here (the
+        # parent then builds alone) instead of waiting forever for the parent's lock.
+        raise RuntimeError("build_embedded called while a worker process imports the main script; "
+                           "call it under `if __name__ == '__main__':`")
     root.parent.mkdir(parents=True, exist_ok=True)
     with open(root.parent / f".{root.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)            # a second builder waits, then finds the build done
@@ -207,17 +213,25 @@ def _build_into(tmp: Path, small: bool, progress: bool, workers) -> None:
     workers = workers or min(2, os.cpu_count() or 1)
     metas = {s: [] for s in SUBSETS}
     bar = tqdm(total=len(jobs), desc="embedded dataset", unit="clip", disable=not progress)
+    done = 0
     if workers > 1:
         import multiprocessing as mp
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as ex:
-            for subset, meta in ex.map(_run_job, jobs):
-                metas[subset].append(meta)
-                bar.update(1)
-    else:
-        for j in jobs:
-            subset, meta = _run_job(j)
-            metas[subset].append(meta)
-            bar.update(1)
+        from concurrent.futures.process import BrokenProcessPool
+        # 'spawn', not 'fork': forking a process whose torch/OpenMP threads are running can deadlock.
+        try:
+            with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as ex:
+                for subset, meta in ex.map(_run_job, jobs):
+                    metas[subset].append(meta)
+                    done += 1
+                    bar.update(1)
+        except BrokenProcessPool:
+            # Spawned workers re-import the caller's script; one that builds at import time (no
+            # `if __name__ == "__main__"` guard) breaks them. Finish in this process instead.
+            pass
+    for j in jobs[done:]:
+        subset, meta = _run_job(j)
+        metas[subset].append(meta)
+        bar.update(1)
     bar.close()
     for s in SUBSETS:
         metas[s].sort(key=lambda m: (m["split"], m["name"]))

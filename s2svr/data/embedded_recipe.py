@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-RECIPE_VERSION = 1          # bump when a builder changes what it writes; the cache stamp includes it
+RECIPE_VERSION = 2          # bump whenever a builder (here, embedded.py, degrade.py, synthetic_flow.py) changes
+                            # what it writes: the cache stamp includes it, so old builds are rebuilt
 BIKES_SHOTS = [(0, 30), (30, 76), (76, 137), (137, 187), (187, 242), (242, 250)]
 TRAIN_PHOTOS = ["astronaut", "coffee", "hubble_deep_field", "immunohistochemistry", "brick", "grass"]
 TEST_PHOTOS = ["rocket", "chelsea", "retina", "camera", "gravel", "coins"]
