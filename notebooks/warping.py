@@ -33,18 +33,16 @@ data_root = "data/embedded"  # unused: this chapter needs only skimage photos
 output_dir = "outputs"
 
 # %%
-import io
 import math
 
-import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from IPython.display import display
-from PIL import Image
 from skimage import data as skdata
 from skimage.transform import resize
 
+from s2svr.book.figures import image_slider, plot_row
 from s2svr.flow import flow_warp, occlusion_mask, resize_flow, visibility_mask
 
 torch.manual_seed(seed)
@@ -137,22 +135,6 @@ print(f"mean |x1_hat - x1|: {err_visible:.4f} on visible pixels, "
 assert err_visible < 0.03 < err_occluded
 
 # %%
-def show(img: torch.Tensor) -> np.ndarray:
-    """(1, C, H, W) -> an array for imshow: (H, W, 3) for C = 3, (H, W) else."""
-    img = img[0].clamp(0, 1)
-    return img.permute(1, 2, 0).numpy() if img.shape[0] == 3 else img[0].numpy()
-
-
-def plot_row(panels):
-    fig, axes = plt.subplots(1, len(panels), figsize=(12, 3.4))
-    for ax, (img, title) in zip(axes, panels):  # masks in magma: 1 = bright
-        ax.imshow(show(img), cmap="magma", vmin=0, vmax=1)
-        ax.set_title(title, fontsize=9)
-        ax.axis("off")
-    fig.tight_layout()
-    plt.show()
-
-
 plot_row([(x1, "frame 1"),
           (x2, f"frame 2 (rotated {angle:g} deg, zoom {zoom:g})"),
           (x1_hat, "frame 2 warped onto frame 1"),
@@ -169,24 +151,9 @@ plot_row([(x1, "frame 1"),
 # the book was built and are stored in the page, so the slider works without a running kernel.
 
 # %%
-def to_jpeg(img: torch.Tensor) -> bytes:
-    arr = (show(img) * 255).round().astype(np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="JPEG", quality=85)
-    return buf.getvalue()
-
-
 scales = np.linspace(0.0, 1.0, num_steps)
-frames = [widgets.Image(value=to_jpeg(flow_warp(x1, float(s) * flow_bw)),
-                        format="jpeg", layout=widgets.Layout(width="320px"))
-          for s in scales]
-slider = widgets.SelectionSlider(
-    options=[f"{s:.2f}" for s in scales], value=f"{scales[-1]:.2f}",
-    description="scale of the flow", style={"description_width": "initial"})
-stack = widgets.Stack(frames, selected_index=len(frames) - 1)
-# jslink runs in the browser: the slider works in the static page, no kernel
-widgets.jslink((slider, "index"), (stack, "selected_index"))
-display(widgets.VBox([slider, stack]))
+display(image_slider([flow_warp(x1, float(s) * flow_bw) for s in scales], [f"{s:.2f}" for s in scales],
+                     description="scale of the flow"))
 
 # %% [markdown]
 # ## Resizing a flow field

@@ -1,0 +1,71 @@
+"""Small figure and widget helpers shared by the book's chapters (matplotlib rows, kernel-free sliders).
+
+Used by every chapter in `notebooks/`; the widgets are plain ipywidgets linked in the browser with
+`jslink`, so they keep working in the static HTML pages (no kernel).
+"""
+from __future__ import annotations
+
+import io
+from typing import Sequence
+
+import numpy as np
+import torch
+
+
+def to_numpy_image(img) -> np.ndarray:
+    """`(1, C, H, W)` / `(C, H, W)` tensor in [0, 1], or a numpy `(H, W[, C])` array, -> an array for imshow:
+    `(H, W, 3)` float for colour, `(H, W)` for one channel."""
+    if isinstance(img, torch.Tensor):
+        img = img.detach().float().cpu()
+        img = img[0] if img.dim() == 4 else img
+        img = img.clamp(0, 1)
+        return img.permute(1, 2, 0).numpy() if img.shape[0] == 3 else img[0].numpy()
+    arr = np.asarray(img)
+    if arr.dtype == np.uint8:
+        arr = arr.astype(np.float32) / 255.0
+    return arr[..., 0] if arr.ndim == 3 and arr.shape[-1] == 1 else arr
+
+
+def plot_row(panels: Sequence[tuple], height: float = 3.4, cmap: str = "magma", width: float = 12.0,
+             show: bool = True):
+    """One row of images with titles: `panels = [(image, title), ...]`; single-channel images use `cmap`
+    on [0, 1]. Shows the figure (`show=True`) or returns it for further drawing."""
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(panels), figsize=(width, height), squeeze=False)
+    for ax, (img, title) in zip(axes[0], panels):
+        ax.imshow(to_numpy_image(img), cmap=cmap, vmin=0, vmax=1)
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+    fig.tight_layout()
+    if not show:
+        return fig
+    plt.show()
+    return None
+
+
+def to_jpeg(img, quality: int = 85) -> bytes:
+    """JPEG bytes of an image accepted by :func:`to_numpy_image` (single channel as grey)."""
+    from PIL import Image
+    arr = (np.clip(to_numpy_image(img), 0, 1) * 255).round().astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def image_slider(images: Sequence, labels: Sequence[str], description: str, width: str = "320px",
+                 index: int | None = None):
+    """A slider over pre-computed images (a `widgets.Stack` linked with `jslink`): works without a kernel.
+
+    `images` are byte strings (JPEG/PNG) or anything :func:`to_jpeg` accepts. Returns the VBox to display.
+    """
+    import ipywidgets as widgets
+    if len(images) != len(labels) or not images:
+        raise ValueError("image_slider needs as many labels as images, and at least one")
+    index = len(images) - 1 if index is None else index
+    frames = [widgets.Image(value=im if isinstance(im, bytes) else to_jpeg(im), format="jpeg",
+                            layout=widgets.Layout(width=width)) for im in images]
+    slider = widgets.SelectionSlider(options=list(labels), value=labels[index], description=description,
+                                     style={"description_width": "initial"})
+    stack = widgets.Stack(frames, selected_index=index)
+    widgets.jslink((slider, "index"), (stack, "selected_index"))  # in the browser: no kernel needed
+    return widgets.VBox([slider, stack])
