@@ -1,6 +1,6 @@
 """Prepare GOPRO (GOPRO_Large) for video deblurring: download the official zip, extract, place train/ and test/.
 
-Explained in the book's chapter "Data and degradations". Result under --root (default data/GOPRO_Large):
+Explained in the book's chapter "The data". Result under --root (default data/GOPRO_Large):
     train/<22 sequences>/blur|blur_gamma|sharp/*.png
     test/<11 sequences>/blur|blur_gamma|sharp/*.png
 No degradation is made: the blurred frames ship with the dataset.

@@ -52,6 +52,31 @@ def to_jpeg(img, quality: int = 85) -> bytes:
     return buf.getvalue()
 
 
+def figure_to_jpeg(fig, dpi: int = 80, quality: int = 85) -> bytes:
+    """JPEG bytes of a matplotlib figure (closed afterwards, so it is not also shown inline)."""
+    import matplotlib.pyplot as plt
+    buf = io.BytesIO()
+    fig.savefig(buf, format="jpeg", dpi=dpi, pil_kwargs={"quality": quality})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def row_jpeg(panels: Sequence[tuple], height: float = 3.0, width: float = 12.0, dpi: int = 80,
+             cmap: str = "magma") -> bytes:
+    """:func:`plot_row` drawn into JPEG bytes, titles included: one slider position of :func:`image_slider`
+    that compares several images side by side."""
+    return figure_to_jpeg(plot_row(panels, height=height, cmap=cmap, width=width, show=False), dpi=dpi)
+
+
+def zoom_box(img, box: tuple, factor: int = 1) -> np.ndarray:
+    """The crop `box = (top, left, height, width)` of an image accepted by :func:`to_numpy_image`, enlarged
+    `factor` times by pixel repetition (nearest neighbour, so pixels stay visible as pixels)."""
+    arr = to_numpy_image(img)
+    top, left, h, w = box
+    crop = arr[top:top + h, left:left + w]
+    return np.repeat(np.repeat(crop, factor, axis=0), factor, axis=1)
+
+
 def image_slider(images: Sequence, labels: Sequence[str], description: str, width: str = "320px",
                  index: int | None = None):
     """A slider over pre-computed images (a `widgets.Stack` linked with `jslink`): works without a kernel.
