@@ -61,11 +61,38 @@ def figure_to_jpeg(fig, dpi: int = 80, quality: int = 85) -> bytes:
     return buf.getvalue()
 
 
+def plot_grid(rows: Sequence[Sequence[tuple]], height: float = 3.0, cmap: str = "magma", width: float = 12.0,
+              show: bool = True):
+    """Several rows of :func:`plot_row` panels in one figure: `rows = [[(image, title), ...], ...]`, all rows
+    with the same number of panels; `height` is per row. Shows the figure or returns it (`show=False`)."""
+    import matplotlib.pyplot as plt
+    ncols = len(rows[0])
+    if any(len(r) != ncols for r in rows):
+        raise ValueError("plot_grid: every row needs the same number of panels")
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(width, height * len(rows)), squeeze=False)
+    for ax_row, panels in zip(axes, rows):
+        for ax, (img, title) in zip(ax_row, panels):
+            ax.imshow(to_numpy_image(img), cmap=cmap, vmin=0, vmax=1)
+            ax.set_title(title, fontsize=9)
+            ax.axis("off")
+    fig.tight_layout()
+    if not show:
+        return fig
+    plt.show()
+    return None
+
+
 def row_jpeg(panels: Sequence[tuple], height: float = 3.0, width: float = 12.0, dpi: int = 80,
              cmap: str = "magma") -> bytes:
     """:func:`plot_row` drawn into JPEG bytes, titles included: one slider position of :func:`image_slider`
     that compares several images side by side."""
     return figure_to_jpeg(plot_row(panels, height=height, cmap=cmap, width=width, show=False), dpi=dpi)
+
+
+def grid_jpeg(rows: Sequence[Sequence[tuple]], height: float = 3.0, width: float = 12.0, dpi: int = 80,
+              cmap: str = "magma") -> bytes:
+    """:func:`plot_grid` drawn into JPEG bytes (e.g. whole frames above, zoomed crops below)."""
+    return figure_to_jpeg(plot_grid(rows, height=height, cmap=cmap, width=width, show=False), dpi=dpi)
 
 
 def zoom_box(img, box: tuple, factor: int = 1) -> np.ndarray:
