@@ -337,4 +337,4 @@ for t in range(count):
     bottom_row = [(zoom_box(v[t], zoom), "zoom") for v in variants.values()]
     images.append(grid_jpeg([top_row, bottom_row], height=2.2, width=8.8))
 display(image_slider(images, [str(t) for t in range(count)], description="frame",
-                     width="640px", index=0))
+                     width="640px"))
