@@ -53,10 +53,10 @@ root = build_embedded(data_root, progress=False)  # no-op when the cache is up t
 # ## Bicubic x4, as MATLAB does it
 #
 # Every x4 video super-resolution benchmark of Table 1 makes its input with MATLAB's
-# `imresize(img, 1/4, 'bicubic')`. Interpolation kernels are not interchangeable here: OpenCV's and
-# PIL's "bicubic" use other kernel parameters and no antialiasing, and a network trained on one
-# downscaler loses a measurable fraction of a dB on another. MATLAB interpolates with Keys' cubic
-# convolution kernel with $a = -\tfrac12$,
+# `imresize(img, 1/4, 'bicubic')`. "Bicubic" is not one function: OpenCV's `INTER_CUBIC`, for one, uses
+# another kernel parameter ($a = -0.75$) and no antialiasing, and libraries differ in padding and rounding;
+# a network trained on one downscaler can lose a fraction of a dB on another. MATLAB interpolates with
+# Keys' cubic convolution kernel with $a = -\tfrac12$,
 #
 # ```{math}
 # :label: eq-keys-cubic
@@ -308,7 +308,7 @@ for qp in qps:
 # **x265 is a stand-in for HM 16.5, not HM.** Both produce standard HEVC bitstreams with one I-frame and
 # P-frames, but the encoders decide differently. HM's LDP configuration codes its four-frame groups with
 # QP offsets (+3, +2, +3, +1 above the base QP, so P-frames at QP 38-40) and four reference pictures,
-# with HM's exhaustive rate-distortion search; `hevc_compress` keeps every P-frame at QP 37, lets x265
+# with HM's slow rate-distortion-optimised decisions; `hevc_compress` keeps every P-frame at QP 37, lets x265
 # give the I-frame a lower QP (its `ipratio`), and uses x265's faster `medium` decisions. The compressed
 # PSNR of the same video therefore differs from HM's by a fraction of a dB, and the *deltas* of Table 3
 # (enhanced minus compressed) are only comparable between methods evaluated on the same compressed
