@@ -121,3 +121,65 @@ def image_slider(images: Sequence, labels: Sequence[str], description: str, widt
     stack = widgets.Stack(frames, selected_index=index)
     widgets.jslink((slider, "index"), (stack, "selected_index"))  # in the browser: no kernel needed
     return widgets.VBox([slider, stack])
+
+
+def box_diagram(boxes: dict, arrows: Sequence[tuple], size: tuple = (12.0, 5.0), xlim: tuple = (0, 12),
+                ylim: tuple = (0, 5), title: str | None = None, show: bool = True):
+    """A block diagram of boxes and arrows (architecture figures drawn with matplotlib).
+
+    boxes: name -> `(x, y, w, h, label)` or `(x, y, w, h, label, facecolor)`, in data coordinates
+    (x, y = lower-left corner). arrows: `(src, dst)` or `(src, dst, label)` or `(src, dst, label, style)`;
+    src/dst are box names (the arrow joins the nearest sides) or `(x, y)` points; `style` is a dict of
+    `FancyArrowPatch` options (e.g. `{"linestyle": "--", "color": "C1", "connectionstyle": "arc3,rad=0.3"}`).
+    Shows the figure (`show=True`) or returns it.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    fig, ax = plt.subplots(figsize=size)
+    for name, spec in boxes.items():
+        x, y, w, h, label = spec[:5]
+        color = spec[5] if len(spec) > 5 else "#dde8f5"
+        ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.02,rounding_size=0.08",
+                                    facecolor=color, edgecolor="#333333", linewidth=1.0))
+        ax.text(x + w / 2, y + h / 2, label, ha="center", va="center", fontsize=8.5)
+
+    def anchor(ref, towards):
+        if not isinstance(ref, str):
+            return ref
+        x, y, w, h = boxes[ref][:4]
+        cx, cy = x + w / 2, y + h / 2
+        tx, ty = towards
+        dx, dy = tx - cx, ty - cy
+        if abs(dx) * h >= abs(dy) * w:  # leaves through the left or right side
+            return (x + w if dx > 0 else x, cy)
+        return (cx, y + h if dy > 0 else y)
+
+    def centre(ref):
+        if not isinstance(ref, str):
+            return ref
+        x, y, w, h = boxes[ref][:4]
+        return (x + w / 2, y + h / 2)
+
+    for arrow in arrows:
+        src, dst = arrow[0], arrow[1]
+        label = arrow[2] if len(arrow) > 2 else None
+        style = dict(arrow[3]) if len(arrow) > 3 else {}
+        p0, p1 = anchor(src, centre(dst)), anchor(dst, centre(src))
+        color = style.pop("color", "#333333")
+        ax.add_patch(FancyArrowPatch(p0, p1, arrowstyle="-|>", mutation_scale=11, color=color,
+                                     linewidth=1.1, shrinkA=1, shrinkB=1, **style))
+        if label:
+            ax.text((p0[0] + p1[0]) / 2, (p0[1] + p1[1]) / 2, label, fontsize=7.5, color=color,
+                    ha="center", va="bottom", backgroundcolor="white")
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    if not show:
+        return fig
+    plt.show()
+    return None
