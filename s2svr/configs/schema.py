@@ -55,6 +55,9 @@ class FlowConfig:
     # only, but its occlusion mask O needs F21: trained on F12 alone, F21 gets no gradient, drifts to ~F12 and the
     # check then marks every pixel occluded (L_ph = 0; seen on the embedded set within 50 steps). Hence True.
     bidirectional: bool = True
+    # A sample whose forward-backward check keeps less than this fraction of pixels counts all of them: guards the
+    # trivial zero of L_ph (everything "occluded") that untrained PWC-Lite falls into within ~10 steps. Paper: silent.
+    min_visible: float = 0.1
     iters: int = 20000            # iterations of each stage of Algorithm 1
     batch_size: int = 8
     patch_size: int = 256         # HQ crop size for flow training

@@ -20,7 +20,8 @@ exactly w_l1 = 0.15 and w_smooth = 50, i.e. the paper's omega_ph and omega_sm):
 * `bidirectional=True` (default, ARFlow `with_bk`) averages every term with its F21 counterpart. The paper
   writes the equations for F12 only, but the occlusion mask O needs F21 too; with F12 alone, F21 gets no
   gradient, drifts towards F12 and the forward-backward check then marks every pixel occluded, a trivial
-  zero of L_ph. The fraction of visible pixels is returned as `terms['visible']` to watch for this.
+  zero of L_ph. The fraction of visible pixels is returned as `terms['visible']` to watch for this, and
+  a sample whose check keeps less than `min_visible` (0.1) of its pixels counts all of them (`_visible`).
 """
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ class FlowLoss(nn.Module):
     def __init__(self, w_ph: float = 0.15, w_sm: float = 50.0, w_dis: float = 0.1, w_l1: float = 0.15,
                  w_ssim: float = 0.85, w_census: float = 0.0, smooth_alpha: float = 10.0,
                  w_scales: Sequence[float] = ARFLOW_W_SCALES, w_sm_scales: Sequence[float] = ARFLOW_W_SM_SCALES,
-                 bidirectional: bool = True):
+                 bidirectional: bool = True, min_visible: float = 0.1):
         super().__init__()
         self.w_ph, self.w_sm, self.w_dis = float(w_ph), float(w_sm), float(w_dis)
         # rho's inner weights, normalised so that the L1 coefficient is 1 (the paper's rho = L1)
@@ -69,13 +70,14 @@ class FlowLoss(nn.Module):
         self.smooth_alpha = float(smooth_alpha)
         self.w_scales, self.w_sm_scales = tuple(w_scales), tuple(w_sm_scales)
         self.bidirectional = bool(bidirectional)
+        self.min_visible = float(min_visible)
 
     @classmethod
     def from_config(cls, cfg) -> "FlowLoss":
         """From a :class:`s2svr.configs.FlowConfig`."""
         return cls(w_ph=cfg.w_ph, w_sm=cfg.w_sm, w_dis=cfg.w_dis, w_l1=cfg.w_l1, w_ssim=cfg.w_ssim,
                    w_census=cfg.w_census, smooth_alpha=cfg.smooth_alpha, w_scales=cfg.w_scales,
-                   w_sm_scales=cfg.w_sm_scales, bidirectional=cfg.bidirectional)
+                   w_sm_scales=cfg.w_sm_scales, bidirectional=cfg.bidirectional, min_visible=cfg.min_visible)
 
     # ------------------------------------------------------------------ helpers
     def _directions(self, pyramid: dict, img1: torch.Tensor, img2: torch.Tensor):
@@ -89,16 +91,31 @@ class FlowLoss(nn.Module):
         return dirs
 
     @staticmethod
-    def _visible(flows: list, flows_back: list | None) -> torch.Tensor | None:
+    def _check(flows: list, flows_back: list | None) -> torch.Tensor | None:
         """Forward-backward visibility at the finest level, `(B, 1, H, W)`; None without backward flows."""
         if flows_back is None:
             return None
         return visibility_mask(flows[0], flows_back[0])
 
+    def _visible(self, flows: list, flows_back: list | None) -> torch.Tensor | None:
+        """The mask O of Eq. (11); a sample whose check keeps less than `min_visible` counts every pixel.
+
+        Why: normalised by the visible count, L_ph is 0 when every pixel is "occluded", so a network whose F21
+        is not (yet) the inverse of F12 - any untrained one, whose F12 and F21 share the same bias - falls
+        into that trivial zero within a few steps and gets no photometric gradient ever after (seen with
+        PWC-Lite on the embedded set). UnFlow avoids it with a penalty per occluded pixel; this guard keeps
+        ARFlow's loss unchanged whenever the check leaves at least `min_visible` of the frame.
+        """
+        vis = self._check(flows, flows_back)
+        if vis is None or self.min_visible <= 0:
+            return vis
+        degenerate = vis.mean((1, 2, 3), keepdim=True) < self.min_visible  # (B, 1, 1, 1)
+        return torch.where(degenerate, torch.ones_like(vis), vis)
+
     # ------------------------------------------------------------------ weighted terms
     def visible_fraction(self, pyramid: dict) -> torch.Tensor:
-        """Fraction of pixels the forward-backward check keeps at the finest level (1 without backward flows)."""
-        vis = self._visible(pyramid["flows_fw"], pyramid.get("flows_bw"))
+        """Fraction of pixels the forward-backward check keeps at the finest level (before the `min_visible` guard)."""
+        vis = self._check(pyramid["flows_fw"], pyramid.get("flows_bw"))
         return pyramid["flows_fw"][0].new_ones(()) if vis is None else vis.mean()
 
     def photometric_term(self, pyramid: dict, img1: torch.Tensor, img2: torch.Tensor) -> torch.Tensor:

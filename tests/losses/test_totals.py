@@ -82,7 +82,7 @@ def test_bidirectional_needs_and_averages_both_directions():
     assert torch.allclose(total, (f12 + f21) / 2) and not torch.allclose(f12, f21)
 
 
-def test_forward_only_loss_leaves_the_backward_flow_untrained_and_the_trap_it_sets():
+def test_backward_flow_needs_its_own_loss_and_the_all_occluded_trap_is_guarded():
     img1, img2, fw, bw = translated_pair(dx=2, dy=1, h=32, w=32)
     fw_p, bw_p = fw.clone().requires_grad_(), bw.clone().requires_grad_()
     total, _ = FlowLoss(bidirectional=False)(pyramid_of(fw_p, bw_p), img1, img2)
@@ -92,10 +92,19 @@ def test_forward_only_loss_leaves_the_backward_flow_untrained_and_the_trap_it_se
     bw_p.grad = None
     total.backward()
     assert bw_p.grad.abs().sum() > 0  # the default trains F21, which the occlusion check relies on
-    # F21 ~ F12 (what an untrained F21 drifts to): every pixel "occluded", L_ph = 0 and 'visible' says so
+    # F21 ~ F12 (what an untrained F21 drifts to): every pixel "occluded", L_ph = 0 and 'visible' says so ...
     same = torch.full_like(fw, 0.5)
-    total, terms = FlowLoss(bidirectional=False)(pyramid_of(same, same), img1, img2)
+    _, terms = FlowLoss(min_visible=0.0)(pyramid_of(same, same), img1, img2)
     assert terms["visible"] == 0 and terms["ph"] == 0
+    # ... unless the min_visible guard counts every pixel of such a sample
+    _, guarded = FlowLoss()(pyramid_of(same, same), img1, img2)
+    assert guarded["visible"] == 0 and guarded["ph"] > 0.01
+    # a sample whose check keeps enough pixels is untouched by the guard
+    img1, img2, fw, bw = translated_pair(dx=2, dy=1, h=32, w=32)
+    noisy = fw + 0.1 * torch.randn(fw.shape, generator=torch.Generator().manual_seed(2))
+    a, _ = FlowLoss(min_visible=0.0)(pyramid_of(noisy, bw), img1, img2)
+    b, t = FlowLoss(min_visible=0.1)(pyramid_of(noisy, bw), img1, img2)
+    assert torch.equal(a, b) and t["visible"] > 0.5
 
 
 class FlowField(nn.Module):
