@@ -32,8 +32,7 @@ test: $(STAMP)
 # The book: embedded data -> execute the chapters (papermill, cached; python -m s2svr.book.run) -> offline JS
 # (npm pack, once; a no-op when present) -> jupyter-book with warnings as errors (--keep-going only to list every warning before failing).
 book: $(STAMP)
-	@if [ -f data_scripts/build_embedded.py ]; then $(BIN)/python data_scripts/build_embedded.py; \
-	else echo "make book: data_scripts/build_embedded.py does not exist yet; no embedded dataset built"; fi
+	$(BIN)/python data_scripts/build_embedded.py
 	$(BIN)/python -m s2svr.book.run --profile $(PROFILE)
 	$(BIN)/python -m s2svr.book.offline $(OFFLINE)
 	$(BIN)/jupyter-book build . -W --keep-going --quiet
