@@ -261,7 +261,8 @@ assert np.isfinite(table.to_numpy()).all()
 # - *Across time* the residual stack does not merely stop the vanishing: at initialisation it
 #   *amplifies*. Its gradients are four to six orders of magnitude larger than the plain stack's,
 #   and they grow as we go back in time (the first step receives about 90 times more than the
-#   last), while the plain stack's stay small and nearly flat. The reason is in
+#   last), while the plain stack's stay small and within a factor of ten of each other (the
+#   very last step, seen only through the vertical path, gets the least). The reason is in
 #   {eq}`eq-resconvgru` itself: the recurrent state of layer $l$ is its output *with* the residual,
 #   so $z_t^l$ contains $z_t^{l-1}$, which contains $z_t^{l-2}$..., and the GRU then carries all of
 #   it forward with weight $1 - u_t$. The number of paths from $x_t$ to the last output grows
@@ -270,8 +271,8 @@ assert np.isfinite(table.to_numpy()).all()
 # So on random input at initialisation, Eq. (9) certainly removes the vanishing gradient over
 # depth, but over time it trades it for growth. In the real network the residual blocks start close
 # to identity (their convolutions are initialised small) and the training clips are short (7 to 15
-# frames), which keeps this in check; gradient clipping or a smaller learning rate would be the
-# usual remedies if it did not. We only measured gradients at initialisation, not training.
+# frames), which may keep this in check, and gradient clipping would be the usual remedy if it did
+# not; we measured gradients at initialisation only, not during training.
 #
 # ## Parameter counts per layer
 #
