@@ -155,7 +155,6 @@ def err(a):
     return float((diff * visible).sum() / visible.sum())
 
 
-
 print(f"mean |x_t - x_(t-1)| on visible pixels: {err(prev):.4f} unaligned, "
       f"{err(prev_on_cur):.4f} after Eq. (8)")
 assert err(prev_on_cur) < 0.5 * err(prev)
@@ -316,7 +315,8 @@ assert torch.equal(torch.stack(streamed, 1), offline)
 # ### Measured cost: streaming against the whole clip
 #
 # How do time and memory grow with the length $T$ of the video? We restore clips of growing
-# length with a small network (`cpu` profile sizes, frames of `cost_side` pixels, `ZeroFlow` so
+# length with a small network (`cpu` profile sizes, also under `profile = "paper"`, where only the
+# frames and clips grow; frames of `cost_side` pixels, `ZeroFlow` so
 # that the flow network's cost does not hide the rest) in three ways: the `paper` layout
 # streamed frame by frame (`S2SVR.stream`), the `paper` layout on the whole clip (`forward`), and
 # the `official` layout (whole clip, the only way it can run). The peak memory is the process's
@@ -342,8 +342,10 @@ def measure(fn):
 
 
 can_measure_memory = os.path.exists("/proc/self/clear_refs")
-cost_nets = {"paper": build(ZeroFlow(), "paper"),
-             "official": build(ZeroFlow(), "official")}
+cost_cfg = load_config("deblur_gopro",
+                       profile="ci" if profile == "ci" else "cpu")
+cost_nets = {"paper": build(ZeroFlow(), "paper", cost_cfg.model),
+             "official": build(ZeroFlow(), "official", cost_cfg.model)}
 cost_nets["official"].load_state_dict(cost_nets["paper"].state_dict(),
                                       strict=False)  # + backward layer
 ways = {
@@ -386,13 +388,13 @@ plt.show()
 # What a `cpu`-profile run measured (frames of 64 pixels, $T$ = 4 to 32; the table above is
 # recomputed on every build and is not meaningful under `profile = "ci"`):
 #
-# - **Time per frame** is roughly constant with $T$ for all three (100 to 200 ms per frame here,
-#   depending on the load of the shared CPU): both layouts do the same work per frame, the
+# - **Time per frame** is roughly constant with $T$ for all three (about 90 to 200 ms per frame
+#   here, depending on the load of the shared CPU): both layouts do the same work per frame, the
 #   official one slightly more (one extra ResConvGRU pass for the backward first layer, about
-#   15-20 % slower in our runs).
+#   10-25 % slower in our runs).
 # - **Memory** is where they differ. The `official` layout keeps every latent, every layer's
 #   outputs and every decoded frame alive until the clip is done: its peak grows with $T$, by
-#   tens of MB at $T = 32$ (33 to 75 MB in our runs). The `paper` layout stays flat, streamed
+#   tens of MB at $T = 32$ (30 to 90 MB over our runs). The `paper` layout stays flat, streamed
 #   *and* on the whole
 #   clip: its `forward` runs the very same stream steps, whose `StreamState` holds at most $2r+1$
 #   latents, frames and flows plus one state per layer and forgets everything older, so on the
