@@ -102,13 +102,18 @@ def restore_stream(model, frames: Iterable[np.ndarray], device="cpu", tile: int 
     """Restore uint8 RGB frames `(H, W, 3)` one by one; yields restored uint8 RGB frames in order.
 
     `paper` layout: true streaming, `r` frames of delay, memory independent of the number of frames.
-    `official` layout: windows of `chunk` frames overlapping by `chunk_overlap`, each restored whole; a frame
-    in an overlap is taken from the window in which it is further from the edge.
+    `official` (and `clip`) layout: windows of `chunk` frames overlapping by `chunk_overlap`, each restored
+    whole; a frame in an overlap is taken from the window in which it is further from the edge.
+    `frame` layout (frame-wise baselines): each frame alone.
     """
     model.eval()
     device = torch.device(device)
     if model.layout == "paper":
         yield from _stream_paper(model, frames, device, tile, tile_overlap)
+    elif model.layout == "frame":  # frame-wise models (baselines): every frame alone
+        for frame in frames:
+            x, chroma = _split(frame, model.in_channels)
+            yield _merge(_restore_clip(model, [x], device, tile, tile_overlap)[0], chroma)
     else:
         yield from _stream_official(model, frames, device, tile, tile_overlap, chunk, chunk_overlap)
 

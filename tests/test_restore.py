@@ -115,3 +115,13 @@ def test_eval_cli_writes_json_and_table(tmp_path, tiny_checkpoint):
     res = json.loads((tmp_path / "res.json").read_text())
     assert set(res["per_sequence"]) == {"000", "011", "015", "020"} and "psnr" in res["mean"]
     assert (tmp_path / "res.md").read_text().count("|") > 10
+
+
+def test_frame_wise_baseline_restores_each_frame_alone():
+    from s2svr.models.baselines import SingleFrameBaseline
+    torch.manual_seed(0)
+    model = SingleFrameBaseline(task="deblur", in_channels=3, num_feat=4, num_blocks=2, scale=1).eval()
+    frames = _frames(n=3)
+    out = list(restore_stream(model, iter(frames)))
+    alone = list(restore_stream(model, iter(frames[1:2])))
+    assert len(out) == 3 and np.array_equal(out[1], alone[0])

@@ -75,6 +75,8 @@ def lr_factors(cfg: ExperimentConfig):
 
 def load_flow_init(model, path: str) -> None:
     """Initialise `model.flow` from an Algorithm 1 checkpoint (student stage) or a bare PWC-Lite state dict."""
+    if getattr(model, "flow", None) is None:
+        raise TrainingError(f"{path}: this model ({type(model).__name__}) has no flow network to initialise")
     state = load_checkpoint(path, kind="flow")
     model.flow.load_state_dict(state["model"])
 

@@ -43,8 +43,8 @@ def test_sigkill_at_a_random_step_then_resume_equals_uninterrupted_run(tiny_conf
     proc = _cli("train", str(tiny_config), "--profile", "ci", "--out", str(run), "--device", "cpu")
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None:
-        log = run / "log.csv"
-        if log.exists() and len(log.read_text().splitlines()) > kill_after:
+        log = run / "log.csv"  # a row is logged just before the step's checkpoint is written
+        if log.exists() and len(log.read_text().splitlines()) > kill_after and (run / "last.pt").exists():
             break
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
