@@ -40,6 +40,7 @@ import torch
 import torch.nn as nn
 from IPython.display import display
 
+from s2svr.flow.standins import KnownFlow, ZeroFlow
 from s2svr.book.figures import plot_row
 from s2svr.configs import load_config
 from s2svr.data.embedded import embedded_flow_clips
@@ -84,43 +85,6 @@ print(cfg)
 # zero, i.e. *no* motion compensation.
 
 # %%
-class KnownFlow(nn.Module):
-    """flow_net stand-in: the known flow between two frames of a clip."""
-
-    def set_clip(self, frames_lq, flow_fw, flow_bw):
-        """frames (B, T, C, H, W); flow_fw[:, k]: k -> k+1, flow_bw: k+1 -> k."""
-        self.flow_fw, self.flow_bw = flow_fw, flow_bw
-        self.index = {self.key(frames_lq[b_, k]): (b_, k)
-                      for b_ in range(frames_lq.shape[0])
-                      for k in range(frames_lq.shape[1])}
-
-    @staticmethod
-    def key(img):
-        return img.detach().cpu().numpy().tobytes()
-
-    def forward(self, img1, img2, with_bw=False, work_size=None):
-        fw, bw = [], []
-        for n in range(img1.shape[0]):
-            b1, k1 = self.index[self.key(img1[n])]
-            b2, k2 = self.index[self.key(img2[n])]
-            assert b1 == b2 and abs(k1 - k2) == 1, "not adjacent frames"
-            k = min(k1, k2)
-            pair = (self.flow_fw[b1, k], self.flow_bw[b1, k])
-            fw_n, bw_n = pair if k2 == k1 + 1 else pair[::-1]
-            fw.append(fw_n)
-            bw.append(bw_n)
-        fw, bw = torch.stack(fw), torch.stack(bw)
-        return (fw, bw) if with_bw else fw
-
-
-class ZeroFlow(nn.Module):
-    """flow_net stand-in: zero flow, i.e. no motion compensation."""
-
-    def forward(self, img1, img2, with_bw=False, work_size=None):
-        zero = img1.new_zeros(img1.shape[0], 2, *img1.shape[-2:])
-        return (zero, zero.clone()) if with_bw else zero
-
-
 def to_video(frames_uint8):
     """(T, H, W, 3) uint8 -> (1, T, 3, H, W) float in [0, 1]."""
     x = torch.from_numpy(np.ascontiguousarray(frames_uint8))
