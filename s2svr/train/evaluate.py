@@ -81,8 +81,9 @@ def evaluate_sequences(model, sequences: Sequence[VideoSequence], cfg: Experimen
         out = to_uint8(restore_frames(model, to_tensor(lq), device=device))
         if save_dir is not None:
             np.save(Path(save_dir) / f"{seq.name.replace('/', '_')}.npy", out)
-        if conv["kind"] == "delta":
-            per[seq.name] = metrics.delta_metrics([out[..., 0]], [lq[..., 0]], [gt[..., 0]])
+        if conv["kind"] == "delta":  # per frame on Y, then the mean over this video's frames
+            d = metrics.delta_metrics(out[..., 0], lq[..., 0], gt[..., 0])
+            per[seq.name] = {k: float(v) for k, v in d.items() if not k.endswith("_frames")} | {"frames": n}
         else:
             p = [metrics.psnr(o, g, crop_border=conv["crop_border"], test_y=conv["test_y"]) for o, g in zip(out, gt)]
             s = [metrics.ssim(o, g, crop_border=conv["crop_border"], test_y=conv["test_y"]) for o, g in zip(out, gt)]
