@@ -9,6 +9,9 @@ Explained in the book's chapter "Distillation and Algorithm 1" (part "Unsupervis
   (`flow_warp(hq2, F)`, border padding), on the visible pixels of the ground truth (`psnr_vis`) and on
   all pixels (`psnr_all`, the only one for data without ground truth). This is what Fig. 1 compares.
 * A flow estimated on LQ frames is brought to HQ size by `resize_flow` (vectors x scale) first.
+* `epe_ref` (with a `reference` model, e.g. the HQ teacher): mean |F - F_ref|_2 in HQ pixels, all pixels,
+  F_ref the reference's flow on the HQ frames. This is the paper's claim for distillation (Sec. 3.3): the
+  student's LQ flow should be closer to the teacher's HQ flow than a student trained without it.
 Scores are means over pairs. :class:`ZeroFlow` is the "no motion compensation" baseline.
 """
 from __future__ import annotations
@@ -23,7 +26,7 @@ from .occlusion import occlusion_mask
 from .pairs import normalise_pair
 from .warp import flow_warp, resize_flow
 
-METRICS = ("epe_all", "epe_vis", "epe_occ", "psnr_vis", "psnr_all")
+METRICS = ("epe_all", "epe_vis", "epe_occ", "psnr_vis", "psnr_all", "epe_ref")
 
 
 def endpoint_error(flow: torch.Tensor, flow_gt: torch.Tensor, mask: torch.Tensor | None = None) -> float:
@@ -81,7 +84,8 @@ class ZeroFlow(nn.Module):
 
 
 @torch.no_grad()
-def evaluate_flow(model, pairs, frames: str = "lq", device="cpu", work_size=None, max_pairs: int | None = None) -> dict:
+def evaluate_flow(model, pairs, frames: str = "lq", device="cpu", work_size=None, max_pairs: int | None = None,
+                  reference=None) -> dict:
     """Mean metrics of `model` over `pairs`.
 
     Args:
@@ -89,15 +93,18 @@ def evaluate_flow(model, pairs, frames: str = "lq", device="cpu", work_size=None
         pairs: pair dicts (NumPy or torch), e.g. `embedded_flow_pairs(root, 'test', degradation)`.
         frames: 'lq' (the student's input, the deployed case) or 'hq' (the teacher's).
         work_size: passed to the model (None = native size).
+        reference: optional flow network run on the HQ frames (the teacher): adds `epe_ref`, the mean EPE
+            between `model`'s flow (resized to HQ) and the reference's HQ flow.
     Returns:
         {'pairs': n, 'epe_all', 'epe_vis', 'epe_occ', 'psnr_vis', 'psnr_all'} (EPE and psnr_vis only with
-        ground-truth flow), each the mean over the pairs that define it.
+        ground-truth flow) [and 'epe_ref'], each the mean over the pairs that define it.
     """
     if frames not in ("lq", "hq"):
         raise ValueError(f"frames must be 'lq' or 'hq', got {frames!r}")
-    if isinstance(model, nn.Module):
-        was_training = model.training
-        model.eval()
+    restore = [m for m in (model, reference) if isinstance(m, nn.Module) and m.training]
+    for m in (model, reference):
+        if isinstance(m, nn.Module):
+            m.eval()
     rows = []
     for i, pair in enumerate(pairs):
         if max_pairs is not None and i >= max_pairs:
@@ -105,9 +112,15 @@ def evaluate_flow(model, pairs, frames: str = "lq", device="cpu", work_size=None
         pair = normalise_pair(pair)
         a, b = (pair[f"{frames}1"].unsqueeze(0).to(device), pair[f"{frames}2"].unsqueeze(0).to(device))
         flow = model(a, b) if work_size is None else model(a, b, work_size=work_size)
-        rows.append(flow_metrics(flow, pair))
-    if isinstance(model, nn.Module) and was_training:
-        model.train()
+        row = flow_metrics(flow, pair)
+        if reference is not None:
+            hq1, hq2 = pair["hq1"].unsqueeze(0).to(device), pair["hq2"].unsqueeze(0).to(device)
+            ref = reference(hq1, hq2) if work_size is None else reference(hq1, hq2, work_size=work_size)
+            ref = ref.float().cpu()
+            row["epe_ref"] = endpoint_error(resize_flow(flow.float().cpu(), ref.shape[-2:]), ref)
+        rows.append(row)
+    for m in restore:
+        m.train()
     out = {"pairs": len(rows)}
     for k in METRICS:
         vals = [r[k] for r in rows if k in r and not math.isnan(r[k])]
@@ -127,7 +140,10 @@ def format_table(rows: dict) -> str:
 
 
 def add_flow_eval_parser(subparsers):
-    """Register `s2svr flow-eval CONFIG --profile P [CKPT ...] [--frames auto|lq|hq] [--split test] [--json]`."""
+    """Register `s2svr flow-eval CONFIG --profile P [CKPT ...] [--frames auto|lq|hq] [--split test] [--json]`.
+
+    When one of the checkpoints is a teacher, every row also gets `epe_ref`: EPE to that teacher's HQ flow.
+    """
     p = subparsers.add_parser("flow-eval", help="EPE and alignment PSNR of flow checkpoints vs zero flow")
     p.add_argument("config", help="packaged config name or a YAML path (its data section gives the pairs)")
     p.add_argument("checkpoints", nargs="*", help="flow_<stage>.pt files from flow-train")
@@ -143,7 +159,8 @@ def add_flow_eval_parser(subparsers):
 
 
 def flow_eval_main(args) -> int:
-    """Entry point of `s2svr flow-eval`: one row per checkpoint, plus the zero-flow baseline."""
+    """Entry point of `s2svr flow-eval`: one row per checkpoint, plus the zero-flow baseline (and `epe_ref`, the
+    EPE to the first teacher checkpoint's HQ flow, when a teacher is among the checkpoints)."""
     import json
     import sys
     from pathlib import Path
@@ -156,13 +173,16 @@ def flow_eval_main(args) -> int:
         cfg = load_config(args.config, profile=args.profile)
         device = resolve_device(args.device)
         pairs = load_flow_pairs(cfg, args.split)
-        rows = {"zero flow": {"frames": "-", **evaluate_flow(ZeroFlow(), pairs, "lq", device, max_pairs=args.max_pairs)}}
-        for path in args.checkpoints:
-            stage = load_checkpoint(path, kind="flow").get("stage", "?")
+        stages = [load_checkpoint(path, kind="flow").get("stage", "?") for path in args.checkpoints]
+        reference = next((load_flow_model(path, device) for path, stage in zip(args.checkpoints, stages)
+                          if stage == "teacher"), None)
+        rows = {"zero flow": {"frames": "-", **evaluate_flow(ZeroFlow(), pairs, "lq", device, max_pairs=args.max_pairs,
+                                                             reference=reference)}}
+        for path, stage in zip(args.checkpoints, stages):
             frames = args.frames if args.frames != "auto" else ("hq" if stage == "teacher" else "lq")
             model = load_flow_model(path, device)
             rows[f"{stage} ({Path(path).name})"] = {"frames": frames, **evaluate_flow(
-                model, pairs, frames, device, max_pairs=args.max_pairs)}
+                model, pairs, frames, device, max_pairs=args.max_pairs, reference=reference)}
     except (ConfigError, CheckpointError, FileNotFoundError, KeyError, ValueError) as e:
         print(f"s2svr: error: {e}", file=sys.stderr)
         return 2

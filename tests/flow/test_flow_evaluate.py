@@ -90,3 +90,15 @@ def test_cli_parser_and_one_line_errors(capsys, tmp_path):
     assert args.func is flow_eval_main and args.checkpoints == [str(tmp_path / "a.pt")]
     assert flow_eval_main(args) == 2
     assert capsys.readouterr().err.startswith("s2svr: error: no_such_config: no such config")
+
+
+def test_epe_ref_measures_distance_to_the_reference_hq_flow():
+    pairs = [exact_pair(seed=s) for s in range(2)]
+    teacher = ConstantFlow(3.0, -2.0)  # on HQ frames, HQ pixels
+    same = evaluate_flow(ConstantFlow(3 / 4, -2 / 4), pairs, frames="lq", reference=teacher)  # x4 to HQ
+    assert same["epe_ref"] < 1e-6
+    zero = evaluate_flow(ZeroFlow(), pairs, frames="lq", reference=teacher)
+    assert abs(zero["epe_ref"] - math.hypot(3, 2)) < 1e-5
+    off = evaluate_flow(ConstantFlow(0.0, -2 / 4), pairs, frames="lq", reference=teacher)
+    assert abs(off["epe_ref"] - 3.0) < 1e-5 and "epe_ref" not in evaluate_flow(ZeroFlow(), pairs)
+    assert "epe_ref" in format_table({"zero flow": {"frames": "lq", **zero}}).splitlines()[0]
