@@ -120,3 +120,33 @@ def test_cli_parser_and_one_line_errors(capsys, tmp_path):
     assert capsys.readouterr().err.strip().startswith("s2svr: error: --stage student needs --teacher")
     with pytest.raises(SystemExit):
         ap.parse_args(["flow-train", "sr_reds4", "--stage", "pupil", "--out", "x"])
+
+
+def smooth_flow_pair(size=64):
+    """One exact pair with a smooth non-constant flow (|F| ~ 2.3 px): hq1 = flow_warp(hq2, F)."""
+    g = torch.Generator().manual_seed(0)
+    tex = F.interpolate(torch.rand(1, 3, 20, 20, generator=g), size=(size, size), mode="bicubic",
+                        align_corners=False).clamp(0, 1)
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, size), torch.linspace(-1, 1, size), indexing="ij")
+    flow = torch.stack([2.0 + yy, -1.0 + xx])[None]  # (1, 2, H, W)
+    hq1 = flow_warp(tex, flow, padding_mode="border")
+    return {"hq1": hq1, "hq2": tex, "lq1": hq1, "lq2": tex, "flow_gt": flow}
+
+
+@pytest.mark.parametrize("stage, steps, bound", [("supervised", 15, 0.3), ("teacher", 40, 0.5)])
+def test_training_fits_one_pair_far_below_zero_flow(stage, steps, bound):
+    """Training can fit one pair (the reported "nothing beats zero flow" was budget, not a bug: generalising
+    over the embedded set needs far more than 100 steps). Checked to fail when the x2 of the flow between
+    levels is dropped (teacher case); a uniform output scale error is learned around, so it is not a guard
+    for that. EPE of `forward` on the interior (the border is occluded) vs the zero-flow EPE."""
+    batch = smooth_flow_pair()
+    seed_everything(0)
+    model = PWCLite()
+    cfg = FlowConfig(lr=1e-3, iters=steps, batch_size=1, patch_size=64, save_every=10 ** 6, log_every=10 ** 6)
+    train_flow(stage, model, [batch], cfg, progress=False)
+    with torch.no_grad():
+        flow = model.eval()(batch["hq1"], batch["hq2"])
+    gt = batch["flow_gt"]
+    inner = (..., slice(8, -8), slice(8, -8))
+    epe = (flow - gt)[inner].norm(dim=1).mean()
+    assert epe < bound * gt[inner].norm(dim=1).mean()
