@@ -150,7 +150,7 @@ def add_flow_eval_parser(subparsers):
     p.add_argument("--profile", default="paper")
     p.add_argument("--split", default="test")
     p.add_argument("--frames", default="auto", choices=("auto", "lq", "hq"),
-                   help="auto: HQ for a teacher checkpoint, LQ otherwise")
+                   help="auto: the frames the checkpoint was trained on (HQ teacher, LQ students, supervised --frames)")
     p.add_argument("--device", default="auto")
     p.add_argument("--max-pairs", type=int, default=None)
     p.add_argument("--json", action="store_true")
@@ -173,13 +173,16 @@ def flow_eval_main(args) -> int:
         cfg = load_config(args.config, profile=args.profile)
         device = resolve_device(args.device)
         pairs = load_flow_pairs(cfg, args.split)
-        stages = [load_checkpoint(path, kind="flow").get("stage", "?") for path in args.checkpoints]
+        states = [load_checkpoint(path, kind="flow") for path in args.checkpoints]
+        stages = [state.get("stage", "?") for state in states]
         reference = next((load_flow_model(path, device) for path, stage in zip(args.checkpoints, stages)
                           if stage == "teacher"), None)
         rows = {"zero flow": {"frames": "-", **evaluate_flow(ZeroFlow(), pairs, "lq", device, max_pairs=args.max_pairs,
                                                              reference=reference)}}
-        for path, stage in zip(args.checkpoints, stages):
-            frames = args.frames if args.frames != "auto" else ("hq" if stage == "teacher" else "lq")
+        for path, stage, state in zip(args.checkpoints, stages, states):
+            # auto: the frames the checkpoint was trained on (older checkpoints: HQ for a teacher, else LQ)
+            frames = args.frames if args.frames != "auto" else state.get(
+                "frames", "hq" if stage == "teacher" else "lq")
             model = load_flow_model(path, device)
             rows[f"{stage} ({Path(path).name})"] = {"frames": frames, **evaluate_flow(
                 model, pairs, frames, device, max_pairs=args.max_pairs, reference=reference)}

@@ -67,6 +67,11 @@ def load_flow_model(path, device="cpu", frozen: bool = True) -> PWCLite:
     return model
 
 
+def stage_frames(stage: str, frames: str = "hq") -> str:
+    """The frames a stage trains on: 'hq' (teacher), 'lq' (students) or `frames` (supervised); flow-eval's default."""
+    return {"teacher": "hq", "student": "lq", "student-nodistill": "lq"}.get(stage, frames)
+
+
 def stage_loss(stage: str, model, batch: dict, loss_fn: FlowLoss, teacher=None, frames: str = "hq"):
     """The loss of one stage on one batch: `(total, terms)`, terms detached for logging."""
     if stage in ("teacher", "student-nodistill"):
@@ -140,6 +145,7 @@ def train_flow(stage: str, model, batches, cfg, *, teacher=None, out_dir=None, i
     def save():
         if ckpt is not None:
             save_checkpoint(ckpt, {"kind": "flow", "stage": stage, "step": step, "iters": iters, "seed": seed,
+                                   "frames": stage_frames(stage, frames),
                                    "model": model.state_dict(), "optimizer": opt.state_dict(),
                                    "rng": rng_state(), "config": config})
 

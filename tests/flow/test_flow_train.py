@@ -10,8 +10,8 @@ from s2svr.configs import FlowConfig
 from s2svr.flow import flow_warp
 from s2svr.flow.pairs import PairBatches, normalise_pair
 from s2svr.flow.pwclite import PWCLite
-from s2svr.flow.train import (FlowTrainError, add_flow_train_parser, flow_train_main, load_flow_model, train_flow,
-                              train_student, train_student_nodistill, train_supervised, train_teacher)
+from s2svr.flow.train import (FlowTrainError, add_flow_train_parser, flow_train_main, load_flow_model, stage_frames,
+                              train_flow, train_student, train_student_nodistill, train_supervised, train_teacher)
 from s2svr.train.checkpoint import load_checkpoint
 from s2svr.utils import seed_everything
 
@@ -95,7 +95,9 @@ def test_student_learns_from_a_frozen_teacher(pairs, tmp_path):
                         iters=2, progress=False)
     assert res.step == 2 and set(res.history[-1][1]) == {"total", "ph", "sm", "dis", "visible"}
     assert all(torch.equal(a, b) for a, b in zip(before, teacher.parameters()))
-    assert load_checkpoint(tmp_path / "flow_student.pt", kind="flow")["stage"] == "student"
+    state = load_checkpoint(tmp_path / "flow_student.pt", kind="flow")
+    assert state["stage"] == "student" and state["frames"] == "lq"  # flow-eval --frames auto reads it
+    assert load_checkpoint(tmp_path / "flow_teacher.pt", kind="flow")["frames"] == "hq"
     with pytest.raises(FlowTrainError, match="teacher"):
         train_flow("student", PWCLite(), PairBatches(pairs, 1, 64), CFG, progress=False)
 
@@ -106,6 +108,7 @@ def test_controls_run(pairs):
     assert set(res.history[0][1]) == {"total", "ph", "sm", "visible"}
     res = train_supervised(PWCLite(), PairBatches(pairs, 1, 64), CFG, frames="lq", iters=2, progress=False)
     assert set(res.history[0][1]) == {"total", "epe"} and res.history[0][1]["epe"] > 0
+    assert stage_frames("supervised", "lq") == "lq" and stage_frames("supervised") == "hq"
     no_gt = [{k: v for k, v in p.items() if k.startswith(("hq", "lq"))} for p in pairs]
     with pytest.raises(FlowTrainError, match="ground-truth"):
         train_supervised(PWCLite(), PairBatches(no_gt, 1, 64), CFG, iters=1, progress=False)
