@@ -137,6 +137,7 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
         csv_writer = csv.writer(log_f)
         if new:
             csv_writer.writerow(["step", "loss", "lr", "flow_lr", "seconds_per_step"])
+    tb = _tensorboard(out_dir) if info.is_main else None
     bar = None
     if info.is_main and progress:
         from tqdm.auto import tqdm
@@ -173,6 +174,9 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
                     lrs = [g["lr"] for g in opt.param_groups]
                     csv_writer.writerow([step, f"{mean_loss:.6g}", f"{lrs[0]:.4g}", f"{lrs[1]:.4g}", f"{dt:.4f}"])
                     log_f.flush()
+                    if tb is not None:
+                        tb.add_scalar("train/loss", mean_loss, step)
+                        tb.add_scalar("train/lr", lrs[0], step)
                     if bar is not None:
                         bar.set_postfix(loss=f"{mean_loss:.4f}", s_it=f"{dt:.2f}")
                 running.zero_()
@@ -198,7 +202,18 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
             bar.close()
         if log_f is not None:
             log_f.close()
+        if tb is not None:
+            tb.close()
     return TrainResult(out_dir=out_dir, step=step, checkpoint=ckpt_path, last_val=last_val)
+
+
+def _tensorboard(out_dir: Path):
+    """A TensorBoard writer in `out_dir/tb` when the `tensorboard` package is installed, else None (CSV only)."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        return None
+    return SummaryWriter(str(out_dir / "tb"))
 
 
 def _write_sync_report(model, info: DistInfo, out_dir: Path) -> None:
