@@ -97,6 +97,10 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
     model = build_model(cfg.model).to(info.device)
     if cfg.flow.checkpoint:
         load_flow_init(model, cfg.flow.checkpoint)
+    if cfg.train.flow_freeze_iters >= cfg.train.iters and getattr(model, "flow", None) is not None:
+        # Frozen for the whole run: no flow gradients at all (the backward pass skips the flow net), not
+        # merely a zero learning rate. Decided before DDP wraps the model, so every rank agrees.
+        model.flow.requires_grad_(False)
     if cfg.train.channels_last:
         model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(_param_groups(model, cfg), betas=tuple(cfg.train.betas))
