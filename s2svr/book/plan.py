@@ -1,0 +1,83 @@
+"""Every experiment of the book in one place: the chapters ask this module for results by name.
+
+`results(profile, names)` runs (or reuses, see `s2svr.experiments`) the named jobs and their dependencies
+under `outputs/<profile>/experiments` and returns {name: result}. Several chapters share runs (Table 1's
+S2SVR is also Table 4's "unsupervised" row and Table 5's model), so they are defined once here.
+`python -m s2svr.book.plan --profile cpu` runs the whole plan ahead of the chapters.
+
+Flow (Algorithm 1, on the embedded flow set): one teacher on HQ frames (shared by the three tasks, its
+data and loss do not depend on the task), a distilled student per task on that task's degraded frames, and,
+for super-resolution, the controls of Table 4: student without distillation, supervised on HQ and on LQ.
+Restoration: per task, identity (bicubic / degraded input), single-frame, BasicVSR-style and S2SVR, the two
+recurrent ones with their PWC-Lite initialised from the task's distilled student; for Table 4 S2SVR-SR again
+with the flow of each control.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from ..experiments import FlowJob, RestoreJob, run
+
+TASK_CONFIGS = {"sr": "sr_reds4", "deblur": "deblur_gopro", "vqe": "vqe_mfqe"}
+ARCHS = ("identity", "single_frame", "basicvsr", "s2svr")
+
+
+def jobs(profile: str) -> dict:
+    """{name: job} of the whole plan for `profile`."""
+    out = {}
+    teacher = FlowJob("sr_reds4", profile, "teacher")
+    out["flow/teacher"] = teacher
+    for task, config in TASK_CONFIGS.items():
+        out[f"flow/{task}/student"] = FlowJob(config, profile, "student", teacher=teacher)
+    out["flow/sr/student-nodistill"] = FlowJob("sr_reds4", profile, "student-nodistill")
+    out["flow/sr/supervised-hq"] = FlowJob("sr_reds4", profile, "supervised", frames="hq")
+    out["flow/sr/supervised-lq"] = FlowJob("sr_reds4", profile, "supervised", frames="lq")
+    for task, config in TASK_CONFIGS.items():
+        student = out[f"flow/{task}/student"]
+        for arch in ARCHS:
+            flow = student if arch in ("basicvsr", "s2svr") else None
+            out[f"{task}/{arch}"] = RestoreJob(config, profile, arch=arch, flow=flow)
+    for control in ("student-nodistill", "supervised-hq"):
+        out[f"sr/s2svr+{control}"] = RestoreJob("sr_reds4", profile, arch="s2svr", flow=out[f"flow/sr/{control}"])
+    return out
+
+
+def root(profile: str, output_root: str | Path = "outputs") -> Path:
+    return Path(output_root) / profile / "experiments"
+
+
+def results(profile: str, names=None, output_root: str | Path = "outputs", workers: int = 2,
+            progress: bool = True) -> dict:
+    """{name: result dict} for `names` (default: the whole plan), running what is not cached."""
+    plan = jobs(profile)
+    names = list(plan) if names is None else list(names)
+    unknown = [n for n in names if n not in plan]
+    if unknown:
+        raise KeyError(f"unknown experiment(s) {unknown}; known: {', '.join(plan)}")
+    done = run([plan[n] for n in names], root(profile, output_root), workers=workers, progress=progress)
+    return {n: done[plan[n]] for n in names}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m s2svr.book.plan", description=__doc__.splitlines()[0])
+    ap.add_argument("--profile", default="cpu")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--only", nargs="*", help="names (default: all); see --list")
+    ap.add_argument("--list", action="store_true")
+    args = ap.parse_args(argv)
+    if args.list:
+        print("\n".join(jobs(args.profile)))
+        return 0
+    t0 = time.time()
+    res = results(args.profile, args.only, workers=args.workers)
+    for name, r in res.items():
+        extra = r.get("mean") or r.get("checkpoint")
+        print(f"{name:32s} {extra}")
+    print(f"plan {args.profile}: {time.time() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
