@@ -1,0 +1,137 @@
+"""Sequence-length ablation (paper Table 5): cut each test clip into segments, restore each segment alone.
+
+Explained in the book's chapter "Ablations: the flow estimator (Table 4) and sequence length (Table 5)" and
+used again by the chapter "Reproducibility report".
+
+The paper splits one REDS4 video into segments of 5, 15, 30 and 50 frames and restores each independently, so
+a recurrent model starts every segment from an empty state. Here every clip is cut into consecutive segments
+of length L (the last one shorter when L does not divide the clip), so that *every* length sees the *same*
+frames: only the context available to each frame changes with L.
+
+    clips = load_clips(build_test_sequences(cfg), cfg)          # [(name, lq uint8, gt uint8), ...]
+    rows = segment_frame_psnr(model, clips, cfg, lengths=(5, 15, 30))
+    # one row per (clip, L, frame): {'sequence', 'length', 'frame', 'position', 'psnr'}
+
+PSNR follows the test set's convention (:func:`s2svr.train.evaluate.metric_convention`) on outputs rounded to
+uint8, as `s2svr eval` scores them; averaged over all frames by the caller.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+
+from .. import metrics
+from ..train.evaluate import metric_convention, restore_frames, to_tensor, to_uint8
+
+
+def segment_bounds(num_frames: int, length: int) -> list[tuple[int, int]]:
+    """Consecutive `[start, end)` segments of `length` frames covering `0..num_frames-1` once each (the last
+    one shorter when `length` does not divide `num_frames`)."""
+    if length < 1 or num_frames < 0:
+        raise ValueError(f"segment length must be >= 1 and num_frames >= 0, got {length}, {num_frames}")
+    return [(s, min(s + length, num_frames)) for s in range(0, num_frames, length)]
+
+
+@torch.no_grad()
+def restore_segments(model, frames_lq: torch.Tensor, length: int, device="cpu") -> torch.Tensor:
+    """Restore `(T, C, H, W)` segment by segment (each from a fresh state, as its own video) -> `(T, C, sH, sW)`."""
+    outs = [restore_frames(model, frames_lq[a:b], device=device) for a, b in segment_bounds(len(frames_lq), length)]
+    return torch.cat(outs, 0)
+
+
+def load_clips(sequences, cfg, frames: int | None = None) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """[(name, lq, gt)] uint8 `(T, H, W, C)` of whole test sequences (first `frames` frames if given; the
+    config's `data.test_frames` is deliberately ignored: Table 5 wants the full clips)."""
+    mode = "y" if cfg.model.in_channels == 1 else "rgb"
+    out = []
+    for seq in sequences:
+        n = len(seq) if frames is None else min(len(seq), frames)
+        idx = list(range(n))
+        out.append((seq.name, seq.lq.read(idx, mode=mode), seq.gt.read(idx, mode=mode)))
+    return out
+
+
+def segment_frame_psnr(model, clips: Sequence, cfg, lengths: Iterable[int], device="cpu") -> list[dict]:
+    """Per-frame PSNR of `model` restoring every clip in segments of each length of `lengths`.
+
+    Args:
+        clips: [(name, lq, gt)] as from :func:`load_clips`.
+        cfg: the experiment config (its metric convention; compressed video's delta metric is not supported).
+    Returns:
+        one dict per (clip, length, frame): sequence, length, frame (index in the clip), position (index in
+        its segment, 0 = first frame of a segment), psnr (dB).
+    """
+    conv = metric_convention(cfg)
+    if conv["kind"] != "psnr":
+        raise ValueError(f"segment_frame_psnr scores PSNR; {cfg.name} uses {conv['kind']!r} metrics")
+    rows = []
+    for name, lq, gt in clips:
+        x = to_tensor(lq)
+        for length in lengths:
+            out = to_uint8(restore_segments(model, x, length, device=device))
+            for a, b in segment_bounds(len(x), length):
+                for i in range(a, b):
+                    p = metrics.psnr(out[i], gt[i], crop_border=conv["crop_border"], test_y=conv["test_y"])
+                    rows.append({"sequence": name, "length": int(length), "frame": i, "position": i - a,
+                                 "psnr": float(p)})
+    return rows
+
+
+def model_from_result(result: dict):
+    """(model in eval mode, config) of a restoration result of the book's plan (`s2svr.book.plan.results`):
+    its trained checkpoint, or, for the untrained 'identity' job (no checkpoint), the model its config builds."""
+    from ..configs import config_from_dict
+    from ..models import build_model
+    from ..train.trainer import model_from_checkpoint
+    if result.get("checkpoint"):
+        return model_from_checkpoint(result["checkpoint"])
+    cfg = config_from_dict(result["spec"]["resolved"]["config"])
+    torch.manual_seed(cfg.seed)
+    return build_model(cfg.model).eval(), cfg
+
+
+def margins(mean_psnr: dict, ours: str, rivals: Sequence[str]) -> dict:
+    """{length: PSNR of `ours` minus the best of `rivals`} from {method: {length: mean PSNR}}."""
+    return {L: mean_psnr[ours][L] - max(mean_psnr[r][L] for r in rivals) for L in sorted(mean_psnr[ours])}
+
+
+def grows_with_length(margin_by_length: dict) -> bool:
+    """True when the margin strictly increases with the segment length (the paper's Table 5 claim)."""
+    vals = [margin_by_length[L] for L in sorted(margin_by_length)]
+    return len(vals) >= 2 and all(b > a for a, b in zip(vals, vals[1:]))
+
+
+def segment_table(results: dict, lengths: Sequence[int], cache_dir: str | Path | None = None,
+                  frames: int | None = None) -> list[dict]:
+    """Per-frame rows of :func:`segment_frame_psnr` for every plan result in `results` ({method: result}),
+    with a 'method' column; all results must share one test set (the first one's config gives it).
+
+    With `cache_dir`, the rows are stored as JSON under a key made of the checkpoints (path and size), the
+    lengths and `frames`, so the report chapter reuses what the ablation chapter computed.
+    """
+    from ..train.data import build_test_sequences
+    key = None
+    if cache_dir is not None:
+        ident = [(m, r.get("checkpoint"), Path(r["checkpoint"]).stat().st_size if r.get("checkpoint") else None,
+                  json.dumps(r["spec"]["resolved"], sort_keys=True)) for m, r in sorted(results.items())]
+        key = hashlib.sha256(json.dumps([ident, list(lengths), frames]).encode()).hexdigest()[:12]
+        path = Path(cache_dir) / f"segments-{key}.json"
+        if path.is_file():
+            return json.loads(path.read_text())
+    rows, clips = [], None
+    for method, r in results.items():
+        model, cfg = model_from_result(r)
+        if clips is None:
+            clips = load_clips(build_test_sequences(cfg), cfg, frames=frames)
+        rows += [{"method": method, **row} for row in segment_frame_psnr(model, clips, cfg, lengths)]
+    if key is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(rows))
+        tmp.replace(path)
+    return rows
