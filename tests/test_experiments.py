@@ -1,0 +1,47 @@
+"""s2svr.experiments: jobs run once, are found again by their resolved config, and fail with one line."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from s2svr.experiments import ExperimentError, FlowJob, RestoreJob, cached, job_dir, key, run
+
+
+def test_key_follows_the_resolved_config():
+    a = RestoreJob("sr_reds4", "ci", arch="single_frame")
+    assert key(a) == key(RestoreJob("sr_reds4", "ci", arch="single_frame"))
+    assert key(a) != key(RestoreJob("sr_reds4", "ci", arch="s2svr"))
+    assert key(a) != key(a.with_overrides(train={"iters": 3}))
+    t1, t2 = FlowJob("sr_reds4", "ci", "teacher"), FlowJob("sr_reds4", "ci", "teacher").with_overrides(seed=1)
+    # a student's identity includes its teacher's
+    assert key(FlowJob("sr_reds4", "ci", "student", teacher=t1)) != key(FlowJob("sr_reds4", "ci", "student", teacher=t2))
+
+
+def test_run_trains_evaluates_and_reuses(tmp_path):
+    teacher = FlowJob("sr_reds4", "ci", "teacher")
+    student = FlowJob("sr_reds4", "ci", "student", teacher=teacher)
+    s2svr = RestoreJob("sr_reds4", "ci", arch="s2svr", flow=student)
+    ident = RestoreJob("sr_reds4", "ci", arch="identity")
+    res = run([s2svr, ident], tmp_path, workers=2, progress=False)
+    assert set(res) == {teacher, student, s2svr, ident}   # dependencies ran too
+    assert res[ident]["steps"] == 0 and res[ident]["checkpoint"] is None
+    assert res[s2svr]["steps"] == 2 and "psnr" in res[s2svr]["mean"]
+    spec = json.loads((job_dir(s2svr, tmp_path) / "job.json").read_text())
+    assert spec["flow_checkpoint"] == res[student]["checkpoint"]     # the flow net started from the student
+    outputs = list((job_dir(s2svr, tmp_path) / "outputs").glob("*.npy"))
+    assert len(outputs) == len(res[s2svr]["per_sequence"])
+    stamp = (job_dir(s2svr, tmp_path) / "result.json").stat().st_mtime_ns
+    t0 = time.perf_counter()
+    again = run([s2svr], tmp_path, progress=False)
+    assert time.perf_counter() - t0 < 5 and again[s2svr] == res[s2svr]
+    assert (job_dir(s2svr, tmp_path) / "result.json").stat().st_mtime_ns == stamp
+    assert cached(RestoreJob("sr_reds4", "ci", arch="basicvsr"), tmp_path) is None
+
+
+def test_a_failing_job_names_itself_and_leaves_no_result(tmp_path):
+    bad = RestoreJob("sr_reds4", "ci", arch="single_frame").with_overrides(data={"dataset": "reds", "root": str(tmp_path / "nowhere")})
+    with pytest.raises(ExperimentError, match=r"sr_reds4-single_frame-\w+: failed .*log"):
+        run([bad], tmp_path, progress=False)
+    assert cached(bad, tmp_path) is None
