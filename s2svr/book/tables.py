@@ -72,18 +72,57 @@ def budget_differences(results: Mapping[str, dict]) -> set:
     return {k for k in keys if len({repr(f.get(k)) for f in flats}) > 1}
 
 
+def _show(value) -> str:
+    return "-" if value is None else f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) \
+        else f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def setup_table(result: dict, paper_cfg=None):
-    """DataFrame of :data:`SETUP_KEYS`: the value in this run's resolved config, and (if `paper_cfg`, an
-    ExperimentConfig of profile paper, is given) the paper profile's value."""
+    """DataFrame of :data:`SETUP_KEYS` (as strings, '-' for None): the value in this run's resolved config,
+    and (if `paper_cfg`, an ExperimentConfig of profile paper, is given) the paper profile's value.
+    `model.upsample` is shown for super-resolution only."""
     import pandas as pd
     cfg = run_config(result)
     rows = {}
     for section, key in SETUP_KEYS:
-        row = {f"this run (profile {cfg['profile']})": cfg[section].get(key)}
+        if key == "upsample" and cfg["model"]["task"] != "sr":
+            continue
+        row = {f"this run (profile {cfg['profile']})": _show(cfg[section].get(key))}
         if paper_cfg is not None:
-            row["paper profile"] = getattr(getattr(paper_cfg, section), key)
+            row["paper profile"] = _show(getattr(getattr(paper_cfg, section), key))
         rows[f"{section}.{key}"] = row
-    return pd.DataFrame(rows).T.astype(str)
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def setup_text(results: Mapping[str, dict], task: str, paper_cfg) -> str:
+    """A Markdown paragraph describing what the runs of `task` train, every value read from the resolved
+    config of the S2SVR run (and of `paper_cfg`, the paper profile), and checking that the baselines differ
+    from it only in `model.arch` (same trainer, data, budget and seed)."""
+    runs = by_arch(results, task)
+    cfg = experiment_config(runs["s2svr"])
+    m, d, tr = cfg.model, cfg.data, cfg.train
+    if tr.flow_freeze_iters >= tr.iters:
+        flow = "stays frozen for the whole run"
+    elif tr.flow_freeze_iters > 0:
+        flow = f"stays frozen for the first {tr.flow_freeze_iters} steps, then trains at lr {tr.flow_lr:g}"
+    else:
+        flow = f"trains from the first step at lr {tr.flow_lr:g}"
+    diff = budget_differences(runs)
+    init = "; ".join(f"{method_label(task, a)} from `{Path(r['spec']['flow_checkpoint']).parent.name}`"
+                     for a, r in runs.items() if r["spec"].get("flow_checkpoint"))
+    pm, pd_, pt = paper_cfg.model, paper_cfg.data, paper_cfg.train
+    sr = f", and a {m.upsample} global residual for x{m.scale}" if m.task == "sr" else ""
+    return (
+        f"In this run (profile `{cfg.profile}`), S2SVR has C = {m.num_feat} channels, {m.num_layers} ResConvGRU "
+        f"layer(s) in the encoder and in the decoder with {m.num_blocks} residual block(s) each, attention "
+        f"radius {m.radius}{sr}. It is trained for {tr.iters:,} steps of batch {d.batch_size} on "
+        f"{d.num_frames}-frame clips of {d.patch_size} px LQ crops of the `{d.dataset}` dataset, Adam at lr "
+        f"{tr.lr:g} with cosine decay; its PWC-Lite starts from the Algorithm 1 student and {flow}. "
+        f"The paper profile: C = {pm.num_feat}, {pm.num_layers} layers of {pm.num_blocks} blocks, "
+        f"{pt.iters:,} steps of batch {pd_.batch_size} on {pd_.num_frames}-frame {pd_.patch_size} px crops of "
+        f"`{pd_.dataset}`. The baselines are trained by the same trainer, on the same data, with the same "
+        f"budget and seed: their resolved configs differ from S2SVR's only in "
+        f"{', '.join(f'`{k}`' for k in sorted(diff)) or 'nothing'}. Flow initialisation: {init or 'none'}.")
 
 
 def paper_parameter_counts(config: str) -> dict:
@@ -143,7 +182,33 @@ def measured_table(results: Mapping[str, dict], task: str, paper_params: Mapping
                     names[1]: round(s, 0 if r["convention"]["kind"] == "delta" else 4),
                     "steps": r["steps"], "train s (1 thread)": round(float(r["train_seconds"]), 1)})
         rows[method_label(task, arch)] = row
-    return pd.DataFrame(rows).T
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def beside_paper(paper, results: Mapping[str, dict], task: str, match: Mapping[str, str], measured_column: str,
+                 not_run: str, not_in_paper: str = "not in the paper"):
+    """The paper's table (`paper`: DataFrame, one row per method, cells typed from the paper) with two more
+    columns measured in this run: the parameter count and the mean score (:func:`format_score`) under
+    `measured_column`. `match` maps a paper row to the arch that implements it here (e.g. 'Bicubic' ->
+    'identity'); the other paper rows get `not_run` (why the run cannot produce them); the run's methods
+    that the paper has no row for are appended, their paper cells `not_in_paper`."""
+    import pandas as pd
+    runs = by_arch(results, task)
+    table = paper.astype(str).copy()
+    table["params (this run)"] = not_run
+    table[measured_column] = not_run
+    for row, arch in match.items():
+        if arch in runs:
+            table.loc[row, "params (this run)"] = f"{runs[arch]['parameters']['total']:,}"
+            table.loc[row, measured_column] = format_score(runs[arch], runs[arch]["mean"])
+    matched = set(match.values())
+    for arch, r in runs.items():
+        if arch not in matched:
+            extra = {c: not_in_paper for c in paper.columns}
+            extra.update({"params (this run)": f"{r['parameters']['total']:,}",
+                          measured_column: format_score(r, r["mean"])})
+            table.loc[f"{method_label(task, arch)} (this book's baseline)"] = extra
+    return table
 
 
 def per_sequence_table(results: Mapping[str, dict], task: str):
@@ -279,7 +344,8 @@ def _cmap(img) -> str:
     return "gray" if to_numpy_image(img).ndim == 2 else "magma"
 
 
-def comparison_figure(full: tuple, crops: Sequence[tuple], box: tuple, factor: int = 4, show: bool = True):
+def comparison_figure(full: tuple, crops: Sequence[tuple], box: tuple, factor: int = 4, show: bool = True,
+                      dpi: int = 100):
     """The layout of the paper's Figs. 4-6: the whole frame `full = (image, title)` with the zoom box drawn on
     it, and below it the same box cropped from each of `crops = [(image, title), ...]` (e.g. input, each
     method, GT), enlarged `factor` times by pixel repetition. Single-channel images are shown in grey."""
@@ -306,12 +372,31 @@ def comparison_figure(full: tuple, crops: Sequence[tuple], box: tuple, factor: i
     fig.tight_layout()
     if not show:
         return fig
-    plt.show()
+    from IPython.display import Image, display
+    display(Image(figure_to_jpeg(fig, dpi=dpi), format="jpeg"))  # photographs: JPEG keeps pages small
     return None
 
 
+def pick_clip(results: Mapping[str, dict], task: str) -> tuple:
+    """(sequence, spread): the test sequence on which the methods' main metric differs the most (max - min
+    over methods), the clip of the comparison figures: a rule that does not favour any one method."""
+    runs = by_arch(results, task)
+    key = metric_keys(next(iter(runs.values())))[0]
+    seqs = list(runs["s2svr"]["per_sequence"])
+    spread = {s: max(r["per_sequence"][s][key] for r in runs.values())
+              - min(r["per_sequence"][s][key] for r in runs.values()) for s in seqs}
+    best = max(spread, key=spread.get)
+    return best, float(spread[best])
+
+
+def figure_crops(stacks: Mapping[str, np.ndarray], gt: np.ndarray, t: int, convention: Mapping) -> list:
+    """Panels `(frame t, 'label\\nPSNR dB')` of every stack (label -> uint8 `(T, H, W, C)`), then the GT."""
+    return [(o[t], f"{name}\n{frame_psnr(o[t:t + 1], gt[t:t + 1], convention)[0]:.2f} dB")
+            for name, o in stacks.items()] + [(gt[t], "GT")]
+
+
 def slider_images(stacks: Mapping[str, np.ndarray], gt: np.ndarray, box: tuple, frames: Sequence[int],
-                  convention: Mapping, factor: int = 3, width: float = 12.0, dpi: int = 72) -> list:
+                  convention: Mapping, factor: int = 3, width: float = 12.0, dpi: int = 64) -> list:
     """JPEG bytes, one per frame of `frames`, for :func:`s2svr.book.figures.image_slider`: top row the whole
     frames of every entry of `stacks` (label -> uint8 `(T, H, W, C)`, e.g. LQ, each method) and of `gt`,
     titled with that frame's PSNR; bottom row the zoom box of each."""
