@@ -135,3 +135,12 @@ def segment_table(results: dict, lengths: Sequence[int], cache_dir: str | Path |
         tmp.write_text(json.dumps(rows))
         tmp.replace(path)
     return rows
+
+
+def measured_label(profile: str, threads: int | None = None) -> str:
+    """How a measured number was obtained, for table captions: profile, data, hardware."""
+    import os
+    import platform
+    threads = threads or torch.get_num_threads()
+    return (f"measured: profile {profile}, embedded dataset, CPU ({platform.machine()}, {os.cpu_count()} cores, "
+            f"{threads} thread{'s' if threads > 1 else ''}, torch {torch.__version__})")
