@@ -83,3 +83,10 @@ def test_paper_parameter_counts():
     counts = tables.paper_parameter_counts("deblur_gopro")
     assert counts["identity"] == 0 and counts["s2svr"] == 8_359_399  # the config's documented paper count
     assert counts["single_frame"] < counts["s2svr"]
+
+
+def test_history_gain():
+    import pandas as pd
+    df = pd.DataFrame({"S2SVR": [20.0, 23.0, 25.0], "single-frame": [21.0, 22.0, 22.0]})
+    g = tables.history_gain(df)
+    assert g.iloc[0, 0] == -1.0 and g.iloc[1, 0] == 2.0

@@ -186,12 +186,13 @@ def measured_table(results: Mapping[str, dict], task: str, paper_params: Mapping
 
 
 def beside_paper(paper, results: Mapping[str, dict], task: str, match: Mapping[str, str], measured_column: str,
-                 not_run: str, not_in_paper: str = "not in the paper"):
+                 not_run: str, not_in_paper: str = "-"):
     """The paper's table (`paper`: DataFrame, one row per method, cells typed from the paper) with two more
     columns measured in this run: the parameter count and the mean score (:func:`format_score`) under
     `measured_column`. `match` maps a paper row to the arch that implements it here (e.g. 'Bicubic' ->
     'identity'); the other paper rows get `not_run` (why the run cannot produce them); the run's methods
-    that the paper has no row for are appended, their paper cells `not_in_paper`."""
+    that the paper has no row for are appended (named '<method> (not in the paper's table)'), their paper
+    cells `not_in_paper`."""
     import pandas as pd
     runs = by_arch(results, task)
     table = paper.astype(str).copy()
@@ -207,15 +208,21 @@ def beside_paper(paper, results: Mapping[str, dict], task: str, match: Mapping[s
             extra = {c: not_in_paper for c in paper.columns}
             extra.update({"params (this run)": f"{r['parameters']['total']:,}",
                           measured_column: format_score(r, r["mean"])})
-            table.loc[f"{method_label(task, arch)} (this book's baseline)"] = extra
+            table.loc[f"{method_label(task, arch)} (not in the paper's table)"] = extra
     return table
 
 
 def per_sequence_table(results: Mapping[str, dict], task: str):
-    """Sequences x methods, each cell 'PSNR / SSIM' (or 'dPSNR / dSSIM x1e-4'), with a last row 'mean'."""
+    """Sequences x methods, each cell 'PSNR / SSIM' (or 'dPSNR / dSSIM x1e-4'), with a last row 'mean'. For
+    compressed video a first column gives the PSNR (Y) of the compressed input the deltas start from."""
     import pandas as pd
     runs = by_arch(results, task)
     cols = {}
+    first = next(iter(runs.values()))
+    if first["convention"]["kind"] == "delta":
+        col = {n.split("/", 1)[-1]: f"{v['psnr_compressed']:.2f}" for n, v in first["per_sequence"].items()}
+        col["mean"] = f"{first['mean']['psnr_compressed']:.2f}"
+        cols["input PSNR (Y, dB)"] = col
     for arch, r in runs.items():
         col = {name.split("/", 1)[-1]: format_score(r, v) for name, v in r["per_sequence"].items()}
         col["mean"] = format_score(r, r["mean"])
@@ -298,6 +305,17 @@ def per_frame_psnr(results: Mapping[str, dict], task: str, sequence: str, gt: np
     return df
 
 
+def history_gain(per_frame, ours: str = "S2SVR", other: str = "single-frame"):
+    """`ours - other` per-frame metric (a :func:`per_frame_psnr` DataFrame) on the first frame, where a
+    recurrent model has no history yet, and averaged over the later frames."""
+    import pandas as pd
+    gain = per_frame[ours] - per_frame[other]
+    rows = {"frame 0": float(gain.iloc[0])}
+    if len(gain) > 1:
+        rows[f"frames 1-{len(gain) - 1} (mean)"] = float(gain.iloc[1:].mean())
+    return pd.DataFrame({f"{ours} - {other} (dB)": rows}).round(3)
+
+
 def plot_per_frame(df, title: str, ylabel: str = "PSNR (dB)", show: bool = True):
     """Per-frame curves of :func:`per_frame_psnr`, one line per method."""
     import matplotlib.pyplot as plt
@@ -305,11 +323,13 @@ def plot_per_frame(df, title: str, ylabel: str = "PSNR (dB)", show: bool = True)
     for i, col in enumerate(df.columns):
         ax.plot(df.index, df[col], marker="o", markersize=3, label=col, color=f"C{i}",
                 linestyle="--" if i == 0 else "-")
+    from matplotlib.ticker import MaxNLocator
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("frame")
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, ncol=len(df.columns), loc="lower center", bbox_to_anchor=(0.5, 1.08))
+    ax.legend(fontsize=8, ncol=len(df.columns), loc="upper center", bbox_to_anchor=(0.5, -0.2))
     fig.tight_layout()
     if not show:
         return fig
