@@ -89,7 +89,7 @@ def test_gradients_reach_every_parameter(arch, clip):
 
 
 def test_block_budget_follows_s2svr_encoder_plus_decoder():
-    cfg = load_config("sr_reds4", "cpu").model  # num_layers 2, num_blocks 2 -> 8 residual blocks in S2SVR
+    cfg = dataclasses.replace(load_config("sr_reds4", "cpu").model, num_layers=2, num_blocks=2)  # 8 blocks in S2SVR
     single = build_model(dataclasses.replace(cfg, arch="single_frame"))
     basic = build_model(dataclasses.replace(cfg, arch="basicvsr"))
     assert isinstance(single, SingleFrameBaseline) and len(single.body) == 2 + 8  # conv + lrelu + 8 blocks
