@@ -129,9 +129,9 @@ display(tables.per_sequence_table(res, TASK))
 v = tables.verdict(res, TASK)
 paper_gap = float(PAPER_TABLE2["S2SVR (Ours)"][1].split("/")[0]) - float(PAPER_TABLE2["TSP"][1].split("/")[0])
 display(Markdown(v["text"] + f" For scale: in the paper, S2SVR is {paper_gap:+.2f} dB above the next best "
-                 f"method (TSP); here it is {v['gain']['basicvsr']:+.3f} dB from the BasicVSR-style "
-                 f"baseline, {v['gain']['single_frame']:+.3f} dB from the single-frame one and "
-                 f"{v['gain']['identity']:+.3f} dB from the blurred input."))
+                 f"method (TSP); measured here, S2SVR minus the BasicVSR-style baseline is "
+                 f"{v['gain']['basicvsr']:+.3f} dB, minus the single-frame one "
+                 f"{v['gain']['single_frame']:+.3f} dB, minus the blurred input {v['gain']['identity']:+.3f} dB."))
 
 # %% [markdown]
 # ## Fig. 5 regenerated

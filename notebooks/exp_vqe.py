@@ -182,8 +182,8 @@ v = tables.verdict(res, TASK)
 avg = dict(zip(METHODS3, parse(PAPER_AVERAGE3)))
 paper_gap = avg["S2SVR (Ours)"][0] - avg["STDF-R3L"][0]
 display(Markdown(v["text"] + f" For scale: in the paper, S2SVR's average ΔPSNR is {paper_gap:+.3f} dB above "
-                 f"STDF-R3L's; here S2SVR's is {runs['s2svr']['mean']['delta_psnr']:+.3f} dB, and "
-                 f"{v['gain']['basicvsr']:+.3f} dB from the BasicVSR-style baseline's."))
+                 f"STDF-R3L's; measured here, S2SVR's mean ΔPSNR is {runs['s2svr']['mean']['delta_psnr']:+.3f} dB "
+                 f"and S2SVR minus the BasicVSR-style baseline {v['gain']['basicvsr']:+.3f} dB."))
 
 # %% [markdown]
 # ## Fig. 6 regenerated

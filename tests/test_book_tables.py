@@ -51,9 +51,14 @@ def test_tables_and_verdict(tmp_path):
     assert v["gain"]["single_frame"] < 0 < v["gain"]["basicvsr"] < v["gain"]["identity"]
     assert v["wins"]["basicvsr"] == (2, 2) and v["wins"]["single_frame"] == (0, 2)
     assert not v["beats_all"] and "Not reproduced" in v["text"] and "single-frame" in v["text"]
+    assert "not even above" not in v["text"]  # S2SVR is above bicubic here
     (tmp_path / "b").mkdir()
     res2, _ = _fake_results(tmp_path / "b", {"identity": 20, "single_frame": 8, "basicvsr": 7, "s2svr": 2})
     assert tables.verdict(res2, "sr")["beats_all"]
+    (tmp_path / "c").mkdir()
+    res3, _ = _fake_results(tmp_path / "c", {"identity": 1, "single_frame": 8, "basicvsr": 7, "s2svr": 2})
+    v3 = tables.verdict(res3, "sr")
+    assert v3["beats_all"] and v3["gain"]["identity"] < 0 and "not even above the bicubic" in v3["text"]
 
 
 def test_per_frame_and_figures(tmp_path):

@@ -264,6 +264,10 @@ def verdict(results: Mapping[str, dict], task: str, ours: str = "s2svr") -> dict
         tail = (f"**Not reproduced at this scale:** S2SVR does not beat the {' and the '.join(below)} baseline"
                 f"{'s' if len(below) > 1 else ''} trained with the same data and budget. This says nothing about "
                 "the paper's full-size result, which this run cannot test.")
+    if "identity" in gain and gain["identity"] <= 0:
+        tail += (" S2SVR is not even above the " + method_label(task, "identity") + ": at this budget it "
+                 + ("does worse than bicubic upsampling alone." if task == "sr"
+                    else "degrades its input instead of restoring it."))
     return {"gain": gain, "wins": wins, "beats_all": beats_all, "text": head + tail}
 
 
