@@ -95,3 +95,13 @@ def test_history_gain():
     df = pd.DataFrame({"S2SVR": [20.0, 23.0, 25.0], "single-frame": [21.0, 22.0, 22.0]})
     g = tables.history_gain(df)
     assert g.iloc[0, 0] == -1.0 and g.iloc[1, 0] == 2.0
+
+
+def test_setup_text_and_table(tmp_path):
+    res, _ = _fake_results(tmp_path, {"identity": 20, "single_frame": 4, "basicvsr": 8, "s2svr": 6})
+    paper = load_config("sr_reds4", "paper")
+    text = tables.setup_text(res, "sr", paper)
+    assert "C = 8 channels" in text and "C = 64" in text and "only in `model.arch`" in text
+    assert "untrained (no flow checkpoint)" in text
+    table = tables.setup_table(res["sr/s2svr"], paper)
+    assert table.loc["train.iters", "paper profile"] == "600,000" and table.loc["model.flow_size"].iloc[0] == "-"

@@ -21,7 +21,6 @@ from .. import metrics
 from .figures import figure_to_jpeg, to_numpy_image, zoom_box
 
 ARCHS = ("identity", "single_frame", "basicvsr", "s2svr")
-BASELINES = ("identity", "single_frame", "basicvsr")
 IDENTITY_LABEL = {"sr": "bicubic", "deblur": "blurred input", "vqe": "compressed input"}
 ARCH_LABEL = {"single_frame": "single-frame", "basicvsr": "BasicVSR-style", "s2svr": "S2SVR"}
 # Resolved-config fields that describe a run's size and budget (section, key), in display order.
@@ -73,8 +72,11 @@ def budget_differences(results: Mapping[str, dict]) -> set:
 
 
 def _show(value) -> str:
-    return "-" if value is None else f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) \
-        else f"{value:g}" if isinstance(value, float) else str(value)
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
 
 
 def setup_table(result: dict, paper_cfg=None):
@@ -110,6 +112,8 @@ def setup_text(results: Mapping[str, dict], task: str, paper_cfg) -> str:
     diff = budget_differences(runs)
     init = "; ".join(f"{method_label(task, a)} from `{Path(r['spec']['flow_checkpoint']).parent.name}`"
                      for a, r in runs.items() if r["spec"].get("flow_checkpoint"))
+    start = ("from the Algorithm 1 student" if runs["s2svr"]["spec"].get("flow_checkpoint")
+             else "untrained (no flow checkpoint)")
     pm, pd_, pt = paper_cfg.model, paper_cfg.data, paper_cfg.train
     sr = f", and a {m.upsample} global residual for x{m.scale}" if m.task == "sr" else ""
     return (
@@ -117,7 +121,7 @@ def setup_text(results: Mapping[str, dict], task: str, paper_cfg) -> str:
         f"layer(s) in the encoder and in the decoder with {m.num_blocks} residual block(s) each, attention "
         f"radius {m.radius}{sr}. It is trained for {tr.iters:,} steps of batch {d.batch_size} on "
         f"{d.num_frames}-frame clips of {d.patch_size} px LQ crops of the `{d.dataset}` dataset, Adam at lr "
-        f"{tr.lr:g} with cosine decay; its PWC-Lite starts from the Algorithm 1 student and {flow}. "
+        f"{tr.lr:g} with cosine decay; its PWC-Lite starts {start} and {flow}. "
         f"The paper profile: C = {pm.num_feat}, {pm.num_layers} layers of {pm.num_blocks} blocks, "
         f"{pt.iters:,} steps of batch {pd_.batch_size} on {pd_.num_frames}-frame {pd_.patch_size} px crops of "
         f"`{pd_.dataset}`. The baselines are trained by the same trainer, on the same data, with the same "
