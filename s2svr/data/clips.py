@@ -1,4 +1,4 @@
-"""Training samples (random aligned clips) and evaluation samples (whole sequences) over `VideoSequence`s.
+"""Training samples (random aligned clips) and evaluation samples (whole sequences) over lists of `VideoSequence`.
 
 Explained in the book's chapter "The data". A training sample is what Sec. 4.1 trains on:
 `num_frames` consecutive frames (15 for REDS, 7 for Vimeo and GOPRO), an LQ crop of `patch_size`

@@ -1,14 +1,15 @@
 """The embedded default dataset: small real-footage clips for all three tasks and for flow, built offline.
 
 Explained in the book's chapter "The data" (part "Data and degradations"). The recipe (sources,
-split, clip list) lives in :mod:`s2svr.data.embedded_recipe`; this module builds it, caches it and serves it:
+split, clip list) lives in :mod:`s2svr.data.embedded_recipe`; this module builds it, caches it and serves it::
 
     build_embedded(root='data/embedded', force=False, progress=True) -> Path
     embedded_sequences(root, task, split) -> list[VideoSequence]       task 'sr' | 'deblur' | 'vqe'
     embedded_flow_pairs(root, split, degradation='none') -> list[dict]  degradation 'none' | 'sr' | 'blur' | 'vqe'
     embedded_card(subset) -> str                                        subset 'sr' | 'deblur' | 'vqe' | 'flow'
 
-Layout under `root`:
+Layout under `root`::
+
     STAMP.json                              recipe name, version and hash; a different recipe rebuilds
     sr/{train,test}/<clip>/{gt,lq}/00000000.png ...                      x4 MATLAB bicubic
     deblur/{train,test}/<clip>/{sharp,blur}/00000000.png ...             GOPRO-style
@@ -17,6 +18,7 @@ Layout under `root`:
     flow/{train,test}/<clip>/{hq,lq_sr,lq_blur,lq_vqe}/*.png,
         flow_fw.npy, flow_bw.npy (T-1, 2, H, W) float32, occ_fw.npy, occ_bw.npy (T-1, 1, H, W) uint8
     <subset>/meta.json, <subset>/card.md    clip list with sources, sizes and measured PSNR of the inputs
+
 The build writes to a temporary sibling folder and renames it, so an interrupted build leaves nothing
 half-written under `root`; a lock file serialises concurrent builds.
 """

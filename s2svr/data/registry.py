@@ -4,13 +4,15 @@ Explained in the book's chapter "The data" (part "Data and degradations"). Every
 turns into `list[VideoSequence]` through :func:`get_sequences`; training (`clips.PairedClipDataset`)
 and evaluation (`clips.SequenceDataset`) never look at folders themselves.
 
-| dataset    | task     | splits (paper Sec. 4.1)                               | made by                          |
-|------------|----------|-------------------------------------------------------|----------------------------------|
-| `reds`     | `sr` x4  | train: 266 clips (train + val merged); test: REDS4    | data_scripts/prepare_reds.py     |
-| `vimeo`    | `sr` x4  | train: sep_trainlist.txt; test: sep_testlist.txt (-T) | data_scripts/prepare_vimeo.py    |
-| `gopro`    | `deblur` | train: 22 sequences; test: 11 sequences               | data_scripts/prepare_gopro.py    |
-| `mfqe`     | `vqe`    | train: 108 raw videos; test: 18 (JCT-VC)              | data_scripts/prepare_mfqe.py     |
-| `embedded` | any      | small footage shipped with a PyPI package             | (built on first use)             |
+::
+
+    | dataset    | task     | splits (paper Sec. 4.1)                               | made by                          |
+    |------------|----------|-------------------------------------------------------|----------------------------------|
+    | `reds`     | `sr` x4  | train: 266 clips (train + val merged); test: REDS4    | data_scripts/prepare_reds.py     |
+    | `vimeo`    | `sr` x4  | train: sep_trainlist.txt; test: sep_testlist.txt (-T) | data_scripts/prepare_vimeo.py    |
+    | `gopro`    | `deblur` | train: 22 sequences; test: 11 sequences               | data_scripts/prepare_gopro.py    |
+    | `mfqe`     | `vqe`    | train: 108 raw videos; test: 18 (JCT-VC)              | data_scripts/prepare_mfqe.py     |
+    | `embedded` | any      | small footage shipped with a PyPI package             | (built on first use)             |
 
 A missing file or folder is a :class:`DatasetError` whose message is one line naming the path and the
 command that makes it, because the usual cause is an unprepared (or half-prepared) dataset.

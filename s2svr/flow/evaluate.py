@@ -2,16 +2,17 @@
 
 Explained in the book's chapter "Distillation and Algorithm 1" (part "Unsupervised flow").
 
-* EPE = mean over pixels of |F - F_gt|_2 in HQ pixels, on all pixels, on visible pixels and on occluded
+* EPE = mean over pixels of ``|F - F_gt|_2`` in HQ pixels, on all pixels, on visible pixels and on occluded
   pixels (ground-truth occlusion of frame 1, or the forward-backward check of the GT flows if the pair
   has none). A pair with no occluded pixels does not count towards `epe_occ`.
 * Alignment = PSNR (peak 1) between HQ frame 1 and HQ frame 2 warped by the flow onto it
   (`flow_warp(hq2, F)`, border padding), on the visible pixels of the ground truth (`psnr_vis`) and on
   all pixels (`psnr_all`, the only one for data without ground truth). This is what Fig. 1 compares.
 * A flow estimated on LQ frames is brought to HQ size by `resize_flow` (vectors x scale) first.
-* `epe_ref` (with a `reference` model, e.g. the HQ teacher): mean |F - F_ref|_2 in HQ pixels, all pixels,
+* `epe_ref` (with a `reference` model, e.g. the HQ teacher): mean ``|F - F_ref|_2`` in HQ pixels, all pixels,
   F_ref the reference's flow on the HQ frames. This is the paper's claim for distillation (Sec. 3.3): the
   student's LQ flow should be closer to the teacher's HQ flow than a student trained without it.
+
 Scores are means over pairs. :class:`ZeroFlow` is the "no motion compensation" baseline.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Explained in the book's chapter "Distillation and Algorithm 1" (part "Unsupervised flow"). Both steps of
 Algorithm 1 see the same pairs: the teacher the HQ frames (y1, y2), the student the LQ frames (x1, x2)
-of the same crop. A pair is a dict with
+of the same crop. A pair is a dict with::
 
     'hq1', 'hq2': HQ frames, 'lq1', 'lq2': LQ frames (same size, or 1/scale for SR)
         (or 'frames_gt', 'frames_lq': both frames stacked `(2, H, W, C)`, as `embedded_flow_pairs` gives),
@@ -75,7 +75,7 @@ def normalise_pair(pair: dict) -> dict:
 
 
 class SequencePairs(Sequence):
-    """All consecutive frame pairs (t, t+1) of a list of `VideoSequence`s, read lazily as pair dicts."""
+    """All consecutive frame pairs (t, t+1) of a list of `VideoSequence` objects, read lazily as pair dicts."""
 
     def __init__(self, sequences: Sequence, mode: str = "rgb"):
         self.sequences, self.mode = list(sequences), mode

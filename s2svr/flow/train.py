@@ -1,13 +1,13 @@
 """Algorithm 1: train the HQ teacher (step 1, Eq. 14), then the LQ student with distillation (step 2, Eq. 17).
 
-Explained in the book's chapter "Distillation and Algorithm 1" (part "Unsupervised flow"). Four stages:
+Explained in the book's chapter "Distillation and Algorithm 1" (part "Unsupervised flow"). Four stages::
 
-| stage               | frames | loss                                       | role                           |
-|---------------------|--------|--------------------------------------------|--------------------------------|
-| `teacher`           | HQ     | Eq. (14): w_ph L_ph + w_sm L_sm            | Algorithm 1, step 1            |
-| `student`           | LQ     | Eq. (17): Eq. (14) + w_dis L_dis(teacher)  | Algorithm 1, step 2 (the paper) |
-| `student-nodistill` | LQ     | Eq. (14)                                   | control: no teacher            |
-| `supervised`        | HQ/LQ  | multi-scale EPE to ground-truth flow       | Table 4, "PWC-Lite Sup."       |
+    | stage               | frames | loss                                       | role                           |
+    |---------------------|--------|--------------------------------------------|--------------------------------|
+    | `teacher`           | HQ     | Eq. (14): w_ph L_ph + w_sm L_sm            | Algorithm 1, step 1            |
+    | `student`           | LQ     | Eq. (17): Eq. (14) + w_dis L_dis(teacher)  | Algorithm 1, step 2 (the paper) |
+    | `student-nodistill` | LQ     | Eq. (14)                                   | control: no teacher            |
+    | `supervised`        | HQ/LQ  | multi-scale EPE to ground-truth flow       | Table 4, "PWC-Lite Sup."       |
 
 Adam, lr 1e-4 (Sec. 4.1). A stage writes `OUT/flow_<stage>.pt` atomically every `save_every` steps and at
 the end (model, optimiser, step, RNG states, stage, config) and `OUT/flow_<stage>_log.csv`; `resume=True`

@@ -18,7 +18,7 @@ from ..flow.warp import resize_flow
 
 
 def distillation_loss(flow_student: torch.Tensor, flow_teacher: torch.Tensor) -> torch.Tensor:
-    """Eq. (16): mean |teacher - F_u(student)|.
+    """Eq. (16): ``mean |teacher - F_u(student)|``.
 
     Args:
         flow_student: `(B, 2, h, w)` student flow on the LQ frames, in LQ pixels.

@@ -2,12 +2,14 @@
 
 Explained in the book's chapter "Photometric and smoothness losses" (part "Unsupervised flow").
 
+::
+
     L_ph(F12) = sum_p rho(y1(p), y2(p + F12(p))) * O(p) / sum_p O(p)                          (11)
 
 `O` is the visibility mask of the forward-backward check (`s2svr.flow.visibility_mask`, 1 = visible), and
 the sum is normalised by the number of visible pixels (times channels), as ARFlow's `loss_photomatric`
 does (`mean(|d| * O) / mean(O)`), so the loss does not shrink when more of the frame is occluded.
-The paper's rho is the L1 distance; ARFlow (whose weights the paper reuses, see `totals.py`) mixes
+The paper's rho is the L1 distance; ARFlow (whose weights the paper reuses, see `totals.py`) mixes::
 
     rho = w_l1 * |y1 - y2w| + w_ssim * (1 - SSIM_3x3(y1 O, y2w O)) / 2 + w_census * census(y1 O, y2w O),
 

@@ -2,10 +2,12 @@
 
 Explained in the book's chapter "Photometric and smoothness losses" (part "Unsupervised flow").
 
+::
+
     L_sm(F12) = sum_{d in x, y} sum_p |d_d F12(p)| * exp(-alpha |d_d y1(p)|)                   (13)
 
 The paper writes alpha = 1 implicitly; ARFlow (whose weights the paper reuses) uses alpha = 10 and takes
-|d_d y1| as the mean over colour channels of the absolute image gradient, so the weight is one value per
+``|d_d y1|`` as the mean over colour channels of the absolute image gradient, so the weight is one value per
 pixel shared by both flow channels. Sums become means, with ARFlow's normalisation
 `(mean_x + mean_y) / 4` (each direction halved twice in `smooth_grad_1st`), kept because
 omega_sm = 50 was tuned with it. ARFlow also divides the flow by min(H, W) of the finest level before
@@ -23,7 +25,7 @@ def image_gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def edge_weights(image: torch.Tensor, alpha: float = 10.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """exp(-alpha * mean_c |d_d image|) for d = x, y: `(B, 1, H, W-1)` and `(B, 1, H-1, W)`, in (0, 1]."""
+    """``exp(-alpha * mean_c |d_d image|)`` for d = x, y: `(B, 1, H, W-1)` and `(B, 1, H-1, W)`, in (0, 1]."""
     img_dx, img_dy = image_gradients(image)
     return (torch.exp(-alpha * img_dx.abs().mean(1, keepdim=True)),
             torch.exp(-alpha * img_dy.abs().mean(1, keepdim=True)))

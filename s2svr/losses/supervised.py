@@ -2,7 +2,7 @@
 
 Explained in the book's chapter "Distillation and Algorithm 1" (part "Unsupervised flow"). The paper's
 supervised PWC-Lite was trained on FlyingChairs; here it is trained on the same pairs as Algorithm 1 but
-with their ground-truth flow. The loss is the mean endpoint error |F - F_gt|_2 at every pyramid level,
+with their ground-truth flow. The loss is the mean endpoint error ``|F - F_gt|_2`` at every pyramid level,
 the ground truth resized to the level with `resize_flow` (vectors rescaled), weighted by `w_scales`
 (the photometric scale weights (1, 1, 1, 1, 0), so both trainings see the same levels).
 """

@@ -22,6 +22,7 @@ class Encoder(nn.Module):
     The latent z_i handed to the local attention is the top layer's output z_i^L.
 
     Layouts:
+
     - `bidirectional=False` (`paper` layout): every layer runs forward in time; use :meth:`step` frame by frame.
     - `bidirectional=True` (`official` layout, public code): layer 1 also runs backward in time, and its backward
       pass is fused with the forward state right after the ConvGRU by concat + 3x3 conv + LeakyReLU(0.1);

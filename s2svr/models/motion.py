@@ -3,6 +3,7 @@
 Explained in the book's part "Sequence to sequence", chapter "Motion compensation and temporal layouts".
 
 Flow naming, for adjacent LQ frames x_{t-1}, x_t (all flows `(B, 2, H, W)` in pixels at the LQ size):
+
 - `flow_bw[t]` = F_o(x_t, x_{t-1}) points back in time: `flow_warp(s_{t-1}, flow_bw[t])` aligns a state of
   frame t-1 with frame t. This is o_t of Eq. (8), used by every forward-in-time recurrence.
 - `flow_fw[t-1]` = F_o(x_{t-1}, x_t) points forward: `flow_warp(s_t, flow_fw[t-1])` aligns a state of frame t
@@ -65,6 +66,7 @@ def align_window(latents: Mapping[int, torch.Tensor], i: int, radius: int,
         flow_fw: k -> F_o(x_k, x_{k+1}); needed for k = i..i+r-1.
 
     Choices where the paper is silent:
+
     - A neighbour at distance d > 1 is aligned by chaining d warps through the adjacent flows
       (z_{i-2} -> frame i-1 -> frame i), which needs only the flows the recurrence computes anyway.
     - A neighbour missing at a sequence end is replaced by the centre z_i (public code, r = 1).

@@ -4,6 +4,7 @@ Explained in the book's part "Sequence to sequence", chapter "Motion compensatio
 (the pieces: chapters "ConvGRU and ResConvGRU", "Encoder and decoder", "Local attention").
 
 Layouts (`layout=`):
+
 - `paper`: forward encoder (Eq. 1), forward decoder (Eqs. 3-4), attention looking `radius` frames ahead
   (Eq. 5). Output t depends only on frames <= t + r, so the video can be restored as a stream with delay r and
   constant memory. It is written as explicit step functions over a :class:`StreamState`
@@ -18,6 +19,7 @@ Layouts (`layout=`):
   first-layer output.
 
 Choices where the paper is silent (paper layout):
+
 - Decoder initial state s_{-1}^l = the encoder's layer-l state at frame 0, z_0^l (the causal counterpart of
   the public code's "encoder state at the last frame"); no warp is needed since both sit on frame 0.
 - y_{-1} (no previous output yet): its re-embedding is replaced by the top latent z_0, as the public code
@@ -72,7 +74,9 @@ class StreamState:
 class S2SVR(nn.Module):
     """The S2SVR network (Sec. 3.1-3.2). Child modules: `flow`, `encoder`, `attention`, `decoder`, `head`.
 
-    Args mirror `s2svr.configs.ModelConfig`:
+    The arguments mirror `s2svr.configs.ModelConfig`.
+
+    Args:
         task: 'sr' (x`scale`), 'deblur' or 'vqe'.
         layout: 'paper' (causal up to `radius` frames, streamable) or 'official' (public code, whole clip).
         in_channels: 3 (RGB) or 1 (Y; the flow net then sees Y repeated to 3 channels).
