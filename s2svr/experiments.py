@@ -7,7 +7,8 @@ again for the same experiment gets the finished result back in milliseconds, whi
 size or flow initialisation runs anew. Package edits that do not change a config do not invalidate results;
 delete the folder (`outputs/<profile>/experiments/`) to force a re-run.
 
-Each job runs in its own subprocess with one thread (two jobs side by side on two cores are faster than one
+Each job runs in its own subprocess (on the GPU when there is one; `S2SVR_DEVICE=cpu|cuda:1|...` chooses) with one
+CPU thread (two jobs side by side on two cores are faster than one
 job with two threads on a shared machine), writes into `ROOT/<name>-<key>/`, and marks success by writing
 `result.json` last (atomically): an interrupted job leaves no result and resumes from its checkpoint.
 
@@ -230,7 +231,7 @@ def _run_flow(spec: dict, d: Path) -> dict:
     from .cli import main
     cfg_path = _write_yaml(spec["resolved"]["config"], spec["profile"], d / "config.yaml")
     args = ["flow-train", "--stage", spec["stage"], str(cfg_path), "--profile", spec["profile"],
-            "--out", str(d), "--no-progress", "--device", "cpu"]
+            "--out", str(d), "--no-progress", "--device", os.environ.get("S2SVR_DEVICE", "auto")]
     if spec["teacher"]:
         args += ["--teacher", spec["teacher"]]
     if spec["stage"] == "supervised":
@@ -254,26 +255,28 @@ def _run_restore(spec: dict, d: Path) -> dict:
     from .train.data import build_test_sequences
     from .train.evaluate import evaluate_sequences
     from .train.trainer import model_from_checkpoint, train
+    from .utils import resolve_device
     over = dict(spec["resolved"]["config"])
     if spec["flow_checkpoint"]:
         over["flow"] = dict(over["flow"], checkpoint=spec["flow_checkpoint"])
     cfg = config_from_dict(over, str(d / "job.json"))
+    device = resolve_device(os.environ.get("S2SVR_DEVICE", "auto"))
     t0 = time.time()
     steps = 0
     if spec["arch"] == "identity":
         torch.manual_seed(cfg.seed)
-        model = build_model(cfg.model).eval()
+        model = build_model(cfg.model).to(device).eval()
     else:
-        res = train(cfg, d / "train", device="cpu", progress=False)
+        res = train(cfg, d / "train", device=str(device), progress=False)
         steps = res.step
-        model, _ = model_from_checkpoint(res.checkpoint)
+        model, _ = model_from_checkpoint(res.checkpoint, device=device)
     train_s = time.time() - t0
     out_dir = d / "outputs"
     if spec["save_outputs"]:
         out_dir.mkdir(exist_ok=True)
     t1 = time.time()
     with torch.no_grad():
-        ev = evaluate_sequences(model, build_test_sequences(cfg), cfg, progress=False,
+        ev = evaluate_sequences(model, build_test_sequences(cfg), cfg, device=device, progress=False,
                                 save_dir=out_dir if spec["save_outputs"] else None)
     return {**ev, "arch": spec["arch"], "steps": steps, "train_seconds": train_s,
             "eval_seconds": time.time() - t1, "parameters": parameter_breakdown(model),
