@@ -62,8 +62,8 @@ if profile == "ci":
     print("profile ci: numbers are not meaningful (tiny sizes, smoke test)")
 offset_steps = {"ci": 13, "cpu": 25, "paper": 41}[profile]  # grid of the offset scan, per axis
 num_pairs_occ = {"ci": 8, "cpu": None, "paper": None}[profile]  # pairs for precision/recall (None: all)
-trap_side = {"ci": 64, "cpu": 96, "paper": 128}[profile]  # frame side of the few optimisation steps
-trap_steps = {"ci": 3, "cpu": 12, "paper": 30}[profile]
+trap_side = {"ci": 64, "cpu": 64, "paper": 128}[profile]  # frame side of the few optimisation steps (64: PWC-Lite's smallest work size)
+trap_steps = {"ci": 3, "cpu": 10, "paper": 30}[profile]
 
 # %% [markdown]
 # ## The method: the paper's Fig. 3
@@ -200,9 +200,10 @@ display(Markdown(
        f"{float(offsets[1] - offsets[0]):.2f} px)." if max(map(abs, argmin)) < 1e-6
        else "**not** exactly at the true flow.")
     + " Minima along $\\delta_x$: " + ", ".join(f"{k} at {v:+.2f} px" for k, v in minima.items())
-    + ". The loss is a valley around the true flow, with a basin about as wide as the image "
-    "structures are: a gradient can only find the minimum from inside it, one reason the network "
-    "estimates flow coarse-to-fine."))
+    + ". "
+    + ("Around it the loss rises on every side, but only over a basin about as wide as the image "
+       "structures: a gradient can find the minimum from inside it only, one reason the network "
+       "estimates flow coarse-to-fine." if max(map(abs, argmin)) < 1e-6 else "")))
 
 # %% [markdown]
 # ## The occlusion mask against the truth
@@ -449,29 +450,42 @@ plt.show()
 final = {name: vis[-1] for name, (vis, _) in history.items()}
 lowest = {name: min(vis[1:]) for name, (vis, _) in history.items()}
 display(pd.DataFrame({"kept at step 0": [v[0] for v, _ in history.values()],
-                      "lowest after step 0": list(lowest.values()),
-                      f"kept at step {trap_steps}": list(final.values())}, index=list(history)).round(3))
+                      "lowest kept after step 0": list(lowest.values()),
+                      f"kept at step {trap_steps}": list(final.values()),
+                      "w_ph L_ph at step 0": [p[0] for _, p in history.values()],
+                      f"w_ph L_ph at step {trap_steps}": [p[-1] for _, p in history.values()]},
+                     index=list(history)).round(3))
+guarded = "bidirectional + guard (default)"
+zeroed = [n for n, (_, p) in history.items() if p[-1] < 1e-3 * p[0]]
 collapsed = [n for n, v in final.items() if v < 0.1]
+g_ph = history[guarded][1]
 display(Markdown(
-    f"Measured in this run (profile {profile}, embedded pair `{raw['name']}`, CPU, "
+    f"Measured in this run (profile {profile}, embedded pair `{raw['name']}` at {trap_side} px, CPU, "
     f"{trap_seconds:.0f} s for the three runs). "
-    + (f"After {trap_steps} steps the check keeps less than 10% of the pixels for: "
+    + (f"After {trap_steps} steps the check keeps less than 10% of the pixels for "
        + ", ".join(f"*{n}*" for n in collapsed) + ". " if collapsed
-       else f"After {trap_steps} steps no setting keeps less than 10% of the pixels. ")
-    + ("With the guard the loss never lost its gradient: "
-       f"the kept fraction went down to {lowest['bidirectional + guard (default)']:.0%} "
-       f"and ended at {final['bidirectional + guard (default)']:.0%}."
-       if "bidirectional + guard (default)" not in collapsed
-       else "Even the guarded setting is still below 10% here; the guard keeps a gradient "
-       "(it counts every pixel) but has not pulled the flows out yet.")
+       else f"After {trap_steps} steps every setting keeps at least 10% of the pixels. ")
+    + ("The photometric loss has fallen to (almost) zero, the trivial zero, for "
+       + ", ".join(f"*{n}*" for n in zeroed) + ": from there it has no gradient left. "
+       if zeroed else "No setting's photometric loss has fallen to zero. ")
+    + (f"With the guard it is still {g_ph[-1]:.3f} "
+       + ("and decreasing (from " if g_ph[-1] < g_ph[0] else "(from ")
+       + f"{g_ph[0]:.3f}): the network keeps being trained by the frames"
+       + (", while its two directions have not yet become inverses of each other (the check "
+          "still rejects most pixels, so the guard counts all of them)." if guarded in collapsed
+          else ", and the check keeps enough pixels for the masked loss to take over.")
+       if guarded not in zeroed else "Here even the guarded setting lost its photometric signal.")
+    + (" Training both directions alone did not avoid the trap in these steps."
+       if "bidirectional, no guard" in zeroed else "")
     + " These are a handful of steps on one pair: they show the mechanism, not how training "
       "ends, which the next chapter measures."))
 
 # %% [markdown]
 # ## Summary
 #
-# - $\mathcal{L}_{ph}$ (Eq. (11)) is a valley around the true flow; the forward-backward check
-#   removes the pixels no flow can explain, and needs the backward flow.
+# - $\mathcal{L}_{ph}$ (Eq. (11)) compares a frame with its warped neighbour; the scan above
+#   checks that the true flow minimises it. The forward-backward check removes the pixels no
+#   flow can explain, and needs the backward flow.
 # - $\mathcal{L}_{sm}$ (Eq. (13)) with ARFlow's $\alpha = 10$ lets the flow change across image
 #   edges and keeps it flat elsewhere.
 # - `FlowLoss` (Eq. (14)) adds them with $\omega_{ph} = 0.15$, $\omega_{sm} = 50$, multi-scale

@@ -320,8 +320,8 @@ print(" + ".join(f"{r}x{s}" for s in scales) + f" = {reach} input pixels")
 
 # %% [markdown]
 # On our pair the effect of warping is visible with the patch features: warp frame 2's
-# features by the true flow (standing in for a good coarser estimate) and the best match of
-# every visible pixel moves to $\mathbf{d} = 0$.
+# features by the true flow (standing in for a good coarser estimate) and the best match of the
+# visible pixels should move to $\mathbf{d} = 0$, leaving only sub-pixel residuals to find.
 
 # %%
 cv_warped = correlation(pf1, flow_warp(pf2, flow_gt), r)
@@ -372,10 +372,15 @@ summary = pd.DataFrame({
     index=list(by_component.index) + ["total"])
 display(table.set_index(["component", "part"]))
 display(summary)
-display(Markdown(f"Total counted from `PWCLite()`: **{total:,}** parameters = {total / 1e6:.2f} M. "
-                 f"Paper (Table 4, PWC-Lite, Sup. and Unsup.): **2.24 M**. "
-                 + ("The two agree to the paper's precision."
-                    if round(total / 1e6, 2) == 2.24 else "The two differ.")))
+paper_params = 2.24e6  # paper, Table 4 (PWC-Lite, Sup. and Unsup. columns)
+display(pd.DataFrame({"parameters": [f"{total:,} ({total / 1e6:.2f} M)", f"{paper_params / 1e6:.2f} M"]},
+                     index=["counted from PWCLite() (this package)", "paper (Table 4, PWC-Lite)"]))
+display(Markdown("The count "
+                 + ("agrees with the paper's to the paper's precision."
+                    if round(total / 1e6, 2) == round(paper_params / 1e6, 2) else "**differs** from the paper's.")
+                 + f" {by_component['feature pyramid'] / total:.0%} of it is in the feature pyramid "
+                 f"(its two coarsest stages alone: {int(table['parameters'][4:6].sum()) / total:.0%}); the "
+                 f"shared estimator and context network hold {(by_component['flow estimator'] + by_component['context network']) / total:.0%}."))
 
 # %% [markdown]
 # ## Any input size
@@ -467,8 +472,9 @@ display(timing)
 print(f"measured: profile {profile}, {hardware}, {timing_repeats} repeat(s)")
 
 # %% [markdown]
-# The cost grows roughly with the number of pixels, and the machine is shared with other
-# processes, so these numbers are indicative only. S2SVR calls PWC-Lite twice per frame pair
+# The convolutions' cost is proportional to the number of pixels, so beyond the smallest sizes
+# (where fixed overheads dominate) the time should grow about 4x per doubling of the side; the
+# machine is shared with other processes, so these numbers are indicative only. S2SVR calls PWC-Lite twice per frame pair
 # (both directions) on every step of a sequence, which is one reason the public code runs it at a
 # fixed 256 x 256.
 #
@@ -476,6 +482,6 @@ print(f"measured: profile {profile}, {hardware}, {timing_repeats} repeat(s)")
 #
 # PWC-Lite is a 2.2 M-parameter pyramid of features, a coarse-to-fine loop that warps, correlates
 # within $\pm 4$ pixels and refines the flow, and one small estimator and context network shared
-# by all levels. Untrained, it outputs (almost) zero flow. The next chapter, "The unsupervised
+# by all levels. Untrained, it starts near zero flow by design of its initialisation. The next chapter, "The unsupervised
 # flow losses", builds the losses that train it from the frames alone; the chapter after,
 # "Distillation and Algorithm 1", trains it as the paper does.
