@@ -1,0 +1,133 @@
+"""Flow figures of the book's chapter "Distillation and Algorithm 1": Fig. 1 rows, a flow cache, the verdict.
+
+* :class:`CachedFlow` memoises a flow network's answers by the content of its inputs, so the chapter's
+  figures and `s2svr.flow.evaluate.evaluate_flow` (which runs the HQ teacher as `reference` on every pair,
+  once per evaluated model) compute each flow once.
+* :func:`align_hq` / :func:`flow_figure_rows` draw the paper's Fig. 1: flows colour-coded
+  (`s2svr.flow.visualize.flow_to_color`, one magnitude scale for all), and below them HQ frame 2 warped onto
+  HQ frame 1 by each flow (`flow_warp` after `resize_flow`, border padding, as `flow_metrics` measures it)
+  with the alignment error. The rows feed `s2svr.book.figures.plot_grid` / `grid_jpeg` (slider positions).
+* :func:`distillation_verdict` turns the measured table into the two parts of the paper's claim for
+  distillation (Sec. 3.3): the student's LQ flow is closer to the teacher's HQ flow, and aligns better,
+  than a student trained without distillation.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from ..flow.evaluate import flow_metrics
+from ..flow.pairs import normalise_pair
+from ..flow.visualize import flow_to_color
+from ..flow.warp import flow_warp, resize_flow
+
+
+def _digest(*tensors: torch.Tensor) -> str:
+    h = hashlib.sha1()
+    for t in tensors:
+        t = t.detach().float().cpu().contiguous()
+        h.update(str(tuple(t.shape)).encode())
+        h.update(t.numpy().tobytes())
+    return h.hexdigest()
+
+
+class CachedFlow(nn.Module):
+    """A flow network whose answers are memoised by the exact content of `(img1, img2)` and the options.
+
+    Same calling convention as PWC-Lite (`net(img1, img2, with_bw=False, work_size=None)`); meant for a
+    frozen network in eval mode (the cache does not notice changed weights). `calls` counts real calls.
+    """
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+        self.calls = 0
+        self._cache: dict = {}
+
+    @torch.no_grad()
+    def forward(self, img1, img2, with_bw: bool = False, work_size=None):
+        key = (_digest(img1, img2), bool(with_bw), None if work_size is None else tuple(work_size))
+        if key not in self._cache:
+            self.calls += 1
+            kwargs = {} if work_size is None else {"work_size": work_size}
+            out = self.net(img1, img2, with_bw=True, **kwargs) if with_bw else self.net(img1, img2, **kwargs)
+            self._cache[key] = out
+        out = self._cache[key]
+        return tuple(o.clone() for o in out) if isinstance(out, tuple) else out.clone()
+
+
+@torch.no_grad()
+def pair_flow(net, pair: dict, frames: str = "lq") -> torch.Tensor:
+    """`net`'s forward flow `(1, 2, h, w)` on the pair's `frames` ('lq' or 'hq'), in pixels of those frames."""
+    p = normalise_pair(pair)
+    return net(p[f"{frames}1"].unsqueeze(0), p[f"{frames}2"].unsqueeze(0)).float().cpu()
+
+
+def align_hq(pair: dict, flow: torch.Tensor) -> tuple:
+    """HQ frame 2 warped onto HQ frame 1 by `flow` (any size, resized to HQ with its vectors scaled).
+
+    Returns `(warped (1, C, H, W), error (1, 1, H, W) = channel-mean |warped - hq1|, metrics)`, metrics as
+    `s2svr.flow.evaluate.flow_metrics` (alignment PSNR `psnr_vis` / `psnr_all`, EPE when the pair has GT).
+    """
+    p = normalise_pair(pair)
+    hq1, hq2 = p["hq1"].unsqueeze(0), p["hq2"].unsqueeze(0)
+    flow = resize_flow(flow.float().cpu(), hq1.shape[-2:])
+    warped = flow_warp(hq2, flow, padding_mode="border")
+    return warped, (warped - hq1).abs().mean(1, keepdim=True), flow_metrics(flow, p)
+
+
+def flow_figure_rows(pair: dict, flows: Mapping[str, torch.Tensor], max_flow: float | None = None,
+                     error_gain: float = 4.0, frames_column: bool = True) -> list:
+    """Fig. 1 as three rows of panels for `plot_grid`: colour-coded flows, HQ frame 2 warped by each, errors.
+
+    Args:
+        pair: a flow pair (see `s2svr.flow.pairs`).
+        flows: {title: flow `(1, 2, h, w)` or `(2, h, w)`}, any size (brought to HQ size, vectors scaled).
+        max_flow: magnitude drawn fully saturated, shared by all flows; None = the largest magnitude of the
+            ground-truth flow (or of all flows if the pair has none).
+        error_gain: the error maps are drawn multiplied by this (clipped at 1).
+        frames_column: prepend a column with HQ frame 1 (the reference), HQ frame 2 and LQ frame 1.
+    Returns:
+        `[row_flows, row_warped, row_errors]`, each a list of `(image, title)`; titles of the warped frames
+        carry the alignment PSNR (visible pixels when the pair has ground truth).
+    """
+    p = normalise_pair(pair)
+    hq = p["hq1"].shape[-2:]
+    resized = {k: resize_flow((f if f.dim() == 4 else f.unsqueeze(0)).float().cpu(), hq) for k, f in flows.items()}
+    if max_flow is None:
+        ref = [p["flow_fw"]] if "flow_fw" in p else [f[0] for f in resized.values()]
+        max_flow = max(float(f.norm(dim=0).max()) for f in ref) or 1.0
+    rows = [[], [], []]
+    if frames_column:
+        rows[0].append((p["hq1"], "HQ frame 1 (reference)"))
+        rows[1].append((p["hq2"], "HQ frame 2"))
+        rows[2].append((p["lq1"], "LQ frame 1"))
+    for name, f in resized.items():
+        warped, err, m = align_hq(p, f)
+        psnr = m.get("psnr_vis", m["psnr_all"])
+        rows[0].append((flow_to_color(f[0], max_flow=max_flow), name))
+        rows[1].append((warped, f"warped: {psnr:.2f} dB" if math.isfinite(psnr) else "warped: exact"))
+        rows[2].append(((err * error_gain).clamp(0, 1), f"|error| x{error_gain:g}, mean {float(err.mean()):.4f}"))
+    return rows
+
+
+def distillation_verdict(rows: Mapping[str, Mapping], distilled: str, nodistill: str, zero: str | None = None) -> dict:
+    """The paper's two claims for distillation, decided from measured `evaluate_flow` rows.
+
+    Returns {'closer': epe_ref(distilled) < epe_ref(nodistill), 'better_alignment': psnr_vis(distilled) >
+    psnr_vis(nodistill), 'epe_ref': (distilled, nodistill), 'psnr_vis': (distilled, nodistill)} and, with a
+    zero-flow row, 'gain_over_zero': {row: psnr_vis(row) - psnr_vis(zero)} for every other row.
+    """
+    d, n = rows[distilled], rows[nodistill]
+    out = {"closer": bool(d["epe_ref"] < n["epe_ref"]), "better_alignment": bool(d["psnr_vis"] > n["psnr_vis"]),
+           "epe_ref": (float(d["epe_ref"]), float(n["epe_ref"])), "psnr_vis": (float(d["psnr_vis"]), float(n["psnr_vis"]))}
+    if zero is not None:
+        z = float(rows[zero]["psnr_vis"])
+        out["gain_over_zero"] = {k: float(r["psnr_vis"]) - z for k, r in rows.items()
+                                 if k != zero and "psnr_vis" in r and np.isfinite(r["psnr_vis"])}
+    return out

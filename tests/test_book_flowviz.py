@@ -1,0 +1,100 @@
+"""Tests of s2svr.book.flowviz (chapter "Distillation and Algorithm 1")."""
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+
+from s2svr.book.flowviz import CachedFlow, align_hq, distillation_verdict, flow_figure_rows, pair_flow
+from s2svr.flow.evaluate import ZeroFlow, evaluate_flow
+
+
+class ShiftFlow(nn.Module):
+    """Constant flow (dx, dy) in pixels of its input; counts its calls."""
+
+    def __init__(self, dx=2.0, dy=0.0):
+        super().__init__()
+        self.dx, self.dy, self.calls = dx, dy, 0
+
+    def forward(self, img1, img2, with_bw=False, work_size=None):
+        self.calls += 1
+        f = img1.new_zeros(img1.shape[0], 2, *img1.shape[-2:])
+        f[:, 0], f[:, 1] = self.dx, self.dy
+        return (f, -f) if with_bw else f
+
+
+def shifted_pair(shift=4, size=32, scale=4):
+    """HQ frame 2 = frame 1 moved right by `shift` px; GT flow_fw = (+shift, 0) (frame2 at p + F ~ frame1 at p)."""
+    rng = np.random.default_rng(0)
+    big = rng.random((size, size + shift, 3)).astype(np.float32)
+    hq1, hq2 = big[:, shift:], big[:, :-shift]  # hq2(x) = big(x) , hq1(x) = big(x + shift) = hq2(x + shift)
+    lq = [torch.nn.functional.avg_pool2d(torch.from_numpy(h).permute(2, 0, 1)[None], scale)[0] for h in (hq1, hq2)]
+    flow = np.zeros((2, size, size), np.float32)
+    flow[0] = shift
+    return {"hq1": torch.from_numpy(hq1).permute(2, 0, 1), "hq2": torch.from_numpy(hq2).permute(2, 0, 1),
+            "lq1": lq[0], "lq2": lq[1], "flow_fw": torch.from_numpy(flow),
+            "occlusion": torch.zeros(1, size, size)}
+
+
+def test_cached_flow_computes_each_input_once_and_matches_the_net():
+    net = ShiftFlow()
+    cached = CachedFlow(net)
+    a, b = torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8)
+    f1 = cached(a, b)
+    f2 = cached(a.clone(), b.clone())  # same content, another tensor: served from the cache
+    assert net.calls == 1 and cached.calls == 1
+    assert torch.equal(f1, net(a, b)) and torch.equal(f1, f2)
+    f2.add_(1)  # callers cannot corrupt the cache
+    assert torch.equal(cached(a, b), f1)
+    cached(b, a)
+    fw, bw = cached(a, b, with_bw=True)
+    assert cached.calls == 3 and torch.equal(bw, -fw)
+
+
+def test_cached_teacher_in_evaluate_flow_gives_the_same_numbers_with_fewer_calls():
+    pairs = [shifted_pair(), shifted_pair(shift=2)]
+    plain = evaluate_flow(ZeroFlow(), pairs, "lq", reference=ShiftFlow(4.0))
+    teacher = ShiftFlow(4.0)
+    cached = CachedFlow(teacher)
+    for _ in range(3):
+        again = evaluate_flow(ZeroFlow(), pairs, "lq", reference=cached)
+    assert teacher.calls == len(pairs)
+    assert again == pytest.approx(plain)
+    assert again["epe_ref"] == pytest.approx(4.0)
+
+
+def test_align_hq_true_flow_aligns_and_lq_flow_is_scaled():
+    pair = shifted_pair(shift=4, scale=4)
+    # the true flow in LQ pixels (1 px at 1/4 size) must be scaled x4 to align the HQ frames
+    lq_flow = torch.tensor([1.0, 0.0]).view(1, 2, 1, 1).expand(1, 2, 8, 8).contiguous()
+    warped, err, m = align_hq(pair, lq_flow)
+    assert warped.shape == (1, 3, 32, 32) and err.shape == (1, 1, 32, 32)
+    assert m["epe_all"] == pytest.approx(0.0, abs=1e-5)
+    inner = err[..., :, :-4]  # pixels whose source is inside frame 2
+    assert float(inner.max()) < 1e-5
+    _, err0, m0 = align_hq(pair, torch.zeros(1, 2, 8, 8))
+    assert float(err0.mean()) > 0.05 and m0["epe_all"] == pytest.approx(4.0)
+    assert pair_flow(ShiftFlow(1.0), pair, "lq").shape == (1, 2, 8, 8)
+
+
+def test_flow_figure_rows_layout_and_titles():
+    pair = shifted_pair()
+    rows = flow_figure_rows(pair, {"ground truth": pair["flow_fw"], "zero": torch.zeros(1, 2, 8, 8)})
+    assert [len(r) for r in rows] == [3, 3, 3]
+    assert rows[0][1][0].shape == (32, 32, 3) and rows[0][1][0].dtype == np.uint8
+    assert rows[0][2][0].min() == 255  # zero flow is white
+    assert "dB" in rows[1][2][1]
+    rows = flow_figure_rows(pair, {"gt": pair["flow_fw"]}, frames_column=False)
+    assert [len(r) for r in rows] == [1, 1, 1]
+
+
+def test_distillation_verdict():
+    rows = {"zero": {"psnr_vis": 20.0, "epe_ref": 3.0}, "distilled": {"psnr_vis": 21.0, "epe_ref": 0.1},
+            "nodistill": {"psnr_vis": 22.0, "epe_ref": 1.0}}
+    v = distillation_verdict(rows, "distilled", "nodistill", zero="zero")
+    assert v["closer"] is True and v["better_alignment"] is False
+    assert v["gain_over_zero"] == {"distilled": 1.0, "nodistill": 2.0}
+    rows["distilled"]["epe_ref"] = 2.0
+    assert distillation_verdict(rows, "distilled", "nodistill")["closer"] is False
+    assert not math.isnan(v["psnr_vis"][0])
