@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from s2svr.book.ablation import (encoder_saliency, grows_with_length, margins, restore_segments,
+from s2svr.book.ablation import (encoder_saliency, grows_with_length, margins, paired_difference, restore_segments,
                                  segment_bounds, segment_frame_psnr, sharpness, without_motion)
 from s2svr.configs import load_config
 from s2svr.flow.standins import ZeroFlow
@@ -100,3 +100,14 @@ def test_without_motion_keeps_weights_and_changes_only_later_frames():
     assert s_mc.shape == (4, 12, 12)
     assert torch.equal(s_mc[0], s_no[0])  # no history at the first frame
     assert not torch.allclose(s_mc[1:], s_no[1:])
+
+
+def test_paired_difference_needs_mean_and_majority():
+    a = {"mean": {"psnr": 30.0}, "per_sequence": {"x": {"psnr": 33.0}, "y": {"psnr": 27.0}, "z": {"psnr": 30.0}}}
+    b = {"mean": {"psnr": 29.9}, "per_sequence": {"x": {"psnr": 30.0}, "y": {"psnr": 27.1}, "z": {"psnr": 30.1}}}
+    d = paired_difference(a, b)
+    assert d["diff"] == pytest.approx(0.1) and d["wins"] == 1 and d["sequences"] == 3
+    assert not d["holds"]  # ahead on average thanks to one clip only
+    assert paired_difference(a, a)["holds"] is False
+    with pytest.raises(ValueError):
+        paired_difference(a, {"mean": {"psnr": 1.0}, "per_sequence": {"x": {"psnr": 1.0}}})

@@ -178,3 +178,17 @@ def without_motion(model):
     twin = copy.deepcopy(model)
     twin.flow = ZeroFlow()
     return twin.eval()
+
+
+def paired_difference(result_a: dict, result_b: dict, key: str = "psnr") -> dict:
+    """Run A minus run B on the same test set (plan results): mean difference of `key`, the per-sequence
+    differences, and on how many sequences A is ahead. {'diff', 'per_sequence', 'wins', 'sequences', 'holds'},
+    `holds` = A ahead on average *and* on a majority of the sequences (a guard against one lucky clip)."""
+    names = list(result_a["per_sequence"])
+    if sorted(names) != sorted(result_b["per_sequence"]):
+        raise ValueError("the two results were scored on different test sequences")
+    per = {n: result_a["per_sequence"][n][key] - result_b["per_sequence"][n][key] for n in names}
+    diff = result_a["mean"][key] - result_b["mean"][key]
+    wins = sum(v > 0 for v in per.values())
+    return {"diff": diff, "per_sequence": per, "wins": wins, "sequences": len(names),
+            "holds": diff > 0 and wins > len(names) / 2}
