@@ -69,19 +69,21 @@ print(label)
 claims = []  # one dict per claim: the table at the end
 
 
-def verdict(holds: bool | None) -> str:
-    """A claim's verdict from a computed boolean (None: not testable here)."""
+def verdict(holds: bool | None, any_profile: bool = False) -> str:
+    """A claim's verdict from a computed boolean (None: not testable here); `any_profile`: the measurement does
+    not depend on the profile (e.g. counting the paper configs' parameters), so it stands even in ci."""
     if holds is None:
         return "not testable here"
-    if profile == "ci":
+    if profile == "ci" and not any_profile:
         return "not meaningful in profile ci"
     return "reproduced" if holds else "not reproduced at this scale"
 
 
-def claim(name, paper, public_code, measured, holds):
+def claim(name, paper, public_code, measured, holds, any_profile=False):
+    v = verdict(holds, any_profile)
     claims.append({"claim": name, "paper": paper, "public code": public_code, "measured here": measured,
-                   "verdict": verdict(holds)})
-    display(Markdown(f"**{name}**: {verdict(holds)}. {measured}"))
+                   "verdict": v})
+    display(Markdown(f"**{name}**: {v}. {measured}"))
 
 
 # %% [markdown]
@@ -94,7 +96,7 @@ def claim(name, paper, public_code, measured, holds):
 # was *chosen* (20) as the one value that brings both counts near the paper's, so agreement is by
 # construction, and the claim it supports is only that the described architecture has that size.
 # The public code's own setting (13 blocks, its `official` layout) is counted with the same
-# package for comparison.
+# package for comparison. The verdict asks for the count within 5 % of the paper's.
 
 # %%
 size_rows = []
@@ -117,7 +119,7 @@ for name, task in (("sr_reds4", "SR"), ("deblur_gopro", "deblurring")):
           f"{load_config(name, 'paper').model.num_blocks}, a value the paper does not give (chosen to match); "
           f"the public code's 13 blocks and layout: "
           f"{s['measured, official layout + 13 blocks'] / 1e6:.2f} M.",
-          abs(s["measured / paper - 1"]) <= 0.05)
+          abs(s["measured / paper - 1"]) <= 0.05, any_profile=True)
 
 # %% [markdown]
 # ## S2SVR against other methods, per task
