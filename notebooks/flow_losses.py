@@ -153,7 +153,7 @@ with torch.no_grad():
             shift = torch.tensor([float(dx), float(dy)]).view(1, 2, 1, 1)
             scan[i, j] = float(photometric_loss(img1, img2, flow_fw + shift, visible))
 i0, j0 = np.unravel_index(scan.argmin(), scan.shape)
-argmin = (float(offsets[j0]), float(offsets[i0]))
+argmin = (round(float(offsets[j0]), 6) + 0.0, round(float(offsets[i0]), 6) + 0.0)  # + 0.0: no "-0.00"
 at_gt = float(photometric_loss(img1, img2, flow_fw, visible))
 at_zero = float(photometric_loss(img1, img2, torch.zeros_like(flow_fw), visible))
 print(f"L_ph (L1): {at_gt:.4f} at the true flow, {at_zero:.4f} at zero flow; "
@@ -193,7 +193,7 @@ axes[1].legend(fontsize=8)
 axes[1].set_title("the three distances inside rho", fontsize=10)
 fig.tight_layout()
 plt.show()
-minima = {name: float(offsets[int(c.argmin())]) for name, c in curves.items()}
+minima = {name: round(float(offsets[int(c.argmin())]), 6) + 0.0 for name, c in curves.items()}
 display(Markdown(
     f"Minimum of the 2-D L1 scan: offset $({argmin[0]:+.2f}, {argmin[1]:+.2f})$ px, "
     + ("i.e. **the true flow** (to the scan's step of "
