@@ -2,10 +2,11 @@
 model scores the same whatever the segment length; a recurrent model restored in one segment equals the
 whole-clip restoration and differs when cut into single frames; the margin verdict; Fig. 7 helpers."""
 import numpy as np
+from s2svr import metrics
 import pytest
 import torch
 
-from s2svr.book.ablation import (encoder_saliency, grows_with_length, margins, paired_difference, restore_segments,
+from s2svr.book.ablation import (FlowMemo, encoder_saliency, grows_with_length, margins, paired_difference, restore_segments,
                                  segment_bounds, segment_frame_psnr, sharpness, without_motion)
 from s2svr.configs import load_config
 from s2svr.flow.standins import ZeroFlow
@@ -111,3 +112,63 @@ def test_paired_difference_needs_mean_and_majority():
     assert paired_difference(a, a)["holds"] is False
     with pytest.raises(ValueError):
         paired_difference(a, {"mean": {"psnr": 1.0}, "per_sequence": {"x": {"psnr": 1.0}}})
+
+
+class CountingFlow(torch.nn.Module):
+    """A smooth, input-dependent flow (so that caching mistakes change the output) that counts its pairs."""
+
+    def __init__(self):
+        super().__init__()
+        self.pairs = 0
+
+    def forward(self, img1, img2, with_bw=False, work_size=None):
+        self.pairs += img1.shape[0]
+        d = (img2 - img1).mean(1, keepdim=True)  # (B, 1, H, W)
+        fw = torch.cat([d, -d], 1)
+        return (fw, -fw) if with_bw else fw
+
+
+@pytest.mark.parametrize("arch", ["s2svr", "basicvsr"])
+def test_flow_memo_computes_each_pair_once_and_changes_nothing(arch):
+    torch.manual_seed(0)
+    cfg = load_config("sr_reds4", "ci", overrides={"model": {"arch": arch}})
+    model = build_model(cfg.model).eval()
+    counting = CountingFlow()
+    model.flow = counting
+    x = torch.rand(7, 3, 8, 8)
+    plain = {L: restore_segments(model, x, L) for L in (2, 3, 7)}
+    assert counting.pairs > 6
+    memo = FlowMemo(counting)
+    model.flow = memo
+    cached = {L: restore_segments(model, x, L) for L in (2, 3, 7)}
+    assert memo.calls == 6  # the 6 adjacent pairs of 7 frames, whatever the segments
+    for L in plain:
+        assert torch.allclose(plain[L], cached[L], atol=1e-6)
+
+
+def test_shared_flow_cache_is_keyed_by_weights():
+    cache = {}
+    x1, x2 = torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8)
+    a, b = FlowMemo(CountingFlow(), cache), FlowMemo(CountingFlow(), cache)  # equal (weightless) nets: shared
+    a(x1, x2)
+    b(x1, x2)
+    assert (a.calls, b.calls) == (1, 0)
+    w1, w2 = CountingFlow(), CountingFlow()
+    w2.register_buffer("gain", torch.ones(1))  # different state: not shared
+    c, d = FlowMemo(w1, cache), FlowMemo(w2, cache)
+    assert c.weights != d.weights
+    c(x1, x2)
+    d(x1, x2)
+    assert (c.calls, d.calls) == (0, 1)  # c is a weightless CountingFlow like a and b: already cached
+
+
+def test_whole_clip_outputs_are_reused_only_for_whole_clips():
+    cfg = load_config("sr_reds4", "ci", overrides={"model": {"arch": "identity"}})
+    model = build_model(cfg.model).eval()
+    clips = _clips(t=4)
+    whole = {name: np.zeros_like(gt) for name, _, gt in clips}  # a sentinel no model would produce
+    rows = segment_frame_psnr(model, clips, cfg, lengths=(2, 4, 9), whole=whole)
+    by_len = {L: np.mean([r["psnr"] for r in rows if r["length"] == L]) for L in (2, 4, 9)}
+    assert by_len[4] == by_len[9] != by_len[2]
+    zero_psnr = np.mean([metrics.psnr(np.zeros_like(g), g) for _, _, gt in clips for g in gt])
+    assert by_len[4] == pytest.approx(zero_psnr)

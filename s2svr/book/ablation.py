@@ -49,6 +49,50 @@ def restore_segments(model, frames_lq: torch.Tensor, length: int, device="cpu") 
     return torch.cat(outs, 0)
 
 
+def weights_digest(module: torch.nn.Module) -> str:
+    """A digest of a module's parameters and buffers (names and values)."""
+    h = hashlib.blake2b(digest_size=16)
+    for name, t in module.state_dict().items():
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+class FlowMemo(torch.nn.Module):
+    """Wraps a flow network (PWC-Lite's calling convention) and computes each frame pair once.
+
+    Cutting a clip into segments of 5, 15 and 30 frames asks for the same adjacent pairs again and again; the
+    flow of a pair does not depend on the segment it sits in, so it is cached by the frames' bytes. A batched
+    call (BasicVSR's one call for the whole clip) is answered pair by pair. Only for inference (`no_grad`).
+    `calls` counts the pairs actually computed.
+    """
+
+    def __init__(self, flow_net: torch.nn.Module, cache: dict | None = None):
+        super().__init__()
+        self.inner = flow_net
+        # A cache shared between models is keyed by the flow net's weights too: two models whose flow nets are
+        # equal (the plan's S2SVR and BasicVSR start from the same student and keep it frozen in `cpu`) share.
+        self.cache = {} if cache is None else cache
+        self.weights = weights_digest(flow_net)
+        self.calls = 0
+
+    @staticmethod
+    def _key(t: torch.Tensor) -> str:
+        return hashlib.blake2b(t.detach().cpu().contiguous().numpy().tobytes(), digest_size=16).hexdigest()
+
+    def forward(self, img1, img2, with_bw: bool = False, work_size=None):
+        outs = []
+        for a, b in zip(img1.split(1), img2.split(1)):
+            k = (self.weights, self._key(a), self._key(b), bool(with_bw), str(work_size))
+            if k not in self.cache:
+                self.calls += 1
+                self.cache[k] = self.inner(a, b, with_bw=with_bw, work_size=work_size)
+            outs.append(self.cache[k])
+        if with_bw:
+            return torch.cat([o[0] for o in outs]), torch.cat([o[1] for o in outs])
+        return torch.cat(outs)
+
+
 def load_clips(sequences, cfg, frames: int | None = None) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """[(name, lq, gt)] uint8 `(T, H, W, C)` of whole test sequences (first `frames` frames if given; the
     config's `data.test_frames` is deliberately ignored: Table 5 wants the full clips)."""
@@ -61,12 +105,16 @@ def load_clips(sequences, cfg, frames: int | None = None) -> list[tuple[str, np.
     return out
 
 
-def segment_frame_psnr(model, clips: Sequence, cfg, lengths: Iterable[int], device="cpu") -> list[dict]:
+def segment_frame_psnr(model, clips: Sequence, cfg, lengths: Iterable[int], device="cpu",
+                       whole: dict | None = None, flow_cache: dict | None = None) -> list[dict]:
     """Per-frame PSNR of `model` restoring every clip in segments of each length of `lengths`.
 
     Args:
         clips: [(name, lq, gt)] as from :func:`load_clips`.
         cfg: the experiment config (its metric convention; compressed video's delta metric is not supported).
+        whole: optional {name: uint8 (T, H, W, C)} restorations of whole clips already made by the same model
+            (the plan's saved test outputs): used for a length that covers the whole clip instead of restoring.
+        flow_cache: a dict shared between calls, so that models with equal flow nets compute each pair once.
     Returns:
         one dict per (clip, length, frame): sequence, length, frame (index in the clip), position (index in
         its segment, 0 = first frame of a segment), psnr (dB).
@@ -74,11 +122,25 @@ def segment_frame_psnr(model, clips: Sequence, cfg, lengths: Iterable[int], devi
     conv = metric_convention(cfg)
     if conv["kind"] != "psnr":
         raise ValueError(f"segment_frame_psnr scores PSNR; {cfg.name} uses {conv['kind']!r} metrics")
-    rows = []
+    rows, lengths = [], list(lengths)
+    flow = getattr(model, "flow", None)
+    memo = isinstance(flow, torch.nn.Module) and not isinstance(flow, FlowMemo)
     for name, lq, gt in clips:
         x = to_tensor(lq)
-        for length in lengths:
-            out = to_uint8(restore_segments(model, x, length, device=device))
+        if memo:  # the same pairs come back for every length: compute each once
+            model.flow = FlowMemo(flow, flow_cache)
+        outs = {}
+        try:
+            for L in lengths:
+                saved = (whole or {}).get(name)
+                if L >= len(x) and saved is not None and saved.shape[0] == len(x):
+                    outs[L] = saved
+                else:
+                    outs[L] = to_uint8(restore_segments(model, x, L, device=device))
+        finally:
+            if memo:
+                model.flow = flow
+        for length, out in outs.items():
             for a, b in segment_bounds(len(x), length):
                 for i in range(a, b):
                     p = metrics.psnr(out[i], gt[i], crop_border=conv["crop_border"], test_y=conv["test_y"])
@@ -128,12 +190,19 @@ def segment_table(results: dict, lengths: Sequence[int], cache_dir: str | Path |
         path = Path(cache_dir) / f"segments-{key}.json"
         if path.is_file():
             return json.loads(path.read_text())
-    rows, clips = [], None
+    rows, clips, flow_cache = [], None, {}
     for method, r in results.items():
         model, cfg = model_from_result(r)
         if clips is None:
             clips = load_clips(build_test_sequences(cfg), cfg, frames=frames)
-        rows += [{"method": method, **row} for row in segment_frame_psnr(model, clips, cfg, lengths)]
+        whole = {}
+        if r.get("outputs"):  # the plan's own whole-clip restorations, as evaluated (see s2svr.experiments)
+            for name, _, _ in clips:
+                f = Path(r["outputs"]) / f"{name.replace('/', '_')}.npy"
+                if f.is_file():
+                    whole[name] = np.load(f)
+        rows += [{"method": method, **row}
+                 for row in segment_frame_psnr(model, clips, cfg, lengths, whole=whole, flow_cache=flow_cache)]
     if key is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
