@@ -267,7 +267,8 @@ for ax, L in zip(axes, (max(lengths), min(lengths))):
         g = seg[(seg.method == m) & (seg.length == L)].groupby("position")["gain"].mean()
         ax.plot(g.index, g.to_numpy(), "o-" if L < 10 else "-", label=m)
     ax.axhline(0, color="k", lw=0.8)
-    ax.set(xlabel="frame position within the segment", title=f"segments of L = {L} frames")
+    ax.set(xlabel="frame position within the segment", title=f"segments of L = {L} frames",
+           xticks=range(0, L, 1 if L <= 15 else 5))
     ax.grid(alpha=0.3)
 axes[0].set_ylabel("PSNR gain over bicubic (dB)")
 axes[0].legend(fontsize=8)

@@ -244,7 +244,7 @@ seg = pd.DataFrame(segment_table({m: res5[j] for m, j in methods.items()}, lengt
 mean5 = seg.groupby(["method", "length"])["psnr"].mean().unstack("method")
 m5 = margins(mean5.to_dict(), "S2SVR", [m for m in methods if m != "S2SVR"])
 claim("the longer the sequence, the larger S2SVR's margin (Table 5)", "+0.05, +0.45, +0.52, +0.57 dB at 5-50",
-      "no script",
+      "-",
       "margin over the best other model: " + ", ".join(f"L = {L}: {v:+.3f} dB" for L, v in m5.items())
       + f" (the clips have {shortest} frames: no 50-frame row).", grows_with_length(m5))
 
@@ -272,7 +272,7 @@ for seq in build_test_sequences(cfg_sr):
               for i in range(1, len(x))]
 sharp = pd.DataFrame(sharp)
 ratio7 = float((sharp["W/I"] / sharp["W/O"]).mean())
-claim("motion compensation sharpens the features (Fig. 7)", "qualitative figure", "no script",
+claim("motion compensation sharpens the features (Fig. 7)", "qualitative figure", "-",
       f"trained S2SVR-SR ({profile}): saliency sharpness W/I / W/O = {ratio7:.3f} on average over "
       f"{len(sharp)} frames, W/I sharper on {int((sharp['W/I'] > sharp['W/O']).sum())} of them.",
       ratio7 > 1)
@@ -350,7 +350,8 @@ claim("low cost: constant memory and time per frame along the video", "Sec. 1, 6
 # %%
 table = pd.DataFrame(claims)
 counts = table["verdict"].value_counts()
-display(Markdown(f"{label}. " + ", ".join(f"{v} claim{'s' if v > 1 else ''} {k}" for k, v in counts.items()) + "."))
+display(Markdown(f"Public code: what the authors' repository does about the claim (from the project's design notes; "
+                 f"'-': nothing to compare). {label[0].upper() + label[1:]}. " + ", ".join(f"{v} claim{'s' if v > 1 else ''} {k}" for k, v in counts.items()) + "."))
 display(table.style.hide(axis="index").set_properties(**{"text-align": "left", "vertical-align": "top"}))
 
 # %% [markdown]
