@@ -137,8 +137,9 @@ print(f"mean |teacher flow| on this pair: {teacher_flow.norm(dim=1).mean():.2f} 
 
 # %% [markdown]
 # The third row is worth keeping in mind: even a perfect student, working at a quarter of the
-# resolution, cannot reproduce the fine structure of the HQ flow (motion boundaries in particular)
-# after bilinear upsampling, so $\mathcal{L}_{dis}$ has a floor above zero for SR.
+# resolution, cannot reproduce the fine structure of a true HQ flow (motion boundaries in
+# particular) after bilinear upsampling, so for SR $\mathcal{L}_{dis}$ has a floor above zero that
+# grows with the detail of the teacher's flow (a smooth teacher flow has a lower one).
 #
 # In `FlowLoss` (`s2svr/losses/totals.py`), Eq. {eq}`distillation-eq-student` is the teacher's
 # Eq. (14) plus one more weighted term, `distillation_term`: it compares the student's *finest*
@@ -232,16 +233,17 @@ display(runs.style.format({"train seconds": "{:.0f}"}))
 # %%
 logs = {row: pd.read_csv(res[name]["log"]) for row, name in names.items()}
 unsup = [r for r in names if "supervised" not in r]
+colors = {row: f"C{i}" for i, row in enumerate(names)}  # one colour per run in every panel
 fig, axes = plt.subplots(1, 4, figsize=(16, 3.6))
-for row in unsup:
-    lg = logs[row]
-    axes[0].plot(lg["step"], lg["ph"], marker="o", ms=3, label=row)
-    axes[2].plot(lg["step"], lg["visible"], marker="o", ms=3, label=row)
-    if "dis" in lg:
-        axes[1].plot(lg["step"], lg["dis"], marker="o", ms=3, label=row)
 for row in names:
+    lg, style = logs[row], dict(marker="o", ms=3, color=colors[row], label=row)
     if "supervised" in row:
-        axes[3].plot(logs[row]["step"], logs[row]["epe"], marker="o", ms=3, label=row)
+        axes[3].plot(lg["step"], lg["epe"], **style)
+        continue
+    axes[0].plot(lg["step"], lg["ph"], **style)
+    axes[2].plot(lg["step"], lg["visible"], **style)
+    if "dis" in lg:
+        axes[1].plot(lg["step"], lg["dis"], **style)
 titles = ["photometric term w_ph L_ph", "distillation term w_dis L_dis (students)",
           "visible fraction (occlusion check)", "supervised: multi-scale EPE (px)"]
 for ax, title in zip(axes, titles):
@@ -263,9 +265,13 @@ guard = [row for row in unsup if logs[row]["visible"].iloc[-1] < FlowConfig().mi
 display(Markdown(
     "At the last logged step, " + (
         f"the occlusion check keeps less than `min_visible` = {FlowConfig().min_visible} of the pixels for "
-        f"*{', '.join(guard)}*: the forward and backward flows of that network are not yet each other's inverse, "
-        "so the guard of `FlowLoss` counts every pixel in its photometric loss (without it, the loss would "
-        "be the trivial zero). This is a sign of a network far from converged."
+        f"*{', '.join(guard)}*: the forward and backward flows of "
+        + ("that network are" if len(guard) == 1 else "these networks are") + " not each other's inverse, "
+        "so the guard of `FlowLoss` counts every pixel in the photometric loss (without it, the loss would "
+        "be the trivial zero). This is a sign of networks far from converged"
+        + ("; for the students it is consistent with a teacher passing on its own inconsistency (distillation pulls both "
+           "directions of the student towards the teacher's)" if "teacher (HQ)" in guard
+           and any("distilled" in g for g in guard) else "") + "."
         if guard else "every unsupervised run keeps at least `min_visible` of its pixels visible: "
         "no run is in the trivial all-occluded state.")))
 
