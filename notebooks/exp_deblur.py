@@ -168,10 +168,10 @@ display(image_slider(slides, [str(i) for i in frames], description="frame", widt
 # %% [markdown]
 # ## PSNR over time
 #
-# Per-frame PSNR on the same clip. The blur of each frame depends on how fast the simulated camera moved during its exposure,
-# so the input's PSNR (dashed) varies from frame to frame. A
-# recurrent model starts with an empty state; the table gives S2SVR's gain over the single-frame
-# baseline on the first frame and on the others.
+# Per-frame PSNR on the same clip. The blur of each frame depends on how fast the simulated camera
+# moved during its exposure, so the input's PSNR (dashed) varies from frame to frame. A recurrent
+# model starts with an empty state; the table gives S2SVR's gain over the single-frame baseline on
+# the first frame and on the others.
 
 # %%
 per_frame = tables.per_frame_psnr(res, TASK, seq, gt)

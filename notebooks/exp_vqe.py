@@ -224,8 +224,9 @@ display(image_slider(slides, [str(i) for i in frames], description="frame", widt
 #
 # Per-frame PSNR (Y) on the same clip; the per-frame ΔPSNR of a method is its distance above the
 # dashed curve of the compressed input. The input's quality is not constant: the encoder gives the
-# first (intra-coded) frame a lower QP than the predicted ones. The table gives S2SVR's gain over the single-frame baseline on the first frame, where a
-# recurrent model has no history, and on the others.
+# first (intra-coded) frame a lower QP than the predicted ones. The table gives S2SVR's gain over
+# the single-frame baseline on the first frame, where a recurrent model has no history, and on the
+# others.
 
 # %%
 per_frame = tables.per_frame_psnr(res, TASK, seq, gt)

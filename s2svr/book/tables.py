@@ -327,11 +327,11 @@ def history_gain(per_frame, ours: str = "S2SVR", other: str = "single-frame"):
 def plot_per_frame(df, title: str, ylabel: str = "PSNR (dB)", show: bool = True):
     """Per-frame curves of :func:`per_frame_psnr`, one line per method."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
     fig, ax = plt.subplots(figsize=(8.0, 3.4))
     for i, col in enumerate(df.columns):
         ax.plot(df.index, df[col], marker="o", markersize=3, label=col, color=f"C{i}",
                 linestyle="--" if i == 0 else "-")
-    from matplotlib.ticker import MaxNLocator
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("frame")
     ax.set_ylabel(ylabel)
@@ -429,19 +429,17 @@ def slider_images(stacks: Mapping[str, np.ndarray], gt: np.ndarray, box: tuple, 
     frames of every entry of `stacks` (label -> uint8 `(T, H, W, C)`, e.g. LQ, each method) and of `gt`,
     titled with that frame's PSNR; bottom row the zoom box of each."""
     import matplotlib.pyplot as plt
-    items = list(stacks.items()) + [("GT", gt)]
+    n = len(stacks) + 1
+    h, w = gt.shape[1:3]
+    top_h = width / n * h / w
     out = []
     for t in frames:
-        n = len(items)
-        h, w = gt.shape[1:3]
-        top_h = width / n * h / w
         fig, axes = plt.subplots(2, n, figsize=(width, top_h + width / n + 0.8), squeeze=False,
                                  gridspec_kw={"height_ratios": [top_h, width / n]})
-        for i, (label, stack) in enumerate(items):
-            title = label if label == "GT" else f"{label}\n{frame_psnr(stack[t:t + 1], gt[t:t + 1], convention)[0]:.2f} dB"
-            axes[0, i].imshow(to_numpy_image(stack[t]), cmap=_cmap(stack[t]), vmin=0, vmax=1)
+        for i, (img, title) in enumerate(figure_crops(stacks, gt, t, convention)):
+            axes[0, i].imshow(to_numpy_image(img), cmap=_cmap(img), vmin=0, vmax=1)
             axes[0, i].set_title(title, fontsize=8)
-            axes[1, i].imshow(zoom_box(stack[t], box, factor), cmap=_cmap(stack[t]), vmin=0, vmax=1)
+            axes[1, i].imshow(zoom_box(img, box, factor), cmap=_cmap(img), vmin=0, vmax=1)
             for ax in axes[:, i]:
                 ax.axis("off")
         fig.tight_layout()
