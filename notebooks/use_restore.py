@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from contextlib import redirect_stderr
 from pathlib import Path
 
@@ -61,6 +62,9 @@ from s2svr.train.trainer import model_from_checkpoint
 from s2svr.utils import seed_everything
 
 seed_everything(seed)
+# Frames read by Pillow are read-only NumPy arrays; s2svr.restore only reads them, so torch's warning about
+# non-writable arrays is noise here (reported for the package: it could copy them).
+warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
 torch.set_num_threads(1)  # on a shared 2-core machine, 1 thread is faster
 t_start = time.perf_counter()
 if profile == "ci":
@@ -167,7 +171,7 @@ def counting(frames, log):
         yield f
 
 
-log, n_count = [], min(num_frames, 12)
+log, n_count = [], min(num_frames, 20)
 for _ in restore_stream(model, counting(iter_frames(video, max_frames=n_count), log), device=device):
     log.append("write")
 reads_at_write, n_read = [], 0
@@ -182,8 +186,8 @@ print(f"delay (frames read - frames written) while reading: {sorted(set(delay[:-
 assert all(d == r for d in delay[:n_count - r]), delay
 
 # %% [markdown]
-# The delay is exactly $r$ = 1 frame for this checkpoint: a live stream, a camera or a pipe can
-# be restored with one frame of latency.
+# The delay is exactly $r$ frames, the radius of the checkpoint printed above: a live stream, a
+# camera or a pipe can be restored with a latency of $r$ frames.
 #
 # ### The `official` layout: overlapping chunks
 #
@@ -213,10 +217,14 @@ print(reads_off)
 assert reads_off[0] >= chunk and len(reads_off) == n_off
 # a clip that fits in one chunk is restored exactly as the whole-clip forward pass
 short = lq_read[:min(chunk, 6)]
-whole = official(torch.from_numpy(short).permute(0, 3, 1, 2).float().div(255)[None])[0]
+with torch.no_grad():
+    whole = official(torch.from_numpy(short).permute(0, 3, 1, 2).float().div(255).contiguous()[None])[0]
 via_stream = np.stack(list(restore_stream(official, iter(short), chunk=chunk, chunk_overlap=chunk_overlap)))
 expect = (whole.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
-assert np.array_equal(via_stream, expect)
+gap = np.abs(via_stream.astype(int) - expect.astype(int))
+print(f"a clip of {len(short)} frames (< chunk): chunked restoration vs one forward pass of the whole clip, "
+      f"max |difference| {gap.max()} grey level(s), {np.mean(gap == 0) * 100:.2f}% identical")
+assert gap.max() <= 1  # the same computation (up to float summation order)
 fig, ax = plt.subplots(figsize=(7, 3))
 ax.step(range(1, len(reads_at_write) + 1), reads_at_write, where="post", label=f"paper layout (delay r = {r})")
 ax.step(range(1, len(reads_off) + 1), reads_off, where="post",
