@@ -80,8 +80,9 @@ def test_per_frame_and_figures(tmp_path):
 
 def test_delta_formatting():
     r = {"convention": {"kind": "delta", "test_y": True, "crop_border": 0}}
-    assert tables.format_score(r, {"delta_psnr": 0.1234, "delta_ssim": 0.00456}) == "0.123 / 46"
+    assert tables.format_score(r, {"delta_psnr": 0.1234, "delta_ssim": 0.00456}) == "0.123 / 45.6"
     assert tables.metric_names(r)[1] == "ΔSSIM (×1e-4)"
+    assert tables.format_score(r, {"delta_psnr": -0.0004, "delta_ssim": -0.000004}) == "0.000 / 0.0"
 
 
 def test_paper_parameter_counts():

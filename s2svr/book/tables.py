@@ -164,9 +164,18 @@ def _scaled(result: dict, values: Mapping) -> tuple:
 
 
 def format_score(result: dict, values: Mapping) -> str:
-    """'27.23 / 0.7812' (PSNR / SSIM) or '0.123 / 45' (delta-PSNR dB / delta-SSIM x 1e-4), as in the paper."""
+    """'27.23 / 0.7812' (PSNR / SSIM) or '0.123 / 45.6' (delta-PSNR dB / delta-SSIM x 1e-4; the paper prints
+    delta-SSIM as an integer, one more digit here because small networks move it by less than one unit)."""
     p, s = _scaled(result, values)
-    return f"{p:.3f} / {s:.0f}" if result["convention"]["kind"] == "delta" else f"{p:.2f} / {s:.4f}"
+    if result["convention"]["kind"] == "delta":
+        return f"{_num(p, 3)} / {_num(s, 1)}"
+    return f"{p:.2f} / {s:.4f}"
+
+
+def _num(x: float, digits: int) -> str:
+    """`x` rounded to `digits`, without a minus sign on a value that rounds to zero ('-0.0')."""
+    text = f"{x:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
 def measured_table(results: Mapping[str, dict], task: str, paper_params: Mapping | None = None):
@@ -183,7 +192,7 @@ def measured_table(results: Mapping[str, dict], task: str, paper_params: Mapping
         if paper_params is not None:
             row["params (paper profile)"] = paper_params.get(arch)
         row.update({names[0]: round(p, 3 if r["convention"]["kind"] == "delta" else 2),
-                    names[1]: round(s, 0 if r["convention"]["kind"] == "delta" else 4),
+                    names[1]: round(s, 1 if r["convention"]["kind"] == "delta" else 4),
                     "steps": r["steps"], "train s (1 thread)": round(float(r["train_seconds"]), 1)})
         rows[method_label(task, arch)] = row
     return pd.DataFrame.from_dict(rows, orient="index")
@@ -427,7 +436,8 @@ def figure_crops(stacks: Mapping[str, np.ndarray], gt: np.ndarray, t: int, conve
 
 
 def slider_images(stacks: Mapping[str, np.ndarray], gt: np.ndarray, box: tuple, frames: Sequence[int],
-                  convention: Mapping, factor: int = 3, width: float = 12.0, dpi: int = 64) -> list:
+                  convention: Mapping, factor: int = 3, width: float = 12.0, dpi: int = 60,
+                  quality: int = 75) -> list:
     """JPEG bytes, one per frame of `frames`, for :func:`s2svr.book.figures.image_slider`: top row the whole
     frames of every entry of `stacks` (label -> uint8 `(T, H, W, C)`, e.g. LQ, each method) and of `gt`,
     titled with that frame's PSNR; bottom row the zoom box of each."""
@@ -446,7 +456,7 @@ def slider_images(stacks: Mapping[str, np.ndarray], gt: np.ndarray, box: tuple, 
             for ax in axes[:, i]:
                 ax.axis("off")
         fig.tight_layout()
-        out.append(figure_to_jpeg(fig, dpi=dpi))
+        out.append(figure_to_jpeg(fig, dpi=dpi, quality=quality))  # ~12 per page: keep them small
     return out
 
 
