@@ -28,9 +28,9 @@
 # - **single-frame**: the S2SVR building blocks with the time axis removed (as many residual blocks as
 #   S2SVR's encoder and decoder together), restoring each frame alone: what S2SVR gains over it is
 #   what it takes from the other frames;
-# - **BasicVSR-style**: bidirectional recurrent propagation after BasicVSR (Chan et al., 2021), with
-#   our PWC-Lite for alignment: the strongest published competitor of Table 1 that fits the same
-#   trainer;
+# - **BasicVSR-style**: bidirectional recurrent propagation after BasicVSR (Chan et al., 2021), one of
+#   the recurrent competitors of Table 1, rebuilt with our PWC-Lite for alignment so that it fits the
+#   same trainer;
 # - **S2SVR**: the network of the part "Sequence to sequence", its PWC-Lite initialised from the
 #   distilled student of Algorithm 1 (part "Unsupervised flow").
 
@@ -72,9 +72,9 @@ print(f"loaded {len(runs)} runs of profile {profile} in {time.perf_counter() - t
 #
 # Every number below is read from the resolved config each run recorded (`spec.resolved.config` of its
 # `result.json`), beside the value of the paper profile (`s2svr/configs/sr_reds4.yaml`). The paper
-# profile is the paper's setting; the `cpu` profile keeps the architecture and shrinks widths, depth,
-# clip length, crop size and number of steps so that the four runs of each task train in minutes on two
-# CPU cores; `ci` is a smoke test.
+# profile is the paper's setting; the `cpu` profile keeps the architecture and changes sizes and budgets
+# (widths, depth, clip length, crop size, number of steps, learning rate: the table below) so that the
+# four runs of each task train in minutes on two CPU cores; `ci` is a smoke test.
 
 # %%
 paper_cfg = load_config(CONFIG, "paper")
