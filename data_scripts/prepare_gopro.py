@@ -1,11 +1,11 @@
 """Prepare GOPRO (GOPRO_Large) for video deblurring: download the official zip, extract, place train/ and test/.
 
-Explained in the book's chapter "The data". Result under --root (default data/GOPRO_Large):
+Explained in the book's chapter "The data". Result under --root (default data/GOPRO, the root of the deblur_gopro config):
     train/<22 sequences>/blur|blur_gamma|sharp/*.png
     test/<11 sequences>/blur|blur_gamma|sharp/*.png
 No degradation is made: the blurred frames ship with the dataset.
 
-    python data_scripts/prepare_gopro.py --root data/GOPRO_Large
+    python data_scripts/prepare_gopro.py --root data/GOPRO
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def place(extracted: Path, root: Path) -> None:
 
 
 def main(argv=None) -> None:
-    args = base_parser(__doc__.splitlines()[0], "data/GOPRO_Large").parse_args(argv)
+    args = base_parser(__doc__.splitlines()[0], "data/GOPRO").parse_args(argv)
     root = Path(args.root)
     extracted = fetch_and_extract(DOWNLOADS, root, args)
     if extracted.exists():

@@ -1,6 +1,6 @@
 """Prepare MFQEv2 for compressed video enhancement: check the raw YUV videos, make the QP37 low-delay-P inputs.
 
-Explained in the book's chapter "The data". Layout under --root (default data/MFQEv2_dataset):
+Explained in the book's chapter "The data". Layout under --root (default data/MFQEv2):
     train_108/raw/*.yuv, test_18/raw/*.yuv        put there by you: the raw videos are on cloud drives only
     <split>/HM16.5_LDP/QP37/*.yuv                 the paper's inputs (HEVC reference encoder HM 16.5, LDP);
                                                   made here with --hm-encoder, or bring your own
@@ -8,8 +8,8 @@ Explained in the book's chapter "The data". Layout under --root (default data/MF
                                                   constant QP, one I-frame then P-frames). NOT HM: its numbers are
                                                   not comparable with the paper's Table 3.
 
-    python data_scripts/prepare_mfqe.py --root data/MFQEv2_dataset                 # x265 stand-in
-    python data_scripts/prepare_mfqe.py --root data/MFQEv2_dataset \
+    python data_scripts/prepare_mfqe.py --root data/MFQEv2                 # x265 stand-in
+    python data_scripts/prepare_mfqe.py --root data/MFQEv2 \
         --hm-encoder /path/to/TAppEncoderStatic --hm-cfg /path/to/encoder_lowdelay_P_main.cfg
 A whole video is encoded as one GOP, so it is held in memory (a 1080p, 600-frame video is about 1.9 GB).
 """
@@ -63,7 +63,7 @@ def compress_hm(raw: Path, out: Path, qp: int, encoder: str, cfg: str) -> None:
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--root", default="data/MFQEv2_dataset")
+    p.add_argument("--root", default="data/MFQEv2")
     p.add_argument("--qp", type=int, default=37)
     p.add_argument("--splits", nargs="+", default=["train", "test"], choices=["train", "test"])
     p.add_argument("--hm-encoder", default=None, help="HM 16.5 TAppEncoder binary (writes HM16.5_LDP/)")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from .configs import ConfigError, load_config
@@ -36,6 +37,8 @@ def _train(args) -> int:
                           overrides={**(overrides or {}), "flow": {"checkpoint": args.flow_checkpoint}})
     out = args.out or f"runs/{cfg.name}-{cfg.profile}"
     res = train(cfg, out, device=args.device, resume=not args.no_resume, max_steps=args.max_steps)
+    if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 reports for all
+        return 0
     print(f"trained {cfg.name} ({cfg.profile}) to step {res.step}: {res.checkpoint}")
     if res.last_val:
         print("validation: " + ", ".join(f"{k} {v:.4f}" for k, v in res.last_val["mean"].items()))

@@ -85,7 +85,7 @@ def _split(frame: np.ndarray, channels: int):
         ycc = rgb_to_ycbcr(frame)
         y = torch.from_numpy(ycc[..., 0] / 255.0).float()[None, None]
         return y, ycc[..., 1:]
-    return torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1).float().div(255.0)[None], None
+    return torch.from_numpy(np.array(frame, copy=True)).permute(2, 0, 1).float().div(255.0)[None], None
 
 
 def _merge(out: torch.Tensor, chroma) -> np.ndarray:
