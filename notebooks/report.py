@@ -20,7 +20,9 @@
 # (`s2svr/book/plan.py`, the runs of the part "Experiments") or recomputed on this page; none is
 # typed in. Paper numbers are labelled "paper". The last section says what the `paper` profile
 # would take on GPUs: the exact commands, and hours and memory estimated from quantities measured
-# here.
+# here. The code it walks through: `s2svr/book/ablation.py` (segments, paired differences, Fig. 7
+# saliency), `s2svr/flow/evaluate.py` (flow metrics), `s2svr/bench.py` (FLOP counting) and the
+# models' streaming interface (`S2SVR.stream_step`).
 #
 # "At this scale" matters. The `cpu` profile trains networks of a few thousand parameters for a few
 # hundred steps on the embedded dataset (clips from videos shipped inside a Python package), on two
@@ -161,7 +163,8 @@ for task in TASK_CONFIGS:
     measured = ("S2SVR minus " + ", ".join(f"{archs[a]} {d['diff']:+.3f} dB ({d['wins']}/{d['sequences']} clips)"
                                            for a, d in others.items())
                 + f" (embedded {task} test clips, {profile}).")
-    claim(f"{task}: S2SVR beats the other methods", paper_task[task][0], paper_task[task][1], measured,
+    task_name = {"sr": "super-resolution", "deblur": "deblurring", "vqe": "compressed video"}[task]
+    claim(f"{task_name}: S2SVR beats the other methods", paper_task[task][0], paper_task[task][1], measured,
           len(beaten) == len(others))
 claim("absolute numbers on REDS4, Vimeo-90K-T, GOPRO, MFQEv2", "Tables 1-3",
       "no trained weights to check them with", "the datasets and the competitors' weights cannot be "
