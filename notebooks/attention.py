@@ -35,19 +35,15 @@ import torch
 import torch.nn as nn
 from IPython.display import display
 
+from s2svr.book import start_chapter
 from s2svr.flow.standins import KnownFlow
 from s2svr.book.figures import image_slider, plot_row, row_jpeg
 from s2svr.configs import load_config
 from s2svr.data.embedded import embedded_flow_clips
 from s2svr.losses.restoration import charbonnier_loss
 from s2svr.models import S2SVR, LocalAttention
-from s2svr.utils import seed_everything
 
-seed_everything(seed)
-torch.set_num_threads(1)  # on a shared 2-core machine, 1 thread is faster
-t_start = time.perf_counter()
-if profile == "ci":
-    print("profile ci: numbers are not meaningful (tiny sizes, smoke test)")
+t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
 # this profile's sizes; profile paper trains the cpu-size network longer (the
 # paper-size network would need hours of CPU for a few hundred steps)
 cfg = load_config("deblur_gopro",

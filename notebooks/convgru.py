@@ -38,15 +38,12 @@ import pandas as pd
 import torch
 from IPython.display import display
 
+from s2svr.book import start_chapter
 from s2svr.configs import load_config
-from s2svr.models import ConvGRU, ResConvGRU, ResidualBlock, build_model
-from s2svr.utils import count_parameters, seed_everything
+from s2svr.models import ConvGRU, ResConvGRU, build_model
+from s2svr.utils import count_parameters
 
-seed_everything(seed)
-torch.set_num_threads(1)  # on a shared 2-core machine, 1 thread is faster
-t_start = time.perf_counter()
-if profile == "ci":
-    print("profile ci: numbers are not meaningful (tiny sizes, smoke test)")
+t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
 # sizes of the gradient-flow experiment: width, frame side, time steps, stacked layers, random draws
 num_feat, side = {"ci": (4, 8), "cpu": (16, 16), "paper": (32, 32)}[profile]
 num_steps, num_layers, num_draws = {

@@ -46,20 +46,15 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import torch
 from IPython.display import Markdown, display
 
+from s2svr.book import start_chapter
 from s2svr.book import tables
 from s2svr.book.figures import image_slider
 from s2svr.book.plan import results
 from s2svr.configs import load_config
-from s2svr.utils import seed_everything
 
-seed_everything(seed)
-torch.set_num_threads(1)  # on a shared 2-core machine, 1 thread is faster
-t_start = time.perf_counter()
-if profile == "ci":
-    print("profile ci: numbers are not meaningful (tiny sizes, smoke test)")
+t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
 TASK, CONFIG = "sr", "sr_reds4"
 res = results(profile, [f"{TASK}/{arch}" for arch in tables.ARCHS],
               output_root=str(Path(output_dir).parent))  # cached by the plan: instant

@@ -46,20 +46,17 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
+from s2svr.book import start_chapter
 from s2svr.book.figures import box_diagram, plot_row
 from s2svr.configs.schema import FlowConfig
 from s2svr.data.embedded import embedded_flow_pairs
-from s2svr.flow import PWCLite, flow_to_color, occlusion_mask, resize_flow, visibility_mask
+from s2svr.flow import PWCLite, occlusion_mask, resize_flow, visibility_mask
 from s2svr.flow.pairs import normalise_pair
 from s2svr.losses import (FlowLoss, edge_weights, image_gradients, photometric_loss, resize_images,
                           smoothness_loss)
 from s2svr.utils import seed_everything
 
-seed_everything(seed)
-torch.set_num_threads(1)  # on a shared 2-core machine, 1 thread is faster
-t_start = time.perf_counter()
-if profile == "ci":
-    print("profile ci: numbers are not meaningful (tiny sizes, smoke test)")
+t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
 offset_steps = {"ci": 13, "cpu": 25, "paper": 41}[profile]  # grid of the offset scan, per axis
 num_pairs_occ = {"ci": 8, "cpu": None, "paper": None}[profile]  # pairs for precision/recall (None: all)
 trap_side = {"ci": 64, "cpu": 64, "paper": 128}[profile]  # frame side of the few optimisation steps (64: PWC-Lite's smallest work size)

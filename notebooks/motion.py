@@ -37,21 +37,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn as nn
 from IPython.display import display
 
+from s2svr.book import start_chapter
 from s2svr.flow.standins import KnownFlow, ZeroFlow
 from s2svr.book.figures import plot_row
 from s2svr.configs import load_config
 from s2svr.data.embedded import embedded_flow_clips
 from s2svr.models import S2SVR, estimate_flow_pair, warp_states
-from s2svr.utils import seed_everything
 
-seed_everything(seed)
-torch.set_num_threads(1)  # on a shared 2-core machine, 1 thread is faster
-t_start = time.perf_counter()
-if profile == "ci":
-    print("profile ci: numbers are not meaningful (tiny sizes, smoke test)")
+t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
 cfg = load_config("deblur_gopro", profile=profile).model  # this profile's sizes
 lengths = {"ci": (2, 4), "cpu": (4, 8, 16, 32),
            "paper": (4, 8, 16, 32, 64)}[profile]

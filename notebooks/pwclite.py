@@ -46,18 +46,16 @@ import torch
 import torch.nn.functional as F
 from IPython.display import Markdown, display
 
+from s2svr.book import start_chapter
 from s2svr.book.figures import box_diagram, plot_row
 from s2svr.data.embedded import embedded_flow_pairs
 from s2svr.flow import PWCLite, correlation, flow_to_color, flow_warp, resize_flow
 from s2svr.flow.evaluate import endpoint_error
 from s2svr.flow.pairs import normalise_pair
-from s2svr.flow.pwclite import MULTIPLE, NUM_DECODE_LEVELS, PYRAMID_CHANNELS
-from s2svr.utils import count_parameters, seed_everything
+from s2svr.flow.pwclite import NUM_DECODE_LEVELS, PYRAMID_CHANNELS
+from s2svr.utils import count_parameters
 
-seed_everything(seed)
-torch.set_num_threads(1)  # on a shared 2-core machine, 1 thread is faster
-if profile == "ci":
-    print("profile ci: numbers are not meaningful (tiny sizes, smoke test)")
+start_chapter(profile, seed)  # seed, one torch thread, the ci notice
 timing_sizes = {"ci": (64, 128), "cpu": (64, 128, 256), "paper": (128, 256, 512)}[profile]
 timing_repeats = {"ci": 1, "cpu": 3, "paper": 5}[profile]
 hardware = f"CPU ({platform.processor() or platform.machine()}), 1 thread"

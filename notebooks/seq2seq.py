@@ -35,23 +35,18 @@ output_dir = "outputs"
 # %%
 import time
 
-import numpy as np
 import pandas as pd
 import torch
 from IPython.display import display
 
+from s2svr.book import start_chapter
 from s2svr.book.figures import box_diagram, plot_row
 from s2svr.configs import load_config
 from s2svr.data.embedded import embedded_sequences
-from s2svr.models import (S2SVR, Decoder, Encoder, OutputEmbedding,
+from s2svr.models import (Decoder, Encoder, OutputEmbedding,
                           build_model, parameter_breakdown)
-from s2svr.utils import seed_everything
 
-seed_everything(seed)
-torch.set_num_threads(1)  # on a shared 2-core machine, 1 thread is faster
-t_start = time.perf_counter()
-if profile == "ci":
-    print("profile ci: numbers are not meaningful (tiny sizes, smoke test)")
+t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
 cfg = load_config("sr_reds4", profile=profile).model  # this profile's sizes
 num_frames = {"ci": 3, "cpu": 7, "paper": 7}[profile]
 print(cfg)

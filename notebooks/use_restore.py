@@ -36,7 +36,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from contextlib import redirect_stderr
 from pathlib import Path
 
@@ -46,6 +45,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
+from s2svr.book import start_chapter
 from s2svr.book.figures import image_slider, row_jpeg
 from s2svr.book.plan import results
 from s2svr.cli import main as s2svr_main
@@ -59,16 +59,8 @@ from s2svr.metrics import psnr
 from s2svr.models import build_model
 from s2svr.restore import Tiler, restore_stream, restore_video
 from s2svr.train.trainer import model_from_checkpoint
-from s2svr.utils import seed_everything
 
-seed_everything(seed)
-# Frames read by Pillow are read-only NumPy arrays; s2svr.restore only reads them, so torch's warning about
-# non-writable arrays is noise here (reported for the package: it could copy them).
-warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-torch.set_num_threads(1)  # on a shared 2-core machine, 1 thread is faster
-t_start = time.perf_counter()
-if profile == "ci":
-    print("profile ci: numbers are not meaningful (tiny sizes, smoke test)")
+t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
 num_frames = {"ci": 8, "cpu": 30, "paper": 30}[profile]       # length of "your" video
 rss_lengths = {"ci": (4, 8), "cpu": (8, 30), "paper": (8, 30)}[profile]  # memory: two lengths
 tile_frames = {"ci": 3, "cpu": 8, "paper": 8}[profile]          # frames restored in tiles

@@ -35,7 +35,6 @@ output_dir = "outputs"
 # %%
 import math
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from IPython.display import display
