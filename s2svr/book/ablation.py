@@ -173,20 +173,33 @@ def grows_with_length(margin_by_length: dict) -> bool:
     return len(vals) >= 2 and all(b > a for a, b in zip(vals, vals[1:]))
 
 
+def _code_digest() -> str:
+    """Digest of the sources that decide a restoration and its score (models, flow, evaluation, metrics, this
+    module): a cached Table 5 is not reused after any of them changes."""
+    pkg = Path(__file__).resolve().parents[1]
+    files = sorted([*(pkg / "models").glob("*.py"), *(pkg / "flow").glob("*.py"), pkg / "train" / "evaluate.py",
+                    pkg / "metrics.py", Path(__file__).resolve()])
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.name.encode() + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def segment_table(results: dict, lengths: Sequence[int], cache_dir: str | Path | None = None,
                   frames: int | None = None) -> list[dict]:
     """Per-frame rows of :func:`segment_frame_psnr` for every plan result in `results` ({method: result}),
     with a 'method' column; all results must share one test set (the first one's config gives it).
 
     With `cache_dir`, the rows are stored as JSON under a key made of the checkpoints (path and size), the
-    lengths and `frames`, so the report chapter reuses what the ablation chapter computed.
+    lengths, `frames` and the source code that decides the scores, so the report chapter reuses what the
+    ablation chapter computed.
     """
     from ..train.data import build_test_sequences
     key = None
     if cache_dir is not None:
         ident = [(m, r.get("checkpoint"), Path(r["checkpoint"]).stat().st_size if r.get("checkpoint") else None,
                   json.dumps(r["spec"]["resolved"], sort_keys=True)) for m, r in sorted(results.items())]
-        key = hashlib.sha256(json.dumps([ident, list(lengths), frames]).encode()).hexdigest()[:12]
+        key = hashlib.sha256(json.dumps([ident, list(lengths), frames, _code_digest()]).encode()).hexdigest()[:12]
         path = Path(cache_dir) / f"segments-{key}.json"
         if path.is_file():
             return json.loads(path.read_text())
