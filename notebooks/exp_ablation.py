@@ -34,26 +34,23 @@ output_dir = "outputs"
 
 # %%
 import time
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import torch
 from IPython.display import Markdown, display
 
+from s2svr.book import start_chapter
 from s2svr.book.ablation import (grows_with_length, margins, measured_label, paired_difference,
                                  segment_table)
 from s2svr.book.plan import results
 from s2svr.configs import load_config
 from s2svr.flow.evaluate import ZeroFlow, evaluate_flow
 from s2svr.flow.train import load_flow_model, load_flow_pairs
-from s2svr.utils import seed_everything
 
-seed_everything(seed)
-torch.set_num_threads(1)  # on a shared 2-core machine, 1 thread is faster
-t_start = time.perf_counter()
-if profile == "ci":
-    print("profile ci: numbers are not meaningful (tiny sizes, smoke test)")
+t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
+OUTPUT_ROOT = str(Path(output_dir).parent)  # the plan's runs live under OUTPUT_ROOT/<profile>/experiments
 label = measured_label(profile)
 print(label)
 
@@ -84,7 +81,8 @@ flow_rows = {"PWC-Lite, Unsup. (distilled)": "sr/s2svr",
 flow_jobs = {"sr/s2svr": "flow/sr/student",
              "sr/s2svr+supervised-hq": "flow/sr/supervised-hq",
              "sr/s2svr+student-nodistill": "flow/sr/student-nodistill"}
-res = results(profile, list(flow_rows.values()) + list(flow_jobs.values()) + ["flow/teacher"])
+res = results(profile, list(flow_rows.values()) + list(flow_jobs.values()) + ["flow/teacher"],
+              output_root=OUTPUT_ROOT)
 # paper Table 4: RAFT Sup., PWC-Lite Sup., PWC-Lite Unsup. (REDS4, RGB PSNR)
 paper_t4 = {"RAFT, Sup. (pretrained)": (4.81e6, 31.88),
             "PWC-Lite, Sup. (embedded GT flow)": (2.24e6, 31.79),
@@ -197,7 +195,7 @@ display(Markdown(
 # %%
 methods = {"S2SVR": "sr/s2svr", "BasicVSR-style": "sr/basicvsr",
            "single frame": "sr/single_frame", "bicubic (identity)": "sr/identity"}
-res5 = results(profile, list(methods.values()))
+res5 = results(profile, list(methods.values()), output_root=OUTPUT_ROOT)
 clip_lengths = {name: v["frames"] for name, v in res5["sr/s2svr"]["per_sequence"].items()}
 # ci: the first 6 frames of each clip (smoke test); cpu/paper: whole clips
 frames5 = 6 if profile == "ci" else None

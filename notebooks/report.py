@@ -41,6 +41,7 @@ output_dir = "outputs"
 import os
 import re
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,7 @@ from IPython.display import Markdown, display
 from torch.utils.flop_counter import FlopCounterMode
 
 from s2svr.bench import TIME_RATIO, MEMORY_FLAT_MB, flops_per_frame, synthetic_clip
+from s2svr.book import start_chapter
 from s2svr.book.ablation import (encoder_saliency, grows_with_length, margins, measured_label,
                                  model_from_result, paired_difference, segment_table, sharpness,
                                  without_motion)
@@ -59,13 +61,9 @@ from s2svr.flow.train import load_flow_model, load_flow_pairs
 from s2svr.models import build_model, parameter_breakdown
 from s2svr.train.data import build_test_sequences
 from s2svr.train.evaluate import to_tensor
-from s2svr.utils import seed_everything
 
-seed_everything(seed)
-torch.set_num_threads(1)  # on a shared 2-core machine, 1 thread is faster
-t_start = time.perf_counter()
-if profile == "ci":
-    print("profile ci: numbers are not meaningful (tiny sizes, smoke test)")
+t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
+OUTPUT_ROOT = str(Path(output_dir).parent)  # the plan's runs live under OUTPUT_ROOT/<profile>/experiments
 label = measured_label(profile)
 print(label)
 claims = []  # one dict per claim: the table at the end
@@ -140,7 +138,7 @@ for name, task in (("sr_reds4", "SR"), ("deblur_gopro", "deblurring")):
 # %%
 archs = {"identity": "input (bicubic / degraded)", "single_frame": "single frame",
          "basicvsr": "BasicVSR-style", "s2svr": "S2SVR"}
-task_res = results(profile, [f"{t}/{a}" for t in TASK_CONFIGS for a in archs])
+task_res = results(profile, [f"{t}/{a}" for t in TASK_CONFIGS for a in archs], output_root=OUTPUT_ROOT)
 task_rows, key_of = [], {}
 for task in TASK_CONFIGS:
     key = "delta_psnr" if task_res[f"{task}/s2svr"]["convention"]["kind"] == "delta" else "psnr"
@@ -183,7 +181,7 @@ claim("absolute numbers on REDS4, Vimeo-90K-T, GOPRO, MFQEv2", "Tables 1-3",
 
 # %%
 flow_res = results(profile, ["flow/teacher", "flow/sr/student", "flow/sr/student-nodistill",
-                             "flow/sr/supervised-hq"])
+                             "flow/sr/supervised-hq"], output_root=OUTPUT_ROOT)
 pairs = load_flow_pairs(load_config("sr_reds4", profile), "test")
 max_pairs = {"ci": 3, "cpu": 16, "paper": None}[profile]
 teacher = load_flow_model(flow_res["flow/teacher"]["checkpoint"])
@@ -221,7 +219,7 @@ claim("the distilled LQ flow is more accurate (ground truth)", "Sec. 3.3 ('more 
 # is not part of the project and its weights cannot be downloaded.
 
 # %%
-t4 = results(profile, ["sr/s2svr", "sr/s2svr+supervised-hq"])
+t4 = results(profile, ["sr/s2svr", "sr/s2svr+supervised-hq"], output_root=OUTPUT_ROOT)
 d4 = paired_difference(t4["sr/s2svr"], t4["sr/s2svr+supervised-hq"])
 claim("unsupervised PWC-Lite beats supervised PWC-Lite in S2SVR (Table 4)", "+0.17 dB on REDS4",
       "no unsupervised training; ARFlow's Sintel weights",
@@ -242,7 +240,7 @@ claim("unsupervised PWC-Lite beats pretrained RAFT (Table 4)", "+0.08 dB on REDS
 # %%
 methods = {"S2SVR": "sr/s2svr", "BasicVSR-style": "sr/basicvsr", "single frame": "sr/single_frame",
            "bicubic (identity)": "sr/identity"}
-res5 = results(profile, list(methods.values()))
+res5 = results(profile, list(methods.values()), output_root=OUTPUT_ROOT)
 shortest = min(v["frames"] for v in res5["sr/s2svr"]["per_sequence"].values())
 frames5 = 6 if profile == "ci" else None
 lengths = (2, 3, 6) if profile == "ci" else tuple(L for L in (5, 15, 30, 50) if L <= shortest)
