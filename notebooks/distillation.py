@@ -419,6 +419,8 @@ per_clip = {}
 for i, p in enumerate(pairs["sr"]):
     per_clip.setdefault(p["name"].rsplit("/", 1)[0], i)  # the first pair of each clip
 viewer = list(per_clip.values())
+if len(viewer) < 2:  # profile ci keeps the first pairs only, all of one clip: show them all
+    viewer = list(range(len(pairs["sr"])))
 images = [grid_jpeg(flow_figure_rows(pairs["sr"][i], pair_flows(pairs["sr"][i])), height=2.2, width=14, dpi=60)
           for i in viewer]
 display(image_slider(images, [pairs["sr"][i]["name"] for i in viewer], "test pair", width="900px", index=0))
