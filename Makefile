@@ -38,6 +38,7 @@ book: $(STAMP)
 	$(BIN)/python -m s2svr.book.run --profile $(PROFILE)
 	$(BIN)/python -m s2svr.book.offline $(OFFLINE)
 	$(BIN)/jupyter-book build . -W --keep-going --quiet
+	$(BIN)/python -m s2svr.book.offline --place-fonts _build/html
 	@echo "make book: open _build/html/index.html (profile $(PROFILE))"
 
 book-ci:

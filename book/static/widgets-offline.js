@@ -7,7 +7,13 @@
   var here = document.currentScript && document.currentScript.src;
   if (here && window.require && window.require.config) {
     var staticDir = here.slice(0, here.lastIndexOf("/") + 1);
-    window.require.config({ paths: { "@jupyter-widgets/html-manager/dist": staticDir + "html-manager" } });
+    // The bundle also defines named modules (@jupyter-widgets/base, controls, html-manager, ...) that compute
+    // their own public path from their module URL: map those names into the same folder too.
+    var paths = { "@jupyter-widgets/html-manager/dist": staticDir + "html-manager" };
+    ["base", "base7", "controls", "controls7", "html-manager"].forEach(function (name) {
+      paths["@jupyter-widgets/" + name] = staticDir + "html-manager/" + name;
+    });
+    window.require.config({ paths: paths });
   }
   // 2. The widget manager typesets labels with the MathJax 2 call MathJax.Hub.Queue; MathJax 3 has no Hub.
   //    Give every MathJax object (the config now, MathJax itself once loaded) a Hub that calls MathJax 3.

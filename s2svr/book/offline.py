@@ -8,6 +8,9 @@ unpacks the few files the pages load into DEST:
     DEST/requirejs/      require.js
     DEST/html-manager/   embed-amd.js and the fonts it references
 
+`python -m s2svr.book.offline --place-fonts [HTML]` (after the build) also serves the widget fonts beside the
+pages (see `place_widget_fonts`).
+
 `_config.yml` lists DEST in `html_static_path`, so Sphinx copies it into `_build/html/_static/`, and points
 `mathjax_path` and `nb_ipywidgets_js` at those copies. A stamp file records the versions: the download
 happens once, and again only when a version below changes.
@@ -79,8 +82,38 @@ def fetch(dest: Path, npm: str = "npm", quiet: bool = False) -> Path:
     return dest
 
 
+FONT_SUFFIXES = (".woff2", ".woff", ".ttf", ".eot", ".svg")
+
+
+def place_widget_fonts(html: Path) -> int:
+    """Copy the widget manager's fonts to `<page folder>/@jupyter-widgets/` for every folder that holds a page.
+
+    The bundle's modules compute their public path from their RequireJS module URL; `book/static/
+    widgets-offline.js` maps those names to `_static/html-manager/`, but in headless Chromium some pages
+    (seen: two of seventeen, in a persistent browser context, not reproducible page by page) still asked for
+    the fonts under the page's own folder, `chapters/@jupyter-widgets/<hash>.woff2`, as if the mapping had
+    not been applied yet. Serving a copy there too makes the page correct whichever path wins. Returns the
+    number of files copied.
+    """
+    src = html / "_static" / "html-manager"
+    fonts = [f for f in sorted(src.glob("*")) if f.suffix in FONT_SUFFIXES]
+    folders = {p.parent for p in html.rglob("*.html") if "_static" not in p.parts}
+    n = 0
+    for folder in sorted(folders):
+        out = folder / "@jupyter-widgets"
+        out.mkdir(exist_ok=True)
+        for f in fonts:
+            shutil.copyfile(f, out / f.name)
+            n += 1
+    return n
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--place-fonts"]:
+        html = Path(argv[1]) if len(argv) > 1 else Path("_build") / "html"
+        print(f"offline assets: {place_widget_fonts(html)} widget font files placed beside the pages")
+        return 0
     dest = Path(argv[0]) if argv else Path("_build") / "offline_static"
     try:
         fetch(dest)
