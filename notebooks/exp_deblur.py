@@ -38,7 +38,6 @@ output_dir = "outputs/cpu"
 
 # %%
 import time
-from pathlib import Path
 
 import pandas as pd
 from IPython.display import Markdown, display
@@ -46,15 +45,11 @@ from IPython.display import Markdown, display
 from s2svr.book import start_chapter
 from s2svr.book import tables
 from s2svr.book.figures import image_slider
-from s2svr.book.plan import results
 from s2svr.configs import load_config
 
 t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
 TASK, CONFIG = "deblur", "deblur_gopro"
-res = results(profile, [f"{TASK}/{arch}" for arch in tables.ARCHS],
-              output_root=str(Path(output_dir).parent))  # cached by the plan: instant
-runs = tables.by_arch(res, TASK)
-cfg = tables.experiment_config(runs["s2svr"])
+res, runs, cfg = tables.load_task(profile, TASK, output_dir)  # cached by the plan: instant
 print(f"loaded {len(runs)} runs of profile {profile} in {time.perf_counter() - t_start:.1f} s")
 
 # %% [markdown]
@@ -66,11 +61,7 @@ print(f"loaded {len(runs)} runs of profile {profile} in {time.perf_counter() - t
 
 # %%
 paper_cfg = load_config(CONFIG, "paper")
-display(tables.setup_table(runs["s2svr"], paper_cfg))
-assert tables.budget_differences(runs) <= {"model.arch"}  # same trainer, data, budget and seed
-display(Markdown(tables.setup_text(res, TASK, paper_cfg)))
-print("test sequences:", ", ".join(runs["s2svr"]["per_sequence"]),
-      f"({', '.join(str(v['frames']) for v in runs['s2svr']['per_sequence'].values())} frames)")
+tables.show_setup(res, TASK, paper_cfg)  # fails unless the runs differ in model.arch only
 
 # %% [markdown]
 # ## Table 2
@@ -137,13 +128,8 @@ display(Markdown(v["text"] + f" For scale: in the paper, S2SVR is {paper_gap:+.2
 # enlarged 4x by pixel repetition; each title gives the PSNR of the whole frame.
 
 # %%
-seq, spread = tables.pick_clip(res, TASK)
-lq, gt = tables.reference_frames(runs["s2svr"], seq)
-outs = {tables.method_label(TASK, a): tables.restored_frames(r, seq) for a, r in runs.items()}
+seq, spread, lq, gt, outs, t, box, conv = tables.comparison_frames(res, TASK)
 assert (outs["blurred input"] == lq).all()  # identity restores nothing: its output is the input
-t = len(gt) // 2
-box = tables.busiest_box(gt[t], min(gt.shape[1:3]) // 3)
-conv = runs["s2svr"]["convention"]
 print(f"clip {seq} (spread {spread:.2f} dB), frame {t}, {gt.shape[1:3]} px, zoom box (top, left, h, w) = {box}")
 tables.comparison_figure((gt[t], f"{seq}, frame {t} (sharp GT)"), tables.figure_crops(outs, gt, t, conv), box)
 

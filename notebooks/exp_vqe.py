@@ -47,7 +47,6 @@ output_dir = "outputs/cpu"
 
 # %%
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -56,15 +55,11 @@ from IPython.display import Markdown, display
 from s2svr.book import start_chapter
 from s2svr.book import tables
 from s2svr.book.figures import image_slider
-from s2svr.book.plan import results
 from s2svr.configs import load_config
 
 t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
 TASK, CONFIG = "vqe", "vqe_mfqe"
-res = results(profile, [f"{TASK}/{arch}" for arch in tables.ARCHS],
-              output_root=str(Path(output_dir).parent))  # cached by the plan: instant
-runs = tables.by_arch(res, TASK)
-cfg = tables.experiment_config(runs["s2svr"])
+res, runs, cfg = tables.load_task(profile, TASK, output_dir)  # cached by the plan: instant
 assert cfg.model.in_channels == 1 and runs["s2svr"]["convention"]["kind"] == "delta"
 print(f"loaded {len(runs)} runs of profile {profile} in {time.perf_counter() - t_start:.1f} s")
 
@@ -77,11 +72,7 @@ print(f"loaded {len(runs)} runs of profile {profile} in {time.perf_counter() - t
 
 # %%
 paper_cfg = load_config(CONFIG, "paper")
-display(tables.setup_table(runs["s2svr"], paper_cfg))
-assert tables.budget_differences(runs) <= {"model.arch"}  # same trainer, data, budget and seed
-display(Markdown(tables.setup_text(res, TASK, paper_cfg)))
-print("test sequences:", ", ".join(runs["s2svr"]["per_sequence"]),
-      f"({', '.join(str(v['frames']) for v in runs['s2svr']['per_sequence'].values())} frames)")
+tables.show_setup(res, TASK, paper_cfg)  # fails unless the runs differ in model.arch only
 
 # %% [markdown]
 # ## Table 3, the paper's
@@ -190,13 +181,8 @@ display(Markdown(v["text"] + f" For scale: in the paper, S2SVR's average ΔPSNR 
 # of the whole frame.
 
 # %%
-seq, spread = tables.pick_clip(res, TASK)
-lq, gt = tables.reference_frames(runs["s2svr"], seq)  # Y planes, (T, H, W, 1)
-outs = {tables.method_label(TASK, a): tables.restored_frames(r, seq) for a, r in runs.items()}
+seq, spread, lq, gt, outs, t, box, conv = tables.comparison_frames(res, TASK)  # Y planes, (T, H, W, 1)
 assert outs["S2SVR"].shape[-1] == 1 and (outs["compressed input"] == lq).all()
-t = len(gt) // 2
-box = tables.busiest_box(gt[t], min(gt.shape[1:3]) // 3)
-conv = runs["s2svr"]["convention"]
 print(f"clip {seq} (ΔPSNR spread {spread:.3f} dB), frame {t}, {gt.shape[1:3]} px, "
       f"zoom box (top, left, h, w) = {box}")
 tables.comparison_figure((gt[t], f"{seq}, frame {t} (raw, Y)"), tables.figure_crops(outs, gt, t, conv), box)

@@ -163,14 +163,20 @@ def counting(frames, log):
         yield f
 
 
+def reads_at_writes(log):
+    """For each "write" of the log, how many frames had been read by then."""
+    n_read, out = 0, []
+    for ev in log:
+        n_read += ev == "read"
+        if ev == "write":
+            out.append(n_read)
+    return out
+
+
 log, n_count = [], min(num_frames, 20)
 for _ in restore_stream(model, counting(iter_frames(video, max_frames=n_count), log), device=device):
     log.append("write")
-reads_at_write, n_read = [], 0
-for ev in log:
-    n_read += ev == "read"
-    if ev == "write":
-        reads_at_write.append(n_read)
+reads_at_write = reads_at_writes(log)
 delay = [n - (k + 1) for k, n in enumerate(reads_at_write)]
 print("frames read when output 0, 1, 2, ... was written:", reads_at_write[:12], "...")
 print(f"delay (frames read - frames written) while reading: {sorted(set(delay[:-r]))}; "
@@ -199,11 +205,7 @@ log_off = []
 for _ in restore_stream(official, counting(iter(lq_read[:n_off]), log_off), device=device,
                         chunk=chunk, chunk_overlap=chunk_overlap):
     log_off.append("write")
-reads_off, n_read = [], 0
-for ev in log_off:
-    n_read += ev == "read"
-    if ev == "write":
-        reads_off.append(n_read)
+reads_off = reads_at_writes(log_off)
 print(f"official layout, chunk {chunk}, overlap {chunk_overlap}: frames read when each output was written:")
 print(reads_off)
 assert reads_off[0] >= chunk and len(reads_off) == n_off

@@ -22,13 +22,14 @@ job with two threads on a shared machine), writes into `ROOT/<name>-<key>/`, and
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -119,6 +120,7 @@ class RestoreJob:
         return [self.flow] if self.flow else []
 
 
+@functools.lru_cache(maxsize=None)  # jobs are frozen: resolving a config (YAML) once per job is enough
 def key(job) -> str:
     """Identity of a job: sha256 of its resolved config and of its dependencies' identities."""
     h = hashlib.sha256(CACHE_VERSION.encode())
@@ -195,20 +197,14 @@ def run(jobs, root, workers: int = 2, progress: bool = True) -> dict:
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         pending = list(todo)
         while pending or futures:
-            for j in list(pending):
-                deps = j.dependencies()
-                if all(results[dep] is not None for dep in deps):
-                    pending.remove(j)
-                    futures[j] = pool.submit(_launch, j, root, progress)
+            for j in [j for j in pending if all(results[d] is not None for d in j.dependencies())]:
+                pending.remove(j)
+                futures[pool.submit(_launch, j, root, progress)] = j
             if not futures:
                 raise ExperimentError("unsatisfiable dependencies: " + ", ".join(j.label for j in pending))
-            while True:  # wait for whichever finishes first
-                finished = [j for j, f in futures.items() if f.done()]
-                if finished:
-                    break
-                time.sleep(0.2)
-            for j in finished:
-                results[j] = futures.pop(j).result()
+            finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+            for f in finished:
+                results[futures.pop(f)] = f.result()
     return results
 
 

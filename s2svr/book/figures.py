@@ -29,18 +29,8 @@ def to_numpy_image(img) -> np.ndarray:
 def plot_row(panels: Sequence[tuple], height: float = 3.4, cmap: str = "magma", width: float = 12.0,
              show: bool = True):
     """One row of images with titles: `panels = [(image, title), ...]`; single-channel images use `cmap`
-    on [0, 1]. Shows the figure (`show=True`) or returns it for further drawing."""
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(panels), figsize=(width, height), squeeze=False)
-    for ax, (img, title) in zip(axes[0], panels):
-        ax.imshow(to_numpy_image(img), cmap=cmap, vmin=0, vmax=1)
-        ax.set_title(title, fontsize=9)
-        ax.axis("off")
-    fig.tight_layout()
-    if not show:
-        return fig
-    plt.show()
-    return None
+    on [0, 1]. Shows the figure (`show=True`) or returns it for further drawing (one row of :func:`plot_grid`)."""
+    return plot_grid([panels], height=height, cmap=cmap, width=width, show=show)
 
 
 def to_jpeg(img, quality: int = 85) -> bytes:

@@ -88,12 +88,14 @@ FONT_SUFFIXES = (".woff2", ".woff", ".ttf", ".eot", ".svg")
 def place_widget_fonts(html: Path) -> int:
     """Copy the widget manager's fonts to `<page folder>/@jupyter-widgets/` for every folder that holds a page.
 
-    The bundle's modules compute their public path from their RequireJS module URL; `book/static/
-    widgets-offline.js` maps those names to `_static/html-manager/`, but in headless Chromium some pages
-    (seen: two of seventeen, in a persistent browser context, not reproducible page by page) still asked for
-    the fonts under the page's own folder, `chapters/@jupyter-widgets/<hash>.woff2`, as if the mapping had
-    not been applied yet. Serving a copy there too makes the page correct whichever path wins. Returns the
-    number of files copied.
+    A guard, not the mechanism. The fonts are referenced by the bundle's named module
+    `@jupyter-widgets/html-manager`, whose webpack public path is the folder of its RequireJS module URL;
+    `book/static/widgets-offline.js` maps that name (and the bundle's other named modules) to
+    `_static/html-manager/`, which is where the fonts are fetched from. Before that mapping, the name resolved
+    against the page's folder (`chapters/@jupyter-widgets/<hash>.woff2`, 404). With the mapping, one run of
+    the full browser test (one persistent Chromium context, all pages in order) still saw those 404s on two
+    pages, and the three runs after it did not: an unexplained race. This copy makes either URL resolve.
+    Returns the number of files copied.
     """
     src = html / "_static" / "html-manager"
     fonts = [f for f in sorted(src.glob("*")) if f.suffix in FONT_SUFFIXES]

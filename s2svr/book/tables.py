@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
 
@@ -51,6 +51,54 @@ def experiment_config(result: dict):
     """The run's config as an :class:`s2svr.configs.ExperimentConfig`."""
     from ..configs import config_from_dict
     return config_from_dict(run_config(result), "result spec")
+
+
+def load_task(profile: str, task: str, output_dir: str) -> tuple:
+    """`(results, runs, cfg)` of `task` from the plan (`s2svr.book.plan.results`, cached: instant once trained):
+    the plan results keyed `<task>/<arch>`, the same by arch (:func:`by_arch`), and the S2SVR run's config.
+    `output_dir` is a chapter's parameter (`outputs/<profile>`); the plan lives under its parent."""
+    from .plan import results as plan_results
+    res = plan_results(profile, [f"{task}/{arch}" for arch in ARCHS], output_root=str(Path(output_dir).parent))
+    runs = by_arch(res, task)
+    return res, runs, experiment_config(runs["s2svr"])
+
+
+def show_setup(results: Mapping[str, dict], task: str, paper_cfg) -> None:
+    """Display what the runs of `task` train beside the paper profile (:func:`setup_table`, :func:`setup_text`)
+    and list the test sequences; fails if a baseline's config differs from S2SVR's beyond `model.arch`."""
+    from IPython.display import Markdown, display
+    runs = by_arch(results, task)
+    display(setup_table(runs["s2svr"], paper_cfg))
+    diff = budget_differences(runs)
+    if not diff <= {"model.arch"}:  # same trainer, data, budget and seed
+        raise AssertionError(f"{task}: the runs differ in more than model.arch: {sorted(diff)}")
+    display(Markdown(setup_text(results, task, paper_cfg)))
+    seqs = runs["s2svr"]["per_sequence"]
+    print("test sequences:", ", ".join(seqs), f"({', '.join(str(v['frames']) for v in seqs.values())} frames)")
+
+
+class ComparisonFrames(NamedTuple):
+    """What a comparison figure and its slider show (see :func:`comparison_frames`)."""
+
+    seq: str                      # the test sequence (:func:`pick_clip`)
+    spread: float                 # max - min of the methods' main metric on it
+    lq: np.ndarray                # its degraded frames, uint8 (T, h, w, C)
+    gt: np.ndarray                # its ground truth, uint8 (T, H, W, C)
+    outs: dict                    # method label -> restored uint8 stack
+    t: int                        # the middle frame
+    box: tuple                    # zoom box (top, left, h, w) of :func:`busiest_box`, a third of the frame
+    conv: dict                    # the runs' metric convention
+
+
+def comparison_frames(results: Mapping[str, dict], task: str) -> ComparisonFrames:
+    """The clip, frames, restored stacks, middle frame, zoom box and convention of a task's comparison figure."""
+    runs = by_arch(results, task)
+    seq, spread = pick_clip(results, task)
+    lq, gt = reference_frames(runs["s2svr"], seq)
+    outs = {method_label(task, a): restored_frames(r, seq) for a, r in runs.items()}
+    t = len(gt) // 2
+    return ComparisonFrames(seq, spread, lq, gt, outs, t, busiest_box(gt[t], min(gt.shape[1:3]) // 3),
+                            runs["s2svr"]["convention"])
 
 
 def _flat(d: Mapping, prefix: str = "") -> dict:
@@ -206,7 +254,6 @@ def beside_paper(paper, results: Mapping[str, dict], task: str, match: Mapping[s
     'identity'); the other paper rows get `not_run` (why the run cannot produce them); the run's methods
     that the paper has no row for are appended (named '<method> (not in the paper's table)'), their paper
     cells `not_in_paper`."""
-    import pandas as pd
     runs = by_arch(results, task)
     table = paper.astype(str).copy()
     table["params (this run)"] = not_run
