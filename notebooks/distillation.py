@@ -54,9 +54,10 @@ from s2svr.book.plan import results
 from s2svr.configs import FlowConfig, load_config
 from s2svr.data.embedded import embedded_flow_pairs
 from s2svr.flow import PWCLite, resize_flow
-from s2svr.flow.evaluate import ZeroFlow, evaluate_flow
-from s2svr.flow.pairs import PairBatches, normalise_pair
-from s2svr.flow.train import STAGES, load_flow_model
+from s2svr.flow.standins import ZeroFlow
+from s2svr.train.flow_evaluate import evaluate_flow
+from s2svr.data.flow_pairs import PairBatches, normalise_pair
+from s2svr.train.flow import STAGES, load_flow_model
 from s2svr.losses import FlowLoss
 from s2svr.losses.distillation import distillation_loss
 

@@ -46,8 +46,10 @@ from s2svr.book.ablation import (grows_with_length, margins, measured_label, pai
                                  segment_table)
 from s2svr.book.plan import results
 from s2svr.configs import load_config
-from s2svr.flow.evaluate import ZeroFlow, evaluate_flow
-from s2svr.flow.train import load_flow_model, load_flow_pairs
+from s2svr.flow.standins import ZeroFlow
+from s2svr.train.flow_evaluate import evaluate_flow
+from s2svr.data.flow_pairs import load_flow_pairs
+from s2svr.train.flow import load_flow_model
 
 t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
 OUTPUT_ROOT = str(Path(output_dir).parent)  # the plan's runs live under OUTPUT_ROOT/<profile>/experiments

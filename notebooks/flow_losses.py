@@ -51,7 +51,7 @@ from s2svr.book.figures import box_diagram, plot_row
 from s2svr.configs.schema import FlowConfig
 from s2svr.data.embedded import embedded_flow_pairs
 from s2svr.flow import PWCLite, occlusion_mask, resize_flow, visibility_mask
-from s2svr.flow.pairs import normalise_pair
+from s2svr.data.flow_pairs import normalise_pair
 from s2svr.losses import (FlowLoss, edge_weights, image_gradients, photometric_loss, resize_images,
                           smoothness_loss)
 from s2svr.utils import seed_everything

@@ -50,8 +50,8 @@ from s2svr.book import start_chapter
 from s2svr.book.figures import box_diagram, plot_row
 from s2svr.data.embedded import embedded_flow_pairs
 from s2svr.flow import PWCLite, correlation, flow_to_color, flow_warp, resize_flow
-from s2svr.flow.evaluate import endpoint_error
-from s2svr.flow.pairs import normalise_pair
+from s2svr.train.flow_evaluate import endpoint_error
+from s2svr.data.flow_pairs import normalise_pair
 from s2svr.flow.pwclite import NUM_DECODE_LEVELS, PYRAMID_CHANNELS
 from s2svr.utils import count_parameters
 

@@ -56,8 +56,10 @@ from s2svr.book.ablation import (encoder_saliency, grows_with_length, margins, m
                                  without_motion)
 from s2svr.book.plan import TASK_CONFIGS, results
 from s2svr.configs import load_config
-from s2svr.flow.evaluate import ZeroFlow, evaluate_flow
-from s2svr.flow.train import load_flow_model, load_flow_pairs
+from s2svr.flow.standins import ZeroFlow
+from s2svr.train.flow_evaluate import evaluate_flow
+from s2svr.data.flow_pairs import load_flow_pairs
+from s2svr.train.flow import load_flow_model
 from s2svr.models import build_model, parameter_breakdown
 from s2svr.train.data import build_test_sequences
 from s2svr.train.evaluate import to_tensor

@@ -33,6 +33,7 @@ from pathlib import Path
 import torch
 
 from .configs import load_config
+from .flow.pwclite import PWCLite
 from .models import build_model
 
 INFERENCE = (("sr_reds4", 64), ("deblur_gopro", 128), ("vqe_mfqe", 128))  # realistic LQ sizes for this CPU
@@ -104,7 +105,7 @@ def bench_inference(name: str, size: int, profile: str, frames: int, warmup: int
     after `warmup` frames, and the FLOPs of one frame."""
     cfg = load_config(name, profile, overrides={"model": {"arch": arch}})
     torch.manual_seed(0)
-    model = build_model(cfg.model).eval()
+    model = build_model(cfg.model, flow_net=PWCLite.from_config(cfg.flow)).eval()
     c = cfg.model.in_channels
     clip = synthetic_clip(max(frames, warmup, cfg.model.radius + 2), c, size)
     flops = flops_per_frame(model, clip)
@@ -138,7 +139,7 @@ def stream_worker(name: str, profile: str, size: int, frames: int) -> dict:
     torch.set_num_threads(1)  # small frames: one thread is as fast and far less noisy on a shared machine
     cfg = load_config(name, profile)
     torch.manual_seed(0)
-    model = build_model(cfg.model).eval()
+    model = build_model(cfg.model, flow_net=PWCLite.from_config(cfg.flow)).eval()
     c = cfg.model.in_channels
     base = synthetic_clip(1, c, size)[:, 0]  # (1, C, H, W); frames are rolled from it, never stored
 
@@ -204,7 +205,7 @@ def bench_training(name: str, profile: str, steps: int) -> dict:
     from .train.trainer import _param_groups
     cfg = load_config(name, profile)
     torch.manual_seed(0)
-    model = build_model(cfg.model).train()
+    model = build_model(cfg.model, flow_net=PWCLite.from_config(cfg.flow)).train()
     opt = torch.optim.Adam(_param_groups(model, cfg), betas=tuple(cfg.train.betas))
     d, c = cfg.data, cfg.model.in_channels
     s = cfg.model.scale if cfg.model.task == "sr" else 1

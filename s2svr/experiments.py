@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-import yaml
 
 CACHE_VERSION = "1"
 RESULT = "result.json"
@@ -210,13 +209,6 @@ def run(jobs, root, workers: int = 2, progress: bool = True) -> dict:
 
 # ---- the subprocess side -------------------------------------------------------------------------------------
 
-def _write_yaml(resolved_cfg: dict, profile: str, path: Path) -> Path:
-    base = {k: v for k, v in resolved_cfg.items() if k != "profile"}
-    base["profiles"] = {profile: {}}
-    path.write_text(yaml.safe_dump(base, sort_keys=False))
-    return path
-
-
 def _atomic_json(obj, path: Path) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(obj, indent=2))
@@ -224,20 +216,12 @@ def _atomic_json(obj, path: Path) -> None:
 
 
 def _run_flow(spec: dict, d: Path) -> dict:
-    from .cli import main
-    cfg_path = _write_yaml(spec["resolved"]["config"], spec["profile"], d / "config.yaml")
-    args = ["flow-train", "--stage", spec["stage"], str(cfg_path), "--profile", spec["profile"],
-            "--out", str(d), "--no-progress", "--device", os.environ.get("S2SVR_DEVICE", "auto")]
-    if spec["teacher"]:
-        args += ["--teacher", spec["teacher"]]
-    if spec["stage"] == "supervised":
-        args += ["--frames", spec["frames"]]
-    if (d / f"flow_{spec['stage']}.pt").exists():
-        args.append("--resume")
+    from .configs import config_from_dict
+    from .train.flow import run_stage
+    cfg = config_from_dict(spec["resolved"]["config"])
     t0 = time.time()
-    rc = main(args)
-    if rc != 0:
-        raise SystemExit(rc)
+    run_stage(cfg, spec["stage"], d, teacher=spec["teacher"] or None, device=os.environ.get("S2SVR_DEVICE", "auto"),
+              frames=spec["frames"], resume=(d / f"flow_{spec['stage']}.pt").exists(), progress=False)
     return {"checkpoint": str(d / f"flow_{spec['stage']}.pt"), "seconds": time.time() - t0,
             "log": str(d / f"flow_{spec['stage']}_log.csv")}
 
@@ -247,6 +231,7 @@ def _run_restore(spec: dict, d: Path) -> dict:
     import torch
 
     from .configs import config_from_dict
+    from .flow.pwclite import PWCLite
     from .models import build_model, parameter_breakdown
     from .train.data import build_test_sequences
     from .train.evaluate import evaluate_sequences
@@ -261,7 +246,7 @@ def _run_restore(spec: dict, d: Path) -> dict:
     steps = 0
     if spec["arch"] == "identity":
         torch.manual_seed(cfg.seed)
-        model = build_model(cfg.model).to(device).eval()
+        model = build_model(cfg.model, flow_net=PWCLite.from_config(cfg.flow)).to(device).eval()
     else:
         res = train(cfg, d / "train", device=str(device), progress=False)
         steps = res.step

@@ -7,7 +7,8 @@ import torch
 import torch.nn as nn
 
 from s2svr.book.flowviz import CachedFlow, align_hq, distillation_verdict, flow_figure_rows, pair_flow
-from s2svr.flow.evaluate import ZeroFlow, evaluate_flow
+from s2svr.flow.standins import ZeroFlow
+from s2svr.train.flow_evaluate import evaluate_flow
 
 
 class ShiftFlow(nn.Module):

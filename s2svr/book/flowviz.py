@@ -1,7 +1,7 @@
 """Flow figures of the book's chapter "Distillation and Algorithm 1": Fig. 1 rows, a flow cache, the verdict.
 
 * :class:`CachedFlow` memoises a flow network's answers by the content of its inputs, so the chapter's
-  figures and `s2svr.flow.evaluate.evaluate_flow` (which runs the HQ teacher as `reference` on every pair,
+  figures and `s2svr.train.flow_evaluate.evaluate_flow` (which runs the HQ teacher as `reference` on every pair,
   once per evaluated model) compute each flow once.
 * :func:`align_hq` / :func:`flow_figure_rows` draw the paper's Fig. 1: flows colour-coded
   (`s2svr.flow.visualize.flow_to_color`, one magnitude scale for all), and below them HQ frame 2 warped onto
@@ -21,8 +21,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from ..flow.evaluate import flow_metrics
-from ..flow.pairs import normalise_pair
+from ..data.flow_pairs import normalise_pair
+from ..train.flow_evaluate import flow_metrics
 from ..flow.visualize import flow_to_color
 from ..flow.warp import flow_warp, resize_flow
 
@@ -72,7 +72,7 @@ def align_hq(pair: dict, flow: torch.Tensor) -> tuple:
     """HQ frame 2 warped onto HQ frame 1 by `flow` (any size, resized to HQ with its vectors scaled).
 
     Returns `(warped (1, C, H, W), error (1, 1, H, W) = channel-mean |warped - hq1|, metrics)`, metrics as
-    `s2svr.flow.evaluate.flow_metrics` (alignment PSNR `psnr_vis` / `psnr_all`, EPE when the pair has GT).
+    `s2svr.train.flow_evaluate.flow_metrics` (alignment PSNR `psnr_vis` / `psnr_all`, EPE when the pair has GT).
     """
     p = normalise_pair(pair)
     hq1, hq2 = p["hq1"].unsqueeze(0), p["hq2"].unsqueeze(0)
@@ -86,7 +86,7 @@ def flow_figure_rows(pair: dict, flows: Mapping[str, torch.Tensor], max_flow: fl
     """Fig. 1 as three rows of panels for `plot_grid`: colour-coded flows, HQ frame 2 warped by each, errors.
 
     Args:
-        pair: a flow pair (see `s2svr.flow.pairs`).
+        pair: a flow pair (see `s2svr.data.flow_pairs`).
         flows: {title: flow `(1, 2, h, w)` or `(2, h, w)`}, any size (brought to HQ size, vectors scaled).
         max_flow: magnitude drawn fully saturated, shared by all flows; None = the largest magnitude of the
             ground-truth flow (or of all flows if the pair has none).

@@ -58,6 +58,15 @@ class FlowConfig:
     # A sample whose forward-backward check keeps less than this fraction of pixels counts all of them: guards the
     # trivial zero of L_ph (everything "occluded") that untrained PWC-Lite falls into within ~10 steps. Paper: silent.
     min_visible: float = 0.1
+    # The recipe that leaves the zero-flow plateau (chapter notebooks/distillation.py measures each against the paper path):
+    cost_norm: bool = False       # centre + L2-normalise features before the correlation (UFlow); False = ARFlow's raw one
+    occ_warmup_iters: int = 0     # first steps: occlusion from the backward flow's range map (ARFlow occ_from_back), then fb check
+    occ_range_th: float = 0.2     # a frame-1 pixel that receives less than this splatted mass is occluded (ARFlow)
+    lr_warmup_iters: int = 0      # linear learning-rate warm-up from 0
+    lr_schedule: str = "constant" # 'constant' (paper: silent) or 'cosine' (to lr_min at the last step)
+    lr_min: float = 0.0
+    grad_clip: float = 0.0        # max global gradient norm; 0 = no clipping
+    swap: bool = True             # swap the frame order with probability 1/2 (ARFlow's augmentation)
     iters: int = 20000            # iterations of each stage of Algorithm 1
     batch_size: int = 8
     patch_size: int = 256         # HQ crop size for flow training

@@ -14,6 +14,12 @@ Explained in the book's chapter "PWC-Lite" (part "Unsupervised flow"). Architect
 Total: 2,236,660 parameters (`count_parameters(PWCLite())`). Inputs are frames in [0, 1] with no mean
 subtraction, as ARFlow feeds them (its transforms only divide by 255).
 
+`cost_norm=True` (not ARFlow's PWC-Lite; UFlow's cost volume): before each correlation both frames' features are
+centred by their joint per-channel spatial mean and L2-normalised per pixel, so the cost volume is a cosine
+similarity in [-1, 1]. Untrained, the raw volume is dominated by the features' shared mean and magnitude, and
+PWC-Lite learns one global flow that ignores it; normalised, it leaves that plateau within a few hundred steps
+(measured in `notebooks/distillation.py`).
+
 Any input size works: the frames are bilinearly RESIZED (not padded) to the next multiple of 64 (at least
 64) so that the six stride-2 stages divide exactly, and `forward` resizes the flow back with `resize_flow`,
 which rescales the vectors. Padding would put zero borders inside the photometric loss; resizing does not.
@@ -105,6 +111,13 @@ class ContextNetwork(nn.Module):
         return self.convs(x)  # (B, 2, h, w)
 
 
+def normalise_features(f1: torch.Tensor, f2: torch.Tensor, eps: float = 1e-6) -> tuple[torch.Tensor, torch.Tensor]:
+    """Centre two `(B, C, h, w)` feature maps by their joint per-channel mean, then L2-normalise each pixel."""
+    mean = 0.5 * (f1.mean((2, 3), keepdim=True) + f2.mean((2, 3), keepdim=True))  # (B, C, 1, 1)
+    f1, f2 = f1 - mean, f2 - mean
+    return (f1 / f1.norm(dim=1, keepdim=True).clamp_min(eps), f2 / f2.norm(dim=1, keepdim=True).clamp_min(eps))
+
+
 def _as_size(size) -> tuple[int, int]:
     if isinstance(size, int):
         return size, size
@@ -115,9 +128,10 @@ def _as_size(size) -> tuple[int, int]:
 class PWCLite(nn.Module):
     """PWC-Lite flow network; see the module docstring for the architecture and the size handling."""
 
-    def __init__(self, search_range: int = 4):
+    def __init__(self, search_range: int = 4, cost_norm: bool = False):
         super().__init__()
         self.search_range = int(search_range)
+        self.cost_norm = bool(cost_norm)
         dim_corr = (2 * self.search_range + 1) ** 2
         self.feature_pyramid = FeaturePyramid(PYRAMID_CHANNELS)
         # one 1x1 reduction per decoded level, coarsest first: 192, 128, 96, 64, 32 -> 32
@@ -127,6 +141,15 @@ class PWCLite(nn.Module):
         self.flow_estimator = FlowEstimator(dim_corr + REDUCED_CHANNELS + 2)
         self.context_network = ContextNetwork(self.flow_estimator.feat_dim + 2)
         self.init_weights()
+
+    @classmethod
+    def from_config(cls, flow_cfg) -> "PWCLite":
+        """A new PWC-Lite for a `s2svr.configs.FlowConfig` (its `cost_norm`)."""
+        return cls(cost_norm=bool(getattr(flow_cfg, "cost_norm", False)))
+
+    def arch(self) -> dict:
+        """The constructor arguments, stored in checkpoints so that a loader rebuilds the same network."""
+        return {"search_range": self.search_range, "cost_norm": self.cost_norm}
 
     @torch.no_grad()
     def init_weights(self) -> None:
@@ -176,7 +199,12 @@ class PWCLite(nn.Module):
                 # align_corners=True and vectors x2, as ARFlow (so its checkpoints see what they were trained on)
                 flow = 2.0 * F.interpolate(flow, size=x1.shape[-2:], mode="bilinear", align_corners=True)
                 x2_warp = flow_warp(x2, flow)
-            cost = F.leaky_relu(correlation(x1, x2_warp, self.search_range), 0.1)  # (B, 81, h, w)
+            if self.cost_norm:
+                x1c, x2c = normalise_features(x1, x2_warp)
+                cost = correlation(x1c, x2c, self.search_range) * x1.shape[1]  # cosine similarity
+            else:
+                cost = correlation(x1, x2_warp, self.search_range)
+            cost = F.leaky_relu(cost, 0.1)  # (B, 81, h, w)
             feat, flow_res = self.flow_estimator(torch.cat([cost, self.conv_1x1[level](x1), flow], 1))
             flow = flow + flow_res
             flow = flow + self.context_network(torch.cat([feat, flow], 1))

@@ -9,8 +9,6 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from .evaluate import ZeroFlow
-
 __all__ = ["KnownFlow", "ZeroFlow"]
 
 
@@ -48,3 +46,11 @@ class KnownFlow(nn.Module):
             bw.append(b)
         fw, bw = torch.stack(fw), torch.stack(bw)
         return (fw, bw) if with_bw else fw
+
+
+class ZeroFlow(nn.Module):
+    """Baseline flow network that always answers zero motion (no motion compensation)."""
+
+    def forward(self, img1, img2, with_bw: bool = False, work_size=None):
+        zero = img1.new_zeros(img1.shape[0], 2, *img1.shape[-2:])
+        return (zero, zero.clone()) if with_bw else zero

@@ -32,7 +32,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..flow.occlusion import visibility_mask
+from ..flow.occlusion import occlusion_from_range, visibility_mask
 from .distillation import distillation_loss
 from .photometric import photometric_loss
 from .smoothness import smoothness_loss
@@ -62,7 +62,8 @@ class FlowLoss(nn.Module):
     def __init__(self, w_ph: float = 0.15, w_sm: float = 50.0, w_dis: float = 0.1, w_l1: float = 0.15,
                  w_ssim: float = 0.85, w_census: float = 0.0, smooth_alpha: float = 10.0,
                  w_scales: Sequence[float] = ARFLOW_W_SCALES, w_sm_scales: Sequence[float] = ARFLOW_W_SM_SCALES,
-                 bidirectional: bool = True, min_visible: float = 0.1):
+                 bidirectional: bool = True, min_visible: float = 0.1, occlusion: str = "fb",
+                 occ_range_th: float = 0.2):
         super().__init__()
         self.w_ph, self.w_sm, self.w_dis = float(w_ph), float(w_sm), float(w_dis)
         # rho's inner weights, normalised so that the L1 coefficient is 1 (the paper's rho = L1)
@@ -72,13 +73,17 @@ class FlowLoss(nn.Module):
         self.w_scales, self.w_sm_scales = tuple(w_scales), tuple(w_sm_scales)
         self.bidirectional = bool(bidirectional)
         self.min_visible = float(min_visible)
+        if occlusion not in ("fb", "range", "none"):
+            raise ValueError(f"occlusion must be 'fb', 'range' or 'none', got {occlusion!r}")
+        self.occlusion, self.occ_range_th = occlusion, float(occ_range_th)  # the trainer switches 'range' -> 'fb'
 
     @classmethod
     def from_config(cls, cfg) -> "FlowLoss":
         """From a :class:`s2svr.configs.FlowConfig`."""
         return cls(w_ph=cfg.w_ph, w_sm=cfg.w_sm, w_dis=cfg.w_dis, w_l1=cfg.w_l1, w_ssim=cfg.w_ssim,
                    w_census=cfg.w_census, smooth_alpha=cfg.smooth_alpha, w_scales=cfg.w_scales,
-                   w_sm_scales=cfg.w_sm_scales, bidirectional=cfg.bidirectional, min_visible=cfg.min_visible)
+                   w_sm_scales=cfg.w_sm_scales, bidirectional=cfg.bidirectional, min_visible=cfg.min_visible,
+                   occlusion="range" if cfg.occ_warmup_iters > 0 else "fb", occ_range_th=cfg.occ_range_th)
 
     # ------------------------------------------------------------------ helpers
     def _directions(self, pyramid: dict, img1: torch.Tensor, img2: torch.Tensor):
@@ -91,11 +96,13 @@ class FlowLoss(nn.Module):
             dirs.append((bw, fw, img2, img1))
         return dirs
 
-    @staticmethod
-    def _check(flows: list, flows_back: list | None) -> torch.Tensor | None:
-        """Forward-backward visibility at the finest level, `(B, 1, H, W)`; None without backward flows."""
-        if flows_back is None:
+    def _check(self, flows: list, flows_back: list | None) -> torch.Tensor | None:
+        """Visibility at the finest level, `(B, 1, H, W)`: the forward-backward check (`occlusion='fb'`) or the
+        backward flow's range map ('range'); None without backward flows or with `occlusion='none'`."""
+        if flows_back is None or self.occlusion == "none":
             return None
+        if self.occlusion == "range":
+            return 1.0 - occlusion_from_range(flows_back[0], self.occ_range_th)
         return visibility_mask(flows[0], flows_back[0])
 
     def _visible(self, flows: list, flows_back: list | None) -> torch.Tensor | None:
@@ -115,9 +122,10 @@ class FlowLoss(nn.Module):
 
     # ------------------------------------------------------------------ weighted terms
     def visible_fraction(self, pyramid: dict) -> torch.Tensor:
-        """Fraction of pixels the forward-backward check keeps at the finest level (before the `min_visible` guard)."""
-        vis = self._check(pyramid["flows_fw"], pyramid.get("flows_bw"))
-        return pyramid["flows_fw"][0].new_ones(()) if vis is None else vis.mean()
+        """Fraction of pixels the forward-backward check keeps at the finest level (before the `min_visible` guard),
+        whichever mask the loss uses: the measure of how consistent F12 and F21 are."""
+        fw, bw = pyramid["flows_fw"], pyramid.get("flows_bw")
+        return fw[0].new_ones(()) if bw is None else visibility_mask(fw[0], bw[0]).mean()
 
     def photometric_term(self, pyramid: dict, img1: torch.Tensor, img2: torch.Tensor) -> torch.Tensor:
         """w_ph * sum_l w_scales[l] * L_ph at level l (Eq. 11), averaged over directions."""

@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader
 
 from ..configs import ExperimentConfig, config_from_dict, config_to_dict
 from ..losses import charbonnier_loss
+from ..flow.pwclite import PWCLite
 from ..models import build_model
 from ..utils import seed_everything
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
@@ -78,6 +79,10 @@ def load_flow_init(model, path: str) -> None:
     if getattr(model, "flow", None) is None:
         raise TrainingError(f"{path}: this model ({type(model).__name__}) has no flow network to initialise")
     state = load_checkpoint(path, kind="flow")
+    from .flow import flow_arch
+    if hasattr(model.flow, "arch") and flow_arch(state) != model.flow.arch():
+        raise TrainingError(f"{path}: a flow net built as {flow_arch(state)}, this config's flow section builds "
+                            f"{model.flow.arch()} (flow.cost_norm)")
     model.flow.load_state_dict(state["model"])
 
 
@@ -94,7 +99,7 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
     if info.is_main:
         out_dir.mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.seed)
-    model = build_model(cfg.model).to(info.device)
+    model = build_model(cfg.model, flow_net=PWCLite.from_config(cfg.flow)).to(info.device)
     if cfg.flow.checkpoint:
         load_flow_init(model, cfg.flow.checkpoint)
     if cfg.train.flow_freeze_iters >= cfg.train.iters and getattr(model, "flow", None) is not None:
@@ -246,6 +251,6 @@ def model_from_checkpoint(path: str | Path, device: str | torch.device = "cpu", 
     """(model in eval mode, config) from a restoration checkpoint."""
     state = load_checkpoint(path, kind="restoration", task=task)
     cfg = config_from_dict(state["config"], str(path))
-    model = build_model(cfg.model)
+    model = build_model(cfg.model, flow_net=PWCLite.from_config(cfg.flow))
     model.load_state_dict(state["model"])
     return model.to(device).eval(), cfg

@@ -7,8 +7,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from s2svr.flow.evaluate import (ZeroFlow, add_flow_eval_parser, endpoint_error, evaluate_flow, flow_eval_main,
-                                 flow_metrics, format_table, masked_psnr)
+from s2svr.cli.flow import add_flow_eval_parser, flow_eval_main
+from s2svr.flow.standins import ZeroFlow
+from s2svr.train.flow_evaluate import endpoint_error, evaluate_flow, flow_metrics, format_table, masked_psnr
 
 
 def exact_pair(dx=3, dy=-2, size=64, scale=4, seed=0):

@@ -8,10 +8,10 @@ import torch.nn.functional as F
 
 from s2svr.configs import FlowConfig
 from s2svr.flow import flow_warp
-from s2svr.flow.pairs import PairBatches, normalise_pair
+from s2svr.data.flow_pairs import PairBatches, normalise_pair
 from s2svr.flow.pwclite import PWCLite
-from s2svr.flow.train import (FlowTrainError, add_flow_train_parser, flow_train_main, load_flow_model, stage_frames,
-                              train_flow, train_student, train_student_nodistill, train_supervised, train_teacher)
+from s2svr.cli.flow import add_flow_train_parser, flow_train_main
+from s2svr.train.flow import (FlowTrainError, load_flow_model, stage_frames, train_flow, train_student, train_student_nodistill, train_supervised, train_teacher)
 from s2svr.train.checkpoint import load_checkpoint
 from s2svr.utils import seed_everything
 

@@ -23,9 +23,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .occlusion import occlusion_mask
-from .pairs import normalise_pair
-from .warp import flow_warp, resize_flow
+from ..data.flow_pairs import normalise_pair
+from ..flow.occlusion import occlusion_mask
+from ..flow.standins import ZeroFlow
+from ..flow.warp import flow_warp, resize_flow
 
 METRICS = ("epe_all", "epe_vis", "epe_occ", "psnr_vis", "psnr_all", "epe_ref")
 
@@ -56,7 +57,7 @@ def masked_psnr(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor | None = No
 
 
 def flow_metrics(flow_fw: torch.Tensor, pair: dict) -> dict:
-    """Metrics of one flow `(1, 2, h, w)` (any size: resized to HQ) for one pair (see `s2svr.flow.pairs`)."""
+    """Metrics of one flow `(1, 2, h, w)` (any size: resized to HQ) for one pair (see `s2svr.data.flow_pairs`)."""
     pair = normalise_pair(pair)
     hq1, hq2 = pair["hq1"].unsqueeze(0), pair["hq2"].unsqueeze(0)  # (1, C, H, W)
     flow = resize_flow(flow_fw.float().cpu(), hq1.shape[-2:])  # (1, 2, H, W) in HQ pixels
@@ -74,14 +75,6 @@ def flow_metrics(flow_fw: torch.Tensor, pair: dict) -> dict:
                    epe_occ=endpoint_error(flow, gt, occ),
                    psnr_vis=masked_psnr(hq1, flow_warp(hq2, flow, padding_mode="border"), vis))
     return out
-
-
-class ZeroFlow(nn.Module):
-    """Baseline flow network that always answers zero motion (no motion compensation)."""
-
-    def forward(self, img1, img2, with_bw: bool = False, work_size=None):
-        zero = img1.new_zeros(img1.shape[0], 2, *img1.shape[-2:])
-        return (zero, zero.clone()) if with_bw else zero
 
 
 @torch.no_grad()
@@ -138,57 +131,3 @@ def format_table(rows: dict) -> str:
         cells = [f"{r[k]:.3f}" if k in r else "-" for k in cols]
         lines.append(f"| {name} | {r.get('frames', '')} | {r['pairs']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def add_flow_eval_parser(subparsers):
-    """Register `s2svr flow-eval CONFIG --profile P [CKPT ...] [--frames auto|lq|hq] [--split test] [--json]`.
-
-    When one of the checkpoints is a teacher, every row also gets `epe_ref`: EPE to that teacher's HQ flow.
-    """
-    p = subparsers.add_parser("flow-eval", help="EPE and alignment PSNR of flow checkpoints vs zero flow")
-    p.add_argument("config", help="packaged config name or a YAML path (its data section gives the pairs)")
-    p.add_argument("checkpoints", nargs="*", help="flow_<stage>.pt files from flow-train")
-    p.add_argument("--profile", default="paper")
-    p.add_argument("--split", default="test")
-    p.add_argument("--frames", default="auto", choices=("auto", "lq", "hq"),
-                   help="auto: the frames the checkpoint was trained on (HQ teacher, LQ students, supervised --frames)")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--max-pairs", type=int, default=None)
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=flow_eval_main)
-    return p
-
-
-def flow_eval_main(args) -> int:
-    """Entry point of `s2svr flow-eval`: one row per checkpoint, plus the zero-flow baseline (and `epe_ref`, the
-    EPE to the first teacher checkpoint's HQ flow, when a teacher is among the checkpoints)."""
-    import json
-    import sys
-    from pathlib import Path
-
-    from ..configs import ConfigError, load_config
-    from ..train.checkpoint import CheckpointError, load_checkpoint
-    from ..utils import resolve_device
-    from .train import load_flow_model, load_flow_pairs
-    try:
-        cfg = load_config(args.config, profile=args.profile)
-        device = resolve_device(args.device)
-        pairs = load_flow_pairs(cfg, args.split)
-        states = [load_checkpoint(path, kind="flow") for path in args.checkpoints]
-        stages = [state.get("stage", "?") for state in states]
-        reference = next((load_flow_model(path, device) for path, stage in zip(args.checkpoints, stages)
-                          if stage == "teacher"), None)
-        rows = {"zero flow": {"frames": "-", **evaluate_flow(ZeroFlow(), pairs, "lq", device, max_pairs=args.max_pairs,
-                                                             reference=reference)}}
-        for path, stage, state in zip(args.checkpoints, stages, states):
-            # auto: the frames the checkpoint was trained on (older checkpoints: HQ for a teacher, else LQ)
-            frames = args.frames if args.frames != "auto" else state.get(
-                "frames", "hq" if stage == "teacher" else "lq")
-            model = load_flow_model(path, device)
-            rows[f"{stage} ({Path(path).name})"] = {"frames": frames, **evaluate_flow(
-                model, pairs, frames, device, max_pairs=args.max_pairs, reference=reference)}
-    except (ConfigError, CheckpointError, FileNotFoundError, KeyError, ValueError) as e:
-        print(f"s2svr: error: {e}", file=sys.stderr)
-        return 2
-    print(json.dumps(rows, indent=2) if args.json else format_table(rows))
-    return 0

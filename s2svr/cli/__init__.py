@@ -9,11 +9,11 @@ import json
 import os
 import sys
 
-from .configs import ConfigError, load_config
+from ..configs import ConfigError, load_config
 
 
 def _params(args) -> int:
-    from .models import build_model, parameter_breakdown
+    from ..models import build_model, parameter_breakdown
     cfg = load_config(args.config, profile=args.profile,
                       overrides={"model": {"arch": args.arch}} if args.arch else None)
     rows = parameter_breakdown(build_model(cfg.model))
@@ -29,7 +29,7 @@ def _params(args) -> int:
 
 
 def _train(args) -> int:
-    from .train.trainer import train
+    from ..train.trainer import train
     overrides = {"train": {"iters": args.iters}} if args.iters else None
     cfg = load_config(args.config, profile=args.profile, overrides=overrides)
     if args.flow_checkpoint:
@@ -46,9 +46,9 @@ def _train(args) -> int:
 
 
 def _eval(args) -> int:
-    from .train.data import build_test_sequences
-    from .train.evaluate import evaluate_sequences, write_results
-    from .train.trainer import model_from_checkpoint
+    from ..train.data import build_test_sequences
+    from ..train.evaluate import evaluate_sequences, write_results
+    from ..train.trainer import model_from_checkpoint
     model, cfg = model_from_checkpoint(args.checkpoint, device=args.device or "cpu")
     if args.config:
         data_cfg = load_config(args.config, profile=args.profile)
@@ -68,8 +68,8 @@ def _eval(args) -> int:
 
 
 def _restore(args) -> int:
-    from .restore import restore_video
-    from .train.trainer import model_from_checkpoint
+    from ..restore import restore_video
+    from ..train.trainer import model_from_checkpoint
     model, _ = model_from_checkpoint(args.checkpoint, device=args.device or "cpu")
     size = tuple(int(v) for v in args.size.lower().split("x")) if args.size else None
     out = restore_video(model, args.input, args.output, device=args.device or "cpu", tile=args.tile,
@@ -122,8 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-frames", type=int)
     p.set_defaults(func=_restore)
 
-    from .flow.evaluate import add_flow_eval_parser
-    from .flow.train import add_flow_train_parser
+    from .flow import add_flow_eval_parser, add_flow_train_parser
     add_flow_train_parser(sub)
     add_flow_eval_parser(sub)
     return ap
@@ -135,10 +134,10 @@ class UserError(Exception):
 
 def _user_errors() -> tuple:
     """Exceptions that describe bad input (their message names the file and the problem)."""
-    from .data.registry import DatasetError
-    from .data.video_io import VideoIOError
-    from .train.checkpoint import CheckpointError
-    from .train.trainer import TrainingError
+    from ..data.registry import DatasetError
+    from ..data.video_io import VideoIOError
+    from ..train.checkpoint import CheckpointError
+    from ..train.trainer import TrainingError
     return (ConfigError, UserError, FileNotFoundError, DatasetError, VideoIOError, CheckpointError, TrainingError)
 
 

@@ -17,16 +17,17 @@ The restoration trainer reads the student checkpoint's `model` (`flow.checkpoint
 from __future__ import annotations
 
 import csv
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 
+from ..flow.pwclite import PWCLite
 from ..losses import FlowLoss, multiscale_epe_loss
-from ..train.checkpoint import CheckpointError, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .checkpoint import CheckpointError, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from ..utils import resolve_device, seed_everything
-from .pwclite import PWCLite
 
 STAGES = ("teacher", "student", "student-nodistill", "supervised")
 
@@ -56,10 +57,20 @@ def _plain(x):
     return x
 
 
+def build_flow_model(flow_cfg) -> PWCLite:
+    """A new PWC-Lite as `flow_cfg` (a FlowConfig) describes it."""
+    return PWCLite.from_config(flow_cfg)
+
+
+def flow_arch(state: dict) -> dict:
+    """PWC-Lite's constructor arguments recorded in a flow checkpoint (older ones: ARFlow's, raw cost volume)."""
+    return dict(state.get("arch") or {"search_range": 4, "cost_norm": False})
+
+
 def load_flow_model(path, device="cpu", frozen: bool = True) -> PWCLite:
     """A PWC-Lite from an Algorithm 1 checkpoint (any stage); frozen and in eval mode for use as a teacher."""
     state = load_checkpoint(path, kind="flow")
-    model = PWCLite()
+    model = PWCLite(**flow_arch(state))
     model.load_state_dict(state["model"])
     model.to(resolve_device(device))
     if frozen:
@@ -91,6 +102,19 @@ def stage_loss(stage: str, model, batch: dict, loss_fn: FlowLoss, teacher=None, 
     raise FlowTrainError(f"unknown stage {stage!r}; expected one of {STAGES}")
 
 
+def learning_rate(cfg, step: int, iters: int) -> float:
+    """The learning rate of step `step` (0-based) of `iters`: linear warm-up, then constant or cosine to `lr_min`."""
+    if cfg.lr_warmup_iters > 0 and step < cfg.lr_warmup_iters:
+        return cfg.lr * (step + 1) / cfg.lr_warmup_iters
+    if cfg.lr_schedule == "constant":
+        return cfg.lr
+    if cfg.lr_schedule != "cosine":
+        raise FlowTrainError(f"flow.lr_schedule must be 'constant' or 'cosine', got {cfg.lr_schedule!r}")
+    span = max(1, iters - cfg.lr_warmup_iters)
+    t = min(1.0, (step - cfg.lr_warmup_iters) / span)
+    return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * t))
+
+
 def train_flow(stage: str, model, batches, cfg, *, teacher=None, out_dir=None, iters: int | None = None,
                device=None, seed: int = 0, resume: bool = False, progress: bool = True, config: dict | None = None,
                max_steps: int | None = None, frames: str = "hq") -> FlowTrainResult:
@@ -99,7 +123,7 @@ def train_flow(stage: str, model, batches, cfg, *, teacher=None, out_dir=None, i
     Args:
         stage: one of STAGES.
         model: the flow network being trained (`forward_pyramid` as PWCLite).
-        batches: an iterable of batches (see `s2svr.flow.pairs`); a :class:`PairBatches` is resumed at the
+        batches: an iterable of batches (see `s2svr.data.flow_pairs`); a :class:`PairBatches` is resumed at the
             saved step, any other iterable is restarted from its beginning (and cycled when exhausted).
         cfg: a FlowConfig (loss weights, lr, save_every, log_every).
         teacher: frozen HQ flow network, required by stage 'student'.
@@ -145,7 +169,7 @@ def train_flow(stage: str, model, batches, cfg, *, teacher=None, out_dir=None, i
     def save():
         if ckpt is not None:
             save_checkpoint(ckpt, {"kind": "flow", "stage": stage, "step": step, "iters": iters, "seed": seed,
-                                   "frames": stage_frames(stage, frames),
+                                   "frames": stage_frames(stage, frames), "arch": model.arch(),
                                    "model": model.state_dict(), "optimizer": opt.state_dict(),
                                    "rng": rng_state(), "config": config})
 
@@ -170,11 +194,17 @@ def train_flow(stage: str, model, batches, cfg, *, teacher=None, out_dir=None, i
                 source = iter(batches)
                 batch = next(source)
             batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+            # ARFlow: the range-map occlusion first, the forward-backward check once F12 and F21 mean something
+            loss_fn.occlusion = "range" if step < cfg.occ_warmup_iters else "fb"
+            for group in opt.param_groups:
+                group["lr"] = learning_rate(cfg, step, iters)
             total, terms = stage_loss(stage, model, batch, loss_fn, teacher, frames)
             if not torch.isfinite(total):
                 raise FlowTrainError(f"stage {stage}: loss is {total.item()} at step {step}")
             opt.zero_grad(set_to_none=True)
             total.backward()
+            if cfg.grad_clip > 0:
+                terms["grad_norm"] = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
             step += 1
             row = {"total": total.item(), **{k: v.item() for k, v in terms.items()}}
@@ -220,57 +250,23 @@ def train_supervised(model, batches, cfg, frames: str = "hq", **kwargs) -> FlowT
     return train_flow("supervised", model, batches, cfg, frames=frames, **kwargs)
 
 
-# ---------------------------------------------------------------------- command line
-def load_flow_pairs(cfg, split: str = "train"):
-    """The pairs of `cfg.data`: the embedded flow set (with ground truth) or a dataset's consecutive frames."""
-    from .pairs import SequencePairs
-    if cfg.data.dataset == "embedded":
-        from ..data.embedded import embedded_flow_pairs
-        degradation = {"sr": "sr", "deblur": "blur", "vqe": "vqe"}[cfg.model.task]
-        return embedded_flow_pairs(cfg.data.root, split, degradation)
-    from ..data.registry import get_sequences
-    seqs = get_sequences(cfg.data.dataset, cfg.data.root, cfg.model.task, split)
-    return SequencePairs(seqs, mode="y" if cfg.model.task == "vqe" else "rgb")
+def run_stage(cfg, stage: str, out_dir, *, teacher=None, device="auto", frames: str = "hq", flip: bool = True,
+              resume: bool = False, progress: bool = True, max_steps: int | None = None) -> FlowTrainResult:
+    """One stage of Algorithm 1 on `cfg.data`'s training pairs: what `s2svr flow-train` and the experiment plan run.
 
-
-def add_flow_train_parser(subparsers):
-    """Register `s2svr flow-train --stage STAGE CONFIG --profile P --out DIR [--teacher CKPT] [--resume]`."""
-    p = subparsers.add_parser("flow-train", help="Algorithm 1: train the flow teacher / student (or a control)")
-    p.add_argument("config", help="packaged config name (sr_reds4, ...) or a YAML path")
-    p.add_argument("--stage", required=True, choices=STAGES)
-    p.add_argument("--profile", default="paper", help="paper | cpu | ci (default: paper)")
-    p.add_argument("--out", required=True, help="output folder: flow_<stage>.pt and flow_<stage>_log.csv")
-    p.add_argument("--teacher", help="teacher checkpoint (flow_teacher.pt), required by --stage student")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/flow_<stage>.pt")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (resume later)")
-    p.add_argument("--frames", default="hq", choices=("hq", "lq"), help="frames of --stage supervised")
-    p.add_argument("--no-flip", action="store_true", help="no horizontal-flip augmentation")
-    p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(func=flow_train_main)
-    return p
-
-
-def flow_train_main(args) -> int:
-    """Entry point of `s2svr flow-train`; errors are one line on stderr and exit code 2."""
-    import sys
-
-    from ..configs import ConfigError, config_to_dict, load_config
-    from .pairs import PairBatches
-    try:
-        cfg = load_config(args.config, profile=args.profile)
-        if args.stage == "student" and not args.teacher:
-            raise FlowTrainError("--stage student needs --teacher OUT/flow_teacher.pt")
-        seed_everything(cfg.seed)
-        model = PWCLite()
-        teacher = load_flow_model(args.teacher, args.device) if args.stage == "student" else None
-        batches = PairBatches(load_flow_pairs(cfg, "train"), cfg.flow.batch_size, cfg.flow.patch_size,
-                              seed=cfg.seed, flip=not args.no_flip)
-        res = train_flow(args.stage, model, batches, cfg.flow, teacher=teacher, out_dir=args.out,
-                         device=args.device, seed=cfg.seed, resume=args.resume, progress=not args.no_progress,
-                         config=config_to_dict(cfg), max_steps=args.max_steps, frames=args.frames)
-    except (ConfigError, CheckpointError, FlowTrainError, FileNotFoundError, KeyError) as e:
-        print(f"s2svr: error: {e}", file=sys.stderr)
-        return 2
-    print(f"flow {res.stage}: step {res.step}/{cfg.flow.iters}, checkpoint {res.checkpoint}")
-    return 0
+    Args:
+        cfg: a resolved ExperimentConfig (`load_config(name, profile)`).
+        teacher: path of the teacher checkpoint (stage 'student').
+    """
+    from ..configs import config_to_dict
+    from ..data.flow_pairs import PairBatches, load_flow_pairs
+    if stage == "student" and not teacher:
+        raise FlowTrainError("--stage student needs --teacher OUT/flow_teacher.pt (the teacher's checkpoint)")
+    seed_everything(cfg.seed)
+    model = build_flow_model(cfg.flow)
+    teacher_net = load_flow_model(teacher, device) if stage == "student" else None
+    batches = PairBatches(load_flow_pairs(cfg, "train"), cfg.flow.batch_size, cfg.flow.patch_size,
+                          seed=cfg.seed, flip=flip, swap=cfg.flow.swap)
+    return train_flow(stage, model, batches, cfg.flow, teacher=teacher_net, out_dir=out_dir, device=device,
+                      seed=cfg.seed, resume=resume, progress=progress, config=config_to_dict(cfg),
+                      max_steps=max_steps, frames=frames)

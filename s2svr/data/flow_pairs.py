@@ -25,6 +25,8 @@ import numpy as np
 import torch
 
 FRAME_KEYS = ("hq1", "hq2", "lq1", "lq2")
+SWAPPED = {"hq1": "hq2", "hq2": "hq1", "lq1": "lq2", "lq2": "lq1", "flow_fw": "flow_bw", "flow_bw": "flow_fw",
+           "occlusion": "occ_bw", "occ_bw": "occlusion"}
 
 
 def _frame(a) -> torch.Tensor:
@@ -68,6 +70,8 @@ def normalise_pair(pair: dict) -> dict:
             out[k] = _field(pair[k], 2)
     if pair.get("occlusion") is not None:
         out["occlusion"] = _field(pair["occlusion"], 1)
+    if pair.get("occ_bw") is not None:
+        out["occ_bw"] = _field(pair["occ_bw"], 1)
     hq, lq = out["hq1"].shape[-2:], out["lq1"].shape[-2:]
     if hq[0] % lq[0] or hq[1] % lq[1] or hq[0] // lq[0] != hq[1] // lq[1]:
         raise ValueError(f"HQ size {tuple(hq)} is not an integer multiple of LQ size {tuple(lq)}")
@@ -108,13 +112,17 @@ class PairBatches:
         patch_size: HQ crop side; clipped to the smallest frame of the batch, rounded down to the scale.
         seed: batches are a function of (seed, step) only.
         flip: horizontal flip with probability 1/2 (ARFlow's `hflip`), flows mirrored and u negated.
+        swap: exchange the two frames with probability 1/2 (ARFlow's `swap`), and with them the forward and
+            backward ground truth; the network must then find motion in both orders.
     """
 
-    def __init__(self, pairs, batch_size: int, patch_size: int, seed: int = 0, flip: bool = False):
+    def __init__(self, pairs, batch_size: int, patch_size: int, seed: int = 0, flip: bool = False,
+                 swap: bool = False):
         if len(pairs) == 0:
             raise ValueError("PairBatches needs at least one pair")
         self.pairs = [normalise_pair(p) for p in pairs] if isinstance(pairs, list) else pairs
         self.batch_size, self.patch_size, self.seed, self.flip = int(batch_size), int(patch_size), int(seed), flip
+        self.swap = swap
 
     def batch(self, step: int) -> dict:
         rng = np.random.default_rng([self.seed, int(step)])
@@ -137,6 +145,8 @@ class PairBatches:
                 if flip:
                     crop = _flip_field(crop, -1, 0 if k.startswith("flow") else None)
                 item[k] = crop
+            if self.swap and rng.random() < 0.5:
+                item = {SWAPPED.get(k, k): v for k, v in item.items()}
             items.append(item)
         out = {k: torch.stack([it[k] for it in items]) for k in FRAME_KEYS}
         for k, name in (("flow_fw", "flow_gt"), ("flow_bw", "flow_gt_bw"), ("occlusion", "occ_gt")):
@@ -154,6 +164,18 @@ class PairBatches:
         return self.iterate(0)
 
 
-def pair_batches(pairs, batch_size: int, patch_size: int, seed: int = 0, flip: bool = False) -> PairBatches:
+def pair_batches(pairs, batch_size: int, patch_size: int, seed: int = 0, flip: bool = False,
+                 swap: bool = False) -> PairBatches:
     """Batch iterator over pair dicts; see :class:`PairBatches`."""
-    return PairBatches(pairs, batch_size, patch_size, seed=seed, flip=flip)
+    return PairBatches(pairs, batch_size, patch_size, seed=seed, flip=flip, swap=swap)
+
+
+def load_flow_pairs(cfg, split: str = "train"):
+    """The pairs of `cfg.data`: the embedded flow set (with ground truth) or a dataset's consecutive frames."""
+    if cfg.data.dataset == "embedded":
+        from .embedded import embedded_flow_pairs
+        degradation = {"sr": "sr", "deblur": "blur", "vqe": "vqe"}[cfg.model.task]
+        return embedded_flow_pairs(cfg.data.root, split, degradation)
+    from .registry import get_sequences
+    seqs = get_sequences(cfg.data.dataset, cfg.data.root, cfg.model.task, split)
+    return SequencePairs(seqs, mode="y" if cfg.model.task == "vqe" else "rgb")
