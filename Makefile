@@ -29,16 +29,16 @@ $(STAMP): requirements.lock pyproject.toml
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# The book: embedded data -> train and evaluate every experiment the chapters use (python -m s2svr.book.plan, cached
-# by config under outputs/PROFILE/experiments) -> execute the chapters (papermill, cached; python -m s2svr.book.run) -> offline JS
+# The book: embedded data -> train and evaluate every experiment the chapters use (python -m s2svr.experiments.plan, cached
+# by config under outputs/PROFILE/experiments) -> execute the chapters (papermill, cached; python -m book.tools.run) -> offline JS
 # (npm pack, once; a no-op when present) -> jupyter-book with warnings as errors (--keep-going only to list every warning before failing).
 book: $(STAMP)
 	$(BIN)/python data_scripts/build_embedded.py
-	$(BIN)/python -m s2svr.book.plan --profile $(PROFILE)
-	$(BIN)/python -m s2svr.book.run --profile $(PROFILE)
-	$(BIN)/python -m s2svr.book.offline $(OFFLINE)
+	$(BIN)/python -m s2svr.experiments.plan --profile $(PROFILE)
+	$(BIN)/python -m book.tools.run --profile $(PROFILE)
+	$(BIN)/python -m book.tools.offline $(OFFLINE)
 	$(BIN)/jupyter-book build . -W --keep-going --quiet
-	$(BIN)/python -m s2svr.book.offline --place-fonts _build/html
+	$(BIN)/python -m book.tools.offline --place-fonts _build/html
 	@echo "make book: open _build/html/index.html (profile $(PROFILE))"
 
 book-ci:

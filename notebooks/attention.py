@@ -35,9 +35,9 @@ import torch
 import torch.nn as nn
 from IPython.display import display
 
-from s2svr.book import start_chapter
+from s2svr.report import start_chapter
 from s2svr.flow.standins import KnownFlow
-from s2svr.book.figures import image_slider, plot_row, row_jpeg
+from s2svr.report.figures import image_slider, plot_row, row_jpeg
 from s2svr.configs import load_config
 from s2svr.data.embedded import embedded_flow_clips
 from s2svr.losses.restoration import charbonnier_loss

@@ -38,7 +38,7 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from s2svr.book import start_chapter
+from s2svr.report import start_chapter
 from s2svr.configs import load_config
 from s2svr.models import ConvGRU, ResConvGRU, build_model
 from s2svr.utils import count_parameters

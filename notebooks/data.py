@@ -54,7 +54,7 @@ import numpy as np
 import torch
 from IPython.display import Markdown, display
 
-from s2svr.book.figures import plot_row
+from s2svr.report.figures import plot_row
 from s2svr.data import clips, embedded, gopro, mfqe, reds, registry, vimeo
 from s2svr.data.clips import PairedClipDataset, augment_clip
 from s2svr.data.degrade import bicubic_x4

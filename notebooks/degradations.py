@@ -34,7 +34,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import display
 
-from s2svr.book.figures import grid_jpeg, image_slider, plot_row, zoom_box
+from s2svr.report.figures import grid_jpeg, image_slider, plot_row, zoom_box
 from s2svr.data import embedded_recipe
 from s2svr.data.degrade import (bicubic_x4, cubic, hevc_compress, hfr_camera_path, imresize,
                                 output_size, synthesize_blur)

@@ -25,9 +25,9 @@
 # Modules walked through: `s2svr/losses/distillation.py` (Eq. 16), `s2svr/losses/totals.py`
 # (Eq. 17), `s2svr/flow/train.py` (Algorithm 1 and its controls), `s2svr/flow/pairs.py` (the
 # aligned HQ/LQ crops both steps see), `s2svr/flow/evaluate.py` (endpoint error, alignment PSNR,
-# distance to the teacher) and `s2svr/book/flowviz.py` (Fig. 1, the flow viewer). The flow networks
+# distance to the teacher) and `s2svr/report/flow_figures.py` (Fig. 1, the flow viewer). The flow networks
 # shown here are **not trained in this chapter**: they come from the book's shared experiment plan
-# (`s2svr.book.plan`), which trains every stage once for all chapters.
+# (`s2svr.experiments.plan`), which trains every stage once for all chapters.
 
 # %% tags=["parameters"]
 profile = "cpu"  # ci | cpu | paper: only sizes change
@@ -46,11 +46,11 @@ import torch
 import torch.nn.functional as F
 from IPython.display import Markdown, display
 
-from s2svr.book import start_chapter
-from s2svr.book.ablation import measured_label
-from s2svr.book.figures import grid_jpeg, image_slider, plot_grid
-from s2svr.book.flowviz import CachedFlow, distillation_verdict, flow_figure_rows, pair_flow
-from s2svr.book.plan import results
+from s2svr.report import start_chapter
+from s2svr.report.runs import measured_label
+from s2svr.report.figures import grid_jpeg, image_slider, plot_grid
+from s2svr.report.flow_figures import CachedFlow, distillation_verdict, flow_figure_rows, pair_flow
+from s2svr.experiments.plan import results
 from s2svr.configs import FlowConfig, load_config
 from s2svr.data.embedded import embedded_flow_pairs
 from s2svr.flow import PWCLite, resize_flow
@@ -208,7 +208,7 @@ names = {"teacher (HQ)": "flow/teacher",
          "supervised on LQ": "flow/sr/supervised-lq",
          "deblur student, distilled": "flow/deblur/student",
          "VQE student, distilled": "flow/vqe/student"}
-res = results(profile, list(names.values()), output_root="outputs")
+res = results(profile, list(names.values()), output_dir=output_dir)
 runs = []
 for row, name in names.items():
     r = res[name]
@@ -293,7 +293,7 @@ display(Markdown(
 # This is what `s2svr flow-eval` prints (`flow_eval_main`): one row per checkpoint, each on the
 # frames it was trained on, plus `ZeroFlow`, the "no motion compensation" baseline, all with
 # `epe_ref` against the first teacher checkpoint. Here the teacher is wrapped in `CachedFlow`
-# (`s2svr/book/flowviz.py`) so that its HQ flow of each pair is computed once, not once per row.
+# (`s2svr/report/flow_figures.py`) so that its HQ flow of each pair is computed once, not once per row.
 # The zero-flow and teacher rows do not depend on the degradation (they see no LQ frame), so they
 # serve the three tasks.
 

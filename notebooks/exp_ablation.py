@@ -20,8 +20,8 @@
 # (Table 5).
 #
 # Both questions are answered here with the models the book's experiment plan trained in the
-# chapter "Video super-resolution" (`s2svr/book/plan.py`, `s2svr/experiments.py`): nothing is
-# trained in this chapter. The segment evaluation lives in `s2svr/book/ablation.py`
+# chapter "Video super-resolution" (`s2svr/experiments/plan.py`, `s2svr/experiments/`): nothing is
+# trained in this chapter. The segment evaluation lives in `s2svr/report/segments.py`
 # (`segment_bounds`, `restore_segments`, `segment_frame_psnr`, `segment_table`, `margins`); the flow
 # metrics in `s2svr/flow/evaluate.py` (`evaluate_flow`).
 
@@ -34,17 +34,17 @@ output_dir = "outputs"
 
 # %%
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from s2svr.book import start_chapter
-from s2svr.book.ablation import (grows_with_length, margins, measured_label, paired_difference,
-                                 segment_table)
-from s2svr.book.plan import results
+from s2svr.report import start_chapter
+from s2svr.report.runs import measured_label
+from s2svr.report.scores import paired_difference
+from s2svr.report.segments import grows_with_length, margins, segment_table
+from s2svr.experiments.plan import results
 from s2svr.configs import load_config
 from s2svr.flow.standins import ZeroFlow
 from s2svr.train.flow_evaluate import evaluate_flow
@@ -52,7 +52,6 @@ from s2svr.data.flow_pairs import load_flow_pairs
 from s2svr.train.flow import load_flow_model
 
 t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
-OUTPUT_ROOT = str(Path(output_dir).parent)  # the plan's runs live under OUTPUT_ROOT/<profile>/experiments
 label = measured_label(profile)
 print(label)
 
@@ -84,7 +83,7 @@ flow_jobs = {"sr/s2svr": "flow/sr/student",
              "sr/s2svr+supervised-hq": "flow/sr/supervised-hq",
              "sr/s2svr+student-nodistill": "flow/sr/student-nodistill"}
 res = results(profile, list(flow_rows.values()) + list(flow_jobs.values()) + ["flow/teacher"],
-              output_root=OUTPUT_ROOT)
+              output_dir=output_dir)
 # paper Table 4: RAFT Sup., PWC-Lite Sup., PWC-Lite Unsup. (REDS4, RGB PSNR)
 paper_t4 = {"RAFT, Sup. (pretrained)": (4.81e6, 31.88),
             "PWC-Lite, Sup. (embedded GT flow)": (2.24e6, 31.79),
@@ -197,7 +196,7 @@ display(Markdown(
 # %%
 methods = {"S2SVR": "sr/s2svr", "BasicVSR-style": "sr/basicvsr",
            "single frame": "sr/single_frame", "bicubic (identity)": "sr/identity"}
-res5 = results(profile, list(methods.values()), output_root=OUTPUT_ROOT)
+res5 = results(profile, list(methods.values()), output_dir=output_dir)
 clip_lengths = {name: v["frames"] for name, v in res5["sr/s2svr"]["per_sequence"].items()}
 # ci: the first 6 frames of each clip (smoke test); cpu/paper: whole clips
 frames5 = 6 if profile == "ci" else None
@@ -213,7 +212,7 @@ if profile == "paper":
 
 t5 = time.perf_counter()
 seg = pd.DataFrame(segment_table({m: res5[j] for m, j in methods.items()}, lengths,
-                                 cache_dir=f"{output_dir}/ablation", frames=frames5))
+                                 cache_dir=f"{output_dir}/{profile}/ablation", frames=frames5))
 print(f"{len(seg)} frame scores in {time.perf_counter() - t5:.1f} s (cached after the first build)")
 for (m, L), g in seg.groupby(["method", "length"]):
     assert sorted(g.groupby("sequence")["frame"].apply(list).iloc[0]) == list(range(shortest))

@@ -22,8 +22,8 @@
 # frames one by one.
 #
 # As in the chapter "Video super-resolution", the four runs come from the book's experiment plan
-# (`s2svr/book/plan.py`: `deblur/identity`, `deblur/single_frame`, `deblur/basicvsr`, `deblur/s2svr`)
-# and the tables and figures from `s2svr/book/tables.py`. The methods: the **blurred input** itself
+# (`s2svr/experiments/plan.py`: `deblur/identity`, `deblur/single_frame`, `deblur/basicvsr`, `deblur/s2svr`)
+# and the tables and figures from `s2svr/report/` (`runs`, `run_setup`, `scores`, `per_frame`, `comparison`). The methods: the **blurred input** itself
 # (`identity`, its score is the input's), a **single-frame** network built from S2SVR's blocks without
 # the time axis, a **BasicVSR-style** bidirectional recurrent network aligned by our PWC-Lite, and
 # **S2SVR** with its PWC-Lite initialised from the deblurring student of Algorithm 1 (trained on
@@ -34,7 +34,7 @@ profile = "cpu"  # ci | cpu | paper: only sizes change
 device = "cpu"
 seed = 0
 data_root = "data/embedded"
-output_dir = "outputs/cpu"
+output_dir = "outputs"
 
 # %%
 import time
@@ -42,14 +42,19 @@ import time
 import pandas as pd
 from IPython.display import Markdown, display
 
-from s2svr.book import start_chapter
-from s2svr.book import tables
-from s2svr.book.figures import image_slider
+from s2svr.report import start_chapter
+from s2svr.report.comparison import (comparison_figure, comparison_frames, figure_crops, slider_images,
+                                     spaced_frames)
+from s2svr.report.per_frame import history_gain, per_frame_psnr, plot_per_frame
+from s2svr.report.run_setup import paper_parameter_counts, show_setup
+from s2svr.report.runs import load_task
+from s2svr.report.scores import beside_paper, measured_table, per_sequence_table, verdict
+from s2svr.report.figures import image_slider
 from s2svr.configs import load_config
 
 t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
 TASK, CONFIG = "deblur", "deblur_gopro"
-res, runs, cfg = tables.load_task(profile, TASK, output_dir)  # cached by the plan: instant
+res, runs, cfg = load_task(profile, TASK, output_dir)  # cached by the plan: instant
 print(f"loaded {len(runs)} runs of profile {profile} in {time.perf_counter() - t_start:.1f} s")
 
 # %% [markdown]
@@ -61,7 +66,7 @@ print(f"loaded {len(runs)} runs of profile {profile} in {time.perf_counter() - t
 
 # %%
 paper_cfg = load_config(CONFIG, "paper")
-tables.show_setup(res, TASK, paper_cfg)  # fails unless the runs differ in model.arch only
+show_setup(res, TASK, paper_cfg)  # fails unless the runs differ in model.arch only
 
 # %% [markdown]
 # ## Table 2
@@ -89,7 +94,7 @@ paper = pd.DataFrame(PAPER_TABLE2, index=["params", "GOPRO"]).T.add_prefix("pape
 paper.index.name = "method"
 data_label = ("embedded deblurring test" if cfg.data.dataset == "embedded" else f"{cfg.data.dataset} test")
 measured_col = f"measured: {data_label}, profile {profile}, CPU"
-table2 = tables.beside_paper(paper, res, TASK, match={"S2SVR (Ours)": "s2svr"},
+table2 = beside_paper(paper, res, TASK, match={"S2SVR (Ours)": "s2svr"},
                              measured_column=measured_col, not_run="not run (other paper)")
 display(Markdown(f"**Table 2.** Paper (GOPRO, V100 GPUs) and measured ({data_label}, profile "
                  f"`{profile}`, CPU); PSNR (dB) / SSIM. 'not run (other paper)': a method of another "
@@ -102,9 +107,9 @@ display(table2)
 # every test sequence.
 
 # %%
-paper_params = tables.paper_parameter_counts(CONFIG)
-display(tables.measured_table(res, TASK, paper_params=paper_params))
-display(tables.per_sequence_table(res, TASK))
+paper_params = paper_parameter_counts(CONFIG)
+display(measured_table(res, TASK, paper_params=paper_params))
+display(per_sequence_table(res, TASK))
 
 # %% [markdown]
 # ## Verdict
@@ -112,7 +117,7 @@ display(tables.per_sequence_table(res, TASK))
 # The paper claims S2SVR above every method of Table 2. Computed from this run's measurements:
 
 # %%
-v = tables.verdict(res, TASK)
+v = verdict(res, TASK)
 paper_gap = float(PAPER_TABLE2["S2SVR (Ours)"][1].split("/")[0]) - float(PAPER_TABLE2["TSP"][1].split("/")[0])
 display(Markdown(v["text"] + f" For scale: in the paper, S2SVR is {paper_gap:+.2f} dB above the next best "
                  f"method (TSP); measured here, S2SVR minus the BasicVSR-style baseline is "
@@ -124,14 +129,14 @@ display(Markdown(v["text"] + f" For scale: in the paper, S2SVR is {paper_gap:+.2
 #
 # The paper's Fig. 5 compares crops of restored GOPRO frames. Here: the test clip on which the four
 # methods differ the most (largest spread of their PSNRs, a rule that favours no method), its middle
-# evaluated frame, and the window of the sharp frame with the most detail (`tables.busiest_box`),
+# evaluated frame, and the window of the sharp frame with the most detail (`comparison.busiest_box`),
 # enlarged 4x by pixel repetition; each title gives the PSNR of the whole frame.
 
 # %%
-seq, spread, lq, gt, outs, t, box, conv = tables.comparison_frames(res, TASK)
+seq, spread, lq, gt, outs, t, box, conv = comparison_frames(res, TASK)
 assert (outs["blurred input"] == lq).all()  # identity restores nothing: its output is the input
 print(f"clip {seq} (spread {spread:.2f} dB), frame {t}, {gt.shape[1:3]} px, zoom box (top, left, h, w) = {box}")
-tables.comparison_figure((gt[t], f"{seq}, frame {t} (sharp GT)"), tables.figure_crops(outs, gt, t, conv), box)
+comparison_figure((gt[t], f"{seq}, frame {t} (sharp GT)"), figure_crops(outs, gt, t, conv), box)
 
 # %% [markdown]
 # ## Frame by frame
@@ -141,8 +146,8 @@ tables.comparison_figure((gt[t], f"{seq}, frame {t} (sharp GT)"), tables.figure_
 # zoom box. The images were computed when the book was built, so the slider works on the static page.
 
 # %%
-frames = tables.spaced_frames(len(gt), 12)
-slides = tables.slider_images(outs, gt, box, frames, conv)
+frames = spaced_frames(len(gt), 12)
+slides = slider_images(outs, gt, box, frames, conv)
 display(image_slider(slides, [str(i) for i in frames], description="frame", width="100%",
                      index=frames.index(min(frames, key=lambda i: abs(i - t)))))
 
@@ -155,9 +160,9 @@ display(image_slider(slides, [str(i) for i in frames], description="frame", widt
 # the first frame and on the others.
 
 # %%
-per_frame = tables.per_frame_psnr(res, TASK, seq, gt)
-tables.plot_per_frame(per_frame, f"{seq}: per-frame PSNR (profile {profile}, embedded dataset, CPU)")
-display(tables.history_gain(per_frame, "S2SVR", "single-frame"))
+per_frame = per_frame_psnr(res, TASK, seq, gt)
+plot_per_frame(per_frame, f"{seq}: per-frame PSNR (profile {profile}, embedded dataset, CPU)")
+display(history_gain(per_frame, "S2SVR", "single-frame"))
 
 # %%
 elapsed = time.perf_counter() - t_start

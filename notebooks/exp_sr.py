@@ -19,9 +19,9 @@
 # beside what this book's run measures with the same code on the embedded dataset, regenerates Fig. 4
 # from the restored frames, and shows them frame by frame.
 #
-# The four runs come from the book's experiment plan (`s2svr/book/plan.py`, names `sr/identity`,
+# The four runs come from the book's experiment plan (`s2svr/experiments/plan.py`, names `sr/identity`,
 # `sr/single_frame`, `sr/basicvsr`, `sr/s2svr`), which trains each of them once for the whole book and
-# caches the result; the tables and figures are built by `s2svr/book/tables.py`. The methods:
+# caches the result; the tables and figures are built by `s2svr/report/` (`runs`, `run_setup`, `scores`, `per_frame`, `comparison`). The methods:
 #
 # - **bicubic** (`identity`): the MATLAB bicubic x4 upsampling of the input, no parameters (the
 #   "Bicubic" row of Table 1);
@@ -39,7 +39,7 @@ profile = "cpu"  # ci | cpu | paper: only sizes change
 device = "cpu"
 seed = 0
 data_root = "data/embedded"
-output_dir = "outputs/cpu"
+output_dir = "outputs"
 
 # %%
 import time
@@ -47,14 +47,19 @@ import time
 import pandas as pd
 from IPython.display import Markdown, display
 
-from s2svr.book import start_chapter
-from s2svr.book import tables
-from s2svr.book.figures import image_slider
+from s2svr.report import start_chapter
+from s2svr.report.comparison import (comparison_figure, comparison_frames, figure_crops, slider_images,
+                                     spaced_frames)
+from s2svr.report.per_frame import history_gain, per_frame_psnr, plot_per_frame
+from s2svr.report.run_setup import paper_parameter_counts, show_setup
+from s2svr.report.runs import load_task
+from s2svr.report.scores import beside_paper, measured_table, per_sequence_table, verdict
+from s2svr.report.figures import image_slider
 from s2svr.configs import load_config
 
 t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
 TASK, CONFIG = "sr", "sr_reds4"
-res, runs, cfg = tables.load_task(profile, TASK, output_dir)  # cached by the plan: instant
+res, runs, cfg = load_task(profile, TASK, output_dir)  # cached by the plan: instant
 print(f"loaded {len(runs)} runs of profile {profile} in {time.perf_counter() - t_start:.1f} s")
 
 # %% [markdown]
@@ -68,7 +73,7 @@ print(f"loaded {len(runs)} runs of profile {profile} in {time.perf_counter() - t
 
 # %%
 paper_cfg = load_config(CONFIG, "paper")
-tables.show_setup(res, TASK, paper_cfg)  # fails unless the runs differ in model.arch only
+show_setup(res, TASK, paper_cfg)  # fails unless the runs differ in model.arch only
 
 # %% [markdown]
 # ## Table 1
@@ -99,7 +104,7 @@ paper = pd.DataFrame(PAPER_TABLE1, index=["params", "REDS4", "Vimeo-90K-T"]).T.a
 paper.index.name = "method"
 data_label = ("embedded SR test" if cfg.data.dataset == "embedded" else f"{cfg.data.dataset} test")
 measured_col = f"measured: {data_label}, profile {profile}, CPU"
-table1 = tables.beside_paper(
+table1 = beside_paper(
     paper, res, TASK, match={"Bicubic": "identity", "BasicVSR": "basicvsr", "S2SVR (Ours)": "s2svr"},
     measured_column=measured_col, not_run="not run (other paper)")
 display(Markdown(f"**Table 1.** Paper (REDS4 / Vimeo-90K-T, V100 GPUs) and measured "
@@ -115,9 +120,9 @@ display(table1)
 # one CPU thread; then the score of every test sequence.
 
 # %%
-paper_params = tables.paper_parameter_counts(CONFIG)
-display(tables.measured_table(res, TASK, paper_params=paper_params))
-display(tables.per_sequence_table(res, TASK))
+paper_params = paper_parameter_counts(CONFIG)
+display(measured_table(res, TASK, paper_params=paper_params))
+display(per_sequence_table(res, TASK))
 
 # %% [markdown]
 # ## Verdict
@@ -126,7 +131,7 @@ display(tables.per_sequence_table(res, TASK))
 # computed from the measured means (and per-sequence scores) of this run, not written by hand.
 
 # %%
-v = tables.verdict(res, TASK)
+v = verdict(res, TASK)
 paper_gap = float(PAPER_TABLE1["S2SVR (Ours)"][1].split("/")[0]) - float(PAPER_TABLE1["BasicVSR"][1].split("/")[0])
 display(Markdown(v["text"] + f" For scale: in the paper, S2SVR is {paper_gap:+.2f} dB above BasicVSR on "
                  f"REDS4; measured here, S2SVR minus the BasicVSR-style baseline is "
@@ -138,15 +143,15 @@ display(Markdown(v["text"] + f" For scale: in the paper, S2SVR is {paper_gap:+.2
 # The paper's Fig. 4 shows crops of REDS4 frames restored by each method. Here: the test clip on which
 # the four methods differ the most (largest spread of their PSNRs, so the choice does not favour any
 # one method), its middle evaluated frame, and the window of the ground truth with the most detail
-# (`tables.busiest_box`, largest gradient energy), enlarged 4x by pixel repetition. Each title gives
+# (`comparison.busiest_box`, largest gradient energy), enlarged 4x by pixel repetition. Each title gives
 # the PSNR of the whole frame.
 
 # %%
-seq, spread, lq, gt, outs, t, box, conv = tables.comparison_frames(res, TASK)
-crops = tables.figure_crops(outs, gt, t, conv)
+seq, spread, lq, gt, outs, t, box, conv = comparison_frames(res, TASK)
+crops = figure_crops(outs, gt, t, conv)
 print(f"clip {seq} (spread {spread:.2f} dB), frame {t}, LQ {lq.shape[1:3]} -> GT {gt.shape[1:3]}, "
       f"zoom box (top, left, h, w) = {box}")
-tables.comparison_figure((gt[t], f"{seq}, frame {t} (GT)"), crops, box)
+comparison_figure((gt[t], f"{seq}, frame {t} (GT)"), crops, box)
 
 # %% [markdown]
 # ## Frame by frame
@@ -156,8 +161,8 @@ tables.comparison_figure((gt[t], f"{seq}, frame {t} (GT)"), crops, box)
 # The images were computed when the book was built, so the slider works on the static page.
 
 # %%
-frames = tables.spaced_frames(len(gt), 12)
-slides = tables.slider_images(outs, gt, box, frames, conv)
+frames = spaced_frames(len(gt), 12)
+slides = slider_images(outs, gt, box, frames, conv)
 display(image_slider(slides, [str(i) for i in frames], description="frame", width="100%",
                      index=frames.index(min(frames, key=lambda i: abs(i - t)))))
 
@@ -169,9 +174,9 @@ display(image_slider(slides, [str(i) for i in frames], description="frame", widt
 # over the single-frame baseline on the first frame and on the others.
 
 # %%
-per_frame = tables.per_frame_psnr(res, TASK, seq, gt)
-tables.plot_per_frame(per_frame, f"{seq}: per-frame PSNR (profile {profile}, embedded dataset, CPU)")
-display(tables.history_gain(per_frame, "S2SVR", "single-frame"))
+per_frame = per_frame_psnr(res, TASK, seq, gt)
+plot_per_frame(per_frame, f"{seq}: per-frame PSNR (profile {profile}, embedded dataset, CPU)")
+display(history_gain(per_frame, "S2SVR", "single-frame"))
 
 # %%
 elapsed = time.perf_counter() - t_start

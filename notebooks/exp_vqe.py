@@ -30,8 +30,8 @@
 #
 # This chapter puts Table 3 beside what this book's run measures with the same code on the embedded
 # dataset's compressed-video subset, regenerates Fig. 6 and shows the frames one by one. The four runs
-# come from the experiment plan (`s2svr/book/plan.py`: `vqe/identity`, `vqe/single_frame`,
-# `vqe/basicvsr`, `vqe/s2svr`), the tables and figures from `s2svr/book/tables.py`. The methods: the
+# come from the experiment plan (`s2svr/experiments/plan.py`: `vqe/identity`, `vqe/single_frame`,
+# `vqe/basicvsr`, `vqe/s2svr`), the tables and figures from `s2svr/report/` (`runs`, `run_setup`, `scores`, `per_frame`, `comparison`). The methods: the
 # **compressed input** itself (`identity`: $\Delta = 0$ by definition), a **single-frame** network of
 # S2SVR's blocks without the time axis, a **BasicVSR-style** bidirectional recurrent network aligned by
 # our PWC-Lite, and **S2SVR** with its PWC-Lite initialised from the compressed-video student of
@@ -43,7 +43,7 @@ profile = "cpu"  # ci | cpu | paper: only sizes change
 device = "cpu"
 seed = 0
 data_root = "data/embedded"
-output_dir = "outputs/cpu"
+output_dir = "outputs"
 
 # %%
 import time
@@ -52,14 +52,19 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from s2svr.book import start_chapter
-from s2svr.book import tables
-from s2svr.book.figures import image_slider
+from s2svr.report import start_chapter
+from s2svr.report.comparison import (comparison_figure, comparison_frames, figure_crops, slider_images,
+                                     spaced_frames)
+from s2svr.report.per_frame import history_gain, per_frame_psnr, plot_per_frame
+from s2svr.report.run_setup import paper_parameter_counts, show_setup
+from s2svr.report.runs import load_task
+from s2svr.report.scores import beside_paper, measured_table, per_sequence_table, verdict
+from s2svr.report.figures import image_slider
 from s2svr.configs import load_config
 
 t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
 TASK, CONFIG = "vqe", "vqe_mfqe"
-res, runs, cfg = tables.load_task(profile, TASK, output_dir)  # cached by the plan: instant
+res, runs, cfg = load_task(profile, TASK, output_dir)  # cached by the plan: instant
 assert cfg.model.in_channels == 1 and runs["s2svr"]["convention"]["kind"] == "delta"
 print(f"loaded {len(runs)} runs of profile {profile} in {time.perf_counter() - t_start:.1f} s")
 
@@ -72,7 +77,7 @@ print(f"loaded {len(runs)} runs of profile {profile} in {time.perf_counter() - t
 
 # %%
 paper_cfg = load_config(CONFIG, "paper")
-tables.show_setup(res, TASK, paper_cfg)  # fails unless the runs differ in model.arch only
+show_setup(res, TASK, paper_cfg)  # fails unless the runs differ in model.arch only
 
 # %% [markdown]
 # ## Table 3, the paper's
@@ -146,16 +151,16 @@ display(Markdown("The ΔPSNR of the paper's Average row equals the mean of the 1
 # %%
 display(Markdown(f"**Measured, profile `{profile}`, embedded dataset, CPU.** ΔPSNR (dB) / ΔSSIM (×1e-4) "
                  "per test video."))
-display(tables.per_sequence_table(res, TASK))
+display(per_sequence_table(res, TASK))
 paper_avg = pd.DataFrame({"paper: average (18 videos)": [fmt(*c) for c in parse(PAPER_AVERAGE3)]},
                          index=pd.Index(METHODS3, name="method"))
 data_label = ("embedded test videos, x265" if cfg.data.dataset == "embedded" else f"{cfg.data.dataset} test")
-averages = tables.beside_paper(
+averages = beside_paper(
     paper_avg, res, TASK, match={"S2SVR (Ours)": "s2svr"},
     measured_column=f"measured: mean over {data_label}, profile {profile}, CPU", not_run="not run (other paper)")
 display(averages)
-paper_params = tables.paper_parameter_counts(CONFIG)
-display(tables.measured_table(res, TASK, paper_params=paper_params))
+paper_params = paper_parameter_counts(CONFIG)
+display(measured_table(res, TASK, paper_params=paper_params))
 
 # %% [markdown]
 # ## Verdict
@@ -164,7 +169,7 @@ display(tables.measured_table(res, TASK, paper_params=paper_params))
 # measurements:
 
 # %%
-v = tables.verdict(res, TASK)
+v = verdict(res, TASK)
 avg = dict(zip(METHODS3, parse(PAPER_AVERAGE3)))
 paper_gap = avg["S2SVR (Ours)"][0] - avg["STDF-R3L"][0]
 display(Markdown(v["text"] + f" For scale: in the paper, S2SVR's average ΔPSNR is {paper_gap:+.3f} dB above "
@@ -177,15 +182,15 @@ display(Markdown(v["text"] + f" For scale: in the paper, S2SVR's average ΔPSNR 
 # The paper's Fig. 6 compares crops of *BasketballPass* at QP 37 (in colour). Our networks restore the
 # Y plane only, so the panels are grey. The clip is the test video on which the methods' ΔPSNR differ
 # the most (a rule that favours no method), the frame its middle evaluated one, the box the window of
-# the raw frame with the most detail (`tables.busiest_box`), enlarged 4x; each title gives the PSNR (Y)
+# the raw frame with the most detail (`comparison.busiest_box`), enlarged 4x; each title gives the PSNR (Y)
 # of the whole frame.
 
 # %%
-seq, spread, lq, gt, outs, t, box, conv = tables.comparison_frames(res, TASK)  # Y planes, (T, H, W, 1)
+seq, spread, lq, gt, outs, t, box, conv = comparison_frames(res, TASK)  # Y planes, (T, H, W, 1)
 assert outs["S2SVR"].shape[-1] == 1 and (outs["compressed input"] == lq).all()
 print(f"clip {seq} (ΔPSNR spread {spread:.3f} dB), frame {t}, {gt.shape[1:3]} px, "
       f"zoom box (top, left, h, w) = {box}")
-tables.comparison_figure((gt[t], f"{seq}, frame {t} (raw, Y)"), tables.figure_crops(outs, gt, t, conv), box)
+comparison_figure((gt[t], f"{seq}, frame {t} (raw, Y)"), figure_crops(outs, gt, t, conv), box)
 
 # %% [markdown]
 # ## Frame by frame
@@ -195,8 +200,8 @@ tables.comparison_figure((gt[t], f"{seq}, frame {t} (raw, Y)"), tables.figure_cr
 # box. The images were computed when the book was built, so the slider works on the static page.
 
 # %%
-frames = tables.spaced_frames(len(gt), 12)
-slides = tables.slider_images(outs, gt, box, frames, conv)
+frames = spaced_frames(len(gt), 12)
+slides = slider_images(outs, gt, box, frames, conv)
 display(image_slider(slides, [str(i) for i in frames], description="frame", width="100%",
                      index=frames.index(min(frames, key=lambda i: abs(i - t)))))
 
@@ -210,9 +215,9 @@ display(image_slider(slides, [str(i) for i in frames], description="frame", widt
 # others.
 
 # %%
-per_frame = tables.per_frame_psnr(res, TASK, seq, gt)
-tables.plot_per_frame(per_frame, f"{seq}: per-frame PSNR on Y (profile {profile}, embedded dataset, CPU)")
-display(tables.history_gain(per_frame, "S2SVR", "single-frame"))
+per_frame = per_frame_psnr(res, TASK, seq, gt)
+plot_per_frame(per_frame, f"{seq}: per-frame PSNR on Y (profile {profile}, embedded dataset, CPU)")
+display(history_gain(per_frame, "S2SVR", "single-frame"))
 
 # %%
 elapsed = time.perf_counter() - t_start

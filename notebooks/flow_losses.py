@@ -46,8 +46,8 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from s2svr.book import start_chapter
-from s2svr.book.figures import box_diagram, plot_row
+from s2svr.report import start_chapter
+from s2svr.report.figures import box_diagram, plot_row
 from s2svr.configs.schema import FlowConfig
 from s2svr.data.embedded import embedded_flow_pairs
 from s2svr.flow import PWCLite, occlusion_mask, resize_flow, visibility_mask

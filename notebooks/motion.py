@@ -39,9 +39,9 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from s2svr.book import start_chapter
+from s2svr.report import start_chapter
 from s2svr.flow.standins import KnownFlow, ZeroFlow
-from s2svr.book.figures import plot_row
+from s2svr.report.figures import plot_row
 from s2svr.configs import load_config
 from s2svr.data.embedded import embedded_flow_clips
 from s2svr.models import S2SVR, estimate_flow_pair, warp_states

@@ -46,8 +46,8 @@ import torch
 import torch.nn.functional as F
 from IPython.display import Markdown, display
 
-from s2svr.book import start_chapter
-from s2svr.book.figures import box_diagram, plot_row
+from s2svr.report import start_chapter
+from s2svr.report.figures import box_diagram, plot_row
 from s2svr.data.embedded import embedded_flow_pairs
 from s2svr.flow import PWCLite, correlation, flow_to_color, flow_warp, resize_flow
 from s2svr.train.flow_evaluate import endpoint_error

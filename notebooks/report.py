@@ -17,11 +17,11 @@
 # authors' public code (the `VR-Baseline` repository) does about it, what this book measured, and a
 # verdict computed from those numbers: **reproduced**, **not reproduced at this scale**, or **not
 # testable here**. Every measured number below is pulled from the book's experiment plan
-# (`s2svr/book/plan.py`, the runs of the part "Experiments") or recomputed on this page; none is
+# (`s2svr/experiments/plan.py`, the runs of the part "Experiments") or recomputed on this page; none is
 # typed in. Paper numbers are labelled "paper". The last section says what the `paper` profile
 # would take on GPUs: the exact commands, and hours and memory estimated from quantities measured
-# here. The code it walks through: `s2svr/book/ablation.py` (segments, paired differences, Fig. 7
-# saliency), `s2svr/flow/evaluate.py` (flow metrics), `s2svr/bench.py` (FLOP counting) and the
+# here. The code it walks through: `s2svr/report/segments.py` (segments), `s2svr/report/scores.py` (paired differences), `s2svr/report/saliency.py` (Fig. 7
+# saliency), `s2svr/train/flow_evaluate.py` (flow metrics), `s2svr/bench.py` (FLOP counting) and the
 # models' streaming interface (`S2SVR.stream_step`).
 #
 # "At this scale" matters. The `cpu` profile trains networks of a few thousand parameters for a few
@@ -41,7 +41,6 @@ output_dir = "outputs"
 import os
 import re
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -50,11 +49,12 @@ from IPython.display import Markdown, display
 from torch.utils.flop_counter import FlopCounterMode
 
 from s2svr.bench import TIME_RATIO, MEMORY_FLAT_MB, flops_per_frame, synthetic_clip
-from s2svr.book import start_chapter
-from s2svr.book.ablation import (encoder_saliency, grows_with_length, margins, measured_label,
-                                 model_from_result, paired_difference, segment_table, sharpness,
-                                 without_motion)
-from s2svr.book.plan import TASK_CONFIGS, results
+from s2svr.report import start_chapter
+from s2svr.report.runs import measured_label, model_from_result
+from s2svr.report.saliency import encoder_saliency, sharpness, without_motion
+from s2svr.report.scores import paired_difference
+from s2svr.report.segments import grows_with_length, margins, segment_table
+from s2svr.experiments.plan import TASK_CONFIGS, results
 from s2svr.configs import load_config
 from s2svr.flow.standins import ZeroFlow
 from s2svr.train.flow_evaluate import evaluate_flow
@@ -65,7 +65,6 @@ from s2svr.train.data import build_test_sequences
 from s2svr.train.evaluate import to_tensor
 
 t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
-OUTPUT_ROOT = str(Path(output_dir).parent)  # the plan's runs live under OUTPUT_ROOT/<profile>/experiments
 label = measured_label(profile)
 print(label)
 claims = []  # one dict per claim: the table at the end
@@ -140,7 +139,7 @@ for name, task in (("sr_reds4", "SR"), ("deblur_gopro", "deblurring")):
 # %%
 archs = {"identity": "input (bicubic / degraded)", "single_frame": "single frame",
          "basicvsr": "BasicVSR-style", "s2svr": "S2SVR"}
-task_res = results(profile, [f"{t}/{a}" for t in TASK_CONFIGS for a in archs], output_root=OUTPUT_ROOT)
+task_res = results(profile, [f"{t}/{a}" for t in TASK_CONFIGS for a in archs], output_dir=output_dir)
 task_rows, key_of = [], {}
 for task in TASK_CONFIGS:
     key = "delta_psnr" if task_res[f"{task}/s2svr"]["convention"]["kind"] == "delta" else "psnr"
@@ -183,7 +182,7 @@ claim("absolute numbers on REDS4, Vimeo-90K-T, GOPRO, MFQEv2", "Tables 1-3",
 
 # %%
 flow_res = results(profile, ["flow/teacher", "flow/sr/student", "flow/sr/student-nodistill",
-                             "flow/sr/supervised-hq"], output_root=OUTPUT_ROOT)
+                             "flow/sr/supervised-hq"], output_dir=output_dir)
 pairs = load_flow_pairs(load_config("sr_reds4", profile), "test")
 max_pairs = {"ci": 3, "cpu": 16, "paper": None}[profile]
 teacher = load_flow_model(flow_res["flow/teacher"]["checkpoint"])
@@ -221,7 +220,7 @@ claim("the distilled LQ flow is more accurate (ground truth)", "Sec. 3.3 ('more 
 # is not part of the project and its weights cannot be downloaded.
 
 # %%
-t4 = results(profile, ["sr/s2svr", "sr/s2svr+supervised-hq"], output_root=OUTPUT_ROOT)
+t4 = results(profile, ["sr/s2svr", "sr/s2svr+supervised-hq"], output_dir=output_dir)
 d4 = paired_difference(t4["sr/s2svr"], t4["sr/s2svr+supervised-hq"])
 claim("unsupervised PWC-Lite beats supervised PWC-Lite in S2SVR (Table 4)", "+0.17 dB on REDS4",
       "no unsupervised training; ARFlow's Sintel weights",
@@ -242,12 +241,12 @@ claim("unsupervised PWC-Lite beats pretrained RAFT (Table 4)", "+0.08 dB on REDS
 # %%
 methods = {"S2SVR": "sr/s2svr", "BasicVSR-style": "sr/basicvsr", "single frame": "sr/single_frame",
            "bicubic (identity)": "sr/identity"}
-res5 = results(profile, list(methods.values()), output_root=OUTPUT_ROOT)
+res5 = results(profile, list(methods.values()), output_dir=output_dir)
 shortest = min(v["frames"] for v in res5["sr/s2svr"]["per_sequence"].values())
 frames5 = 6 if profile == "ci" else None
 lengths = (2, 3, 6) if profile == "ci" else tuple(L for L in (5, 15, 30, 50) if L <= shortest)
 seg = pd.DataFrame(segment_table({m: res5[j] for m, j in methods.items()}, lengths,
-                                 cache_dir=f"{output_dir}/ablation", frames=frames5))
+                                 cache_dir=f"{output_dir}/{profile}/ablation", frames=frames5))
 mean5 = seg.groupby(["method", "length"])["psnr"].mean().unstack("method")
 m5 = margins(mean5.to_dict(), "S2SVR", [m for m in methods if m != "S2SVR"])
 claim("the longer the sequence, the larger S2SVR's margin (Table 5)", "+0.05, +0.45, +0.52, +0.57 dB at 5-50",
@@ -264,7 +263,7 @@ claim("the longer the sequence, the larger S2SVR's margin (Table 5)", "+0.05, +0
 # the *trained* S2SVR-SR of the plan: its own flow (the distilled PWC-Lite) against the same
 # weights with zero flow (`without_motion`), on the first frames of each embedded SR test clip;
 # saliency = channel-mean $|z_t|$ of the top encoder latent, sharpness = mean gradient magnitude
-# over mean (`s2svr.book.ablation.sharpness`), averaged over the frames after the first (the first
+# over mean (`s2svr.report.saliency.sharpness`), averaged over the frames after the first (the first
 # has no history to align).
 
 # %%

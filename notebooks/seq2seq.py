@@ -39,8 +39,8 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from s2svr.book import start_chapter
-from s2svr.book.figures import box_diagram, plot_row
+from s2svr.report import start_chapter
+from s2svr.report.figures import box_diagram, plot_row
 from s2svr.configs import load_config
 from s2svr.data.embedded import embedded_sequences
 from s2svr.models import (Decoder, Encoder, OutputEmbedding,

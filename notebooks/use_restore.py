@@ -45,9 +45,9 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from s2svr.book import start_chapter
-from s2svr.book.figures import image_slider, row_jpeg
-from s2svr.book.plan import results
+from s2svr.report import start_chapter
+from s2svr.report.figures import image_slider, row_jpeg
+from s2svr.experiments.plan import results
 from s2svr.cli import main as s2svr_main
 from s2svr.configs import load_config
 from s2svr.data.degrade import bicubic_x4, imresize
@@ -64,7 +64,7 @@ t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
 num_frames = {"ci": 8, "cpu": 30, "paper": 30}[profile]       # length of "your" video
 rss_lengths = {"ci": (4, 8), "cpu": (8, 30), "paper": (8, 30)}[profile]  # memory: two lengths
 tile_frames = {"ci": 3, "cpu": 8, "paper": 8}[profile]          # frames restored in tiles
-work = Path(output_dir) / "use_restore"
+work = Path(output_dir) / profile / "use_restore"
 work.mkdir(parents=True, exist_ok=True)
 
 # %% [markdown]
@@ -77,7 +77,7 @@ work.mkdir(parents=True, exist_ok=True)
 # checkpoint, so no config file is needed.
 
 # %%
-ck = results(profile, ["sr/s2svr"], progress=False)["sr/s2svr"]["checkpoint"]
+ck = results(profile, ["sr/s2svr"], output_dir=output_dir, progress=False)["sr/s2svr"]["checkpoint"]
 model, cfg = model_from_checkpoint(ck, device=device)
 r = model.radius
 print(f"checkpoint {ck}")

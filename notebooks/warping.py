@@ -41,7 +41,7 @@ from IPython.display import display
 from skimage import data as skdata
 from skimage.transform import resize
 
-from s2svr.book.figures import image_slider, plot_row
+from s2svr.report.figures import image_slider, plot_row
 from s2svr.flow import flow_warp, occlusion_mask, resize_flow, visibility_mask
 
 torch.manual_seed(seed)

@@ -13,7 +13,7 @@ from typing import Optional
 TASKS = ("sr", "deblur", "vqe")
 LAYOUTS = ("paper", "official")
 PROFILES = ("paper", "cpu", "ci")
-ARCHS = ("s2svr", "identity", "single_frame", "basicvsr")  # network or baseline (s2svr.models.baselines)
+ARCHS = ("identity", "single_frame", "basicvsr", "s2svr")  # the input itself, the baselines (s2svr.models.baselines), the network; tables use this order
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from s2svr.book.toc import chapters, toc_files
+from book.tools.toc import chapters, toc_files
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,4 @@
-"""The chapter runner (s2svr.book.run) on a throw-away book: caching, parameters, failure reports."""
+"""The chapter runner (book.tools.run) on a throw-away book: caching, parameters, failure reports."""
 from __future__ import annotations
 
 import json
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from s2svr.book.run import ChapterError, main, parameters_for, run
-from s2svr.book.toc import chapters
+from book.tools.run import ChapterError, main, parameters_for, run
+from book.tools.toc import chapters
 
 pytestmark = [pytest.mark.book]
 
@@ -48,7 +48,7 @@ def make_book(root: Path, body: str = "x = 1", name: str = "tiny") -> Path:
 
 def test_parameters_per_profile():
     p = parameters_for("ci")
-    assert p == {"profile": "ci", "device": "cpu", "seed": 0, "data_root": "data/embedded", "output_dir": "outputs/ci"}
+    assert p == {"profile": "ci", "device": "cpu", "seed": 0, "data_root": "data/embedded", "output_dir": "outputs"}
     with pytest.raises(ValueError, match="unknown profile"):
         parameters_for("gpu")
 
@@ -70,7 +70,7 @@ def test_execute_then_cache_then_reexecute_on_change(tmp_path):
     assert executed.is_file() and page.read_bytes() == executed.read_bytes()
     nb = json.loads(page.read_text())
     text = "".join("".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", []))
-    assert "profile=ci seed=0 output_dir=outputs/ci" in text, "the parameters were not injected"
+    assert "profile=ci seed=0 output_dir=outputs" in text, "the parameters were not injected"
     assert json.loads((executed.parent / "tiny.run.json").read_text())["parameters"]["profile"] == "ci"
 
     assert [r.cached for r in run(tmp_path, "ci", log=logs.append)] == [True]  # nothing changed
@@ -116,7 +116,7 @@ def test_only_unknown_chapter(tmp_path):
 
 
 def test_colab_copies_start_with_a_setup_cell(tmp_path):
-    from s2svr.book.colab import export
+    from book.tools.colab import export
 
     make_book(tmp_path)
     (tmp_path / "_config.yml").write_text("repository:\n  url: https://github.com/someone/s2svr-book\n")

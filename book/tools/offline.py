@@ -1,6 +1,6 @@
 """Fetch the JavaScript the built pages need, so that they load nothing from a CDN.
 
-`python -m s2svr.book.offline [DEST]` (default `_build/offline_static`) runs `npm pack` for pinned versions of
+`python -m book.tools.offline [DEST]` (default `_build/offline_static`) runs `npm pack` for pinned versions of
 MathJax 3, RequireJS and `@jupyter-widgets/html-manager` (the widget manager matching ipywidgets 8), and
 unpacks the few files the pages load into DEST:
 
@@ -8,7 +8,7 @@ unpacks the few files the pages load into DEST:
     DEST/requirejs/      require.js
     DEST/html-manager/   embed-amd.js and the fonts it references
 
-`python -m s2svr.book.offline --place-fonts [HTML]` (after the build) also serves the widget fonts beside the
+`python -m book.tools.offline --place-fonts [HTML]` (after the build) also serves the widget fonts beside the
 pages (see `place_widget_fonts`).
 
 `_config.yml` lists DEST in `html_static_path`, so Sphinx copies it into `_build/html/_static/`, and points
@@ -88,13 +88,8 @@ FONT_SUFFIXES = (".woff2", ".woff", ".ttf", ".eot", ".svg")
 def place_widget_fonts(html: Path) -> int:
     """Copy the widget manager's fonts to `<page folder>/@jupyter-widgets/` for every folder that holds a page.
 
-    A guard, not the mechanism. The fonts are referenced by the bundle's named module
-    `@jupyter-widgets/html-manager`, whose webpack public path is the folder of its RequireJS module URL;
-    `book/static/widgets-offline.js` maps that name (and the bundle's other named modules) to
-    `_static/html-manager/`, which is where the fonts are fetched from. Before that mapping, the name resolved
-    against the page's folder (`chapters/@jupyter-widgets/<hash>.woff2`, 404). With the mapping, one run of
-    the full browser test (one persistent Chromium context, all pages in order) still saw those 404s on two
-    pages, and the three runs after it did not: an unexplained race. This copy makes either URL resolve.
+    A guard beside the mechanism (`book/static/widgets-offline.js` maps the bundle's named modules to
+    `_static/html-manager/`): pages that still resolve a font against their own folder find it there too.
     Returns the number of files copied.
     """
     src = html / "_static" / "html-manager"

@@ -1,9 +1,10 @@
-"""Execute the book's chapters: `python -m s2svr.book.run --profile cpu|ci|paper [--only NAME] [--force]`.
+"""Execute the book's chapters: `python -m book.tools.run --profile cpu|ci|paper [--only NAME] [--force]`.
 
-For every `chapters/<name>` entry of `_toc.yml` (see `s2svr.book.toc`), in toc order:
+For every `chapters/<name>` entry of `_toc.yml` (see `book.tools.toc`), in toc order:
 1. read the jupytext source `notebooks/<name>.py` (it must have a cell tagged `parameters`);
-2. execute it with papermill, injecting `profile`, `device`, `seed`, `data_root` and `output_dir`, with the
-   repository root as working directory, into `_build/executed/<profile>/<name>.ipynb`;
+2. execute it with papermill, injecting `profile`, `device`, `seed`, `data_root` and `output_dir` (the same
+   `outputs` for every profile, as in the chapters' own parameter cells: each chapter writes under
+   `<output_dir>/<profile>/`), with the repository root as working directory, into `_build/executed/<profile>/<name>.ipynb`;
 3. on success, record the run in `_build/executed/<profile>/<name>.run.json` and publish the notebook as
    `chapters/<name>.ipynb`, the copy jupyter-book renders (`execute_notebooks: off`).
 
@@ -35,7 +36,7 @@ PROFILES = ("ci", "cpu", "paper")
 EXECUTED_DIR = Path("_build") / "executed"
 REQUIRED_PARAMETERS = ("profile", "device", "seed", "data_root", "output_dir")
 # Everything a chapter's outputs may depend on besides its own source and parameters.
-HASHED_TREES = (("s2svr", "*.py"), ("data_scripts", "*.py"))
+HASHED_TREES = (("s2svr", "*.py"), ("s2svr", "*.yaml"), ("data_scripts", "*.py"))
 HASHED_FILES = ("requirements.lock",)
 CACHE_VERSION = "1"  # bump to invalidate every cached chapter
 
@@ -52,12 +53,13 @@ class Result:
 
 
 def parameters_for(profile: str, device: str = "cpu", seed: int = 0, data_root: str = "data/embedded",
-                   output_root: str = "outputs") -> dict:
-    """The values papermill injects into every chapter for one profile."""
+                   output_dir: str = "outputs") -> dict:
+    """The values papermill injects into every chapter for one profile (the defaults of the chapters'
+    parameter cells, so that a chapter opened by hand reads the same runs)."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {PROFILES}")
     return {"profile": profile, "device": device, "seed": int(seed), "data_root": data_root,
-            "output_dir": f"{output_root}/{profile}"}
+            "output_dir": output_dir}
 
 
 def inputs_hash(root: Path) -> str:
@@ -211,7 +213,7 @@ def run(root: Path, profile: str, only: str | None = None, force: bool = False, 
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m s2svr.book.run", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m book.tools.run", description=__doc__.splitlines()[0])
     ap.add_argument("--profile", choices=PROFILES, default="cpu")
     ap.add_argument("--only", metavar="NAME", help="execute only chapters/NAME")
     ap.add_argument("--force", action="store_true", help="ignore the cache")

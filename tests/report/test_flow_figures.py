@@ -1,4 +1,4 @@
-"""Tests of s2svr.book.flowviz (chapter "Distillation and Algorithm 1")."""
+"""Tests of s2svr.report.flow_figures (`notebooks/distillation.py`)."""
 import math
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from s2svr.book.flowviz import CachedFlow, align_hq, distillation_verdict, flow_figure_rows, pair_flow
+from s2svr.report.flow_figures import CachedFlow, align_hq, distillation_verdict, flow_figure_rows, pair_flow
 from s2svr.flow.standins import ZeroFlow
 from s2svr.train.flow_evaluate import evaluate_flow
 

@@ -1,7 +1,6 @@
 """Sequence-length ablation (paper Table 5): cut each test clip into segments, restore each segment alone.
 
-Explained in the book's chapter "Ablations: the flow estimator (Table 4) and sequence length (Table 5)" and
-used again by the chapter "Reproducibility report".
+Explained in `notebooks/exp_ablation.py` and used again by `notebooks/report.py`.
 
 The paper splits one REDS4 video into segments of 5, 15, 30 and 50 frames and restores each independently, so
 a recurrent model starts every segment from an empty state. Here every clip is cut into consecutive segments
@@ -14,11 +13,6 @@ frames: only the context available to each frame changes with L.
 
 PSNR follows the test set's convention (:func:`s2svr.train.evaluate.metric_convention`) on outputs rounded to
 uint8, as `s2svr eval` scores them; averaged over all frames by the caller.
-
-Fig. 7 (motion compensation sharpens the features), measured on a trained model: :func:`encoder_saliency`
-streams a clip and returns the channel-mean |z_t| of the top encoder latent (the "feature saliency"), and
-:func:`sharpness` scores a map by its mean gradient magnitude relative to its mean; :func:`without_motion`
-gives the same network with its flow replaced by zero flow (no motion compensation, Eq. 8 skipped in effect).
 """
 from __future__ import annotations
 
@@ -32,6 +26,7 @@ import torch
 
 from .. import metrics
 from ..train.evaluate import metric_convention, restore_frames, to_tensor, to_uint8
+from .runs import model_from_result
 
 
 def segment_bounds(num_frames: int, length: int) -> list[tuple[int, int]]:
@@ -149,19 +144,6 @@ def segment_frame_psnr(model, clips: Sequence, cfg, lengths: Iterable[int], devi
     return rows
 
 
-def model_from_result(result: dict):
-    """(model in eval mode, config) of a restoration result of the book's plan (`s2svr.book.plan.results`):
-    its trained checkpoint, or, for the untrained 'identity' job (no checkpoint), the model its config builds."""
-    from ..configs import config_from_dict
-    from ..models import build_model
-    from ..train.trainer import model_from_checkpoint
-    if result.get("checkpoint"):
-        return model_from_checkpoint(result["checkpoint"])
-    cfg = config_from_dict(result["spec"]["resolved"]["config"])
-    torch.manual_seed(cfg.seed)
-    return build_model(cfg.model).eval(), cfg
-
-
 def margins(mean_psnr: dict, ours: str, rivals: Sequence[str]) -> dict:
     """{length: PSNR of `ours` minus the best of `rivals`} from {method: {length: mean PSNR}}."""
     return {L: mean_psnr[ours][L] - max(mean_psnr[r][L] for r in rivals) for L in sorted(mean_psnr[ours])}
@@ -209,7 +191,7 @@ def segment_table(results: dict, lengths: Sequence[int], cache_dir: str | Path |
         if clips is None:
             clips = load_clips(build_test_sequences(cfg), cfg, frames=frames)
         whole = {}
-        if r.get("outputs"):  # the plan's own whole-clip restorations, as evaluated (see s2svr.experiments)
+        if r.get("outputs"):  # the plan's own whole-clip restorations, as evaluated (see s2svr.experiments.worker)
             for name, _, _ in clips:
                 f = Path(r["outputs"]) / f"{name.replace('/', '_')}.npy"
                 if f.is_file():
@@ -222,55 +204,3 @@ def segment_table(results: dict, lengths: Sequence[int], cache_dir: str | Path |
         tmp.write_text(json.dumps(rows))
         tmp.replace(path)
     return rows
-
-
-def measured_label(profile: str, threads: int | None = None) -> str:
-    """How a measured number was obtained, for table captions: profile, data, hardware."""
-    import os
-    import platform
-    threads = threads or torch.get_num_threads()
-    return (f"measured: profile {profile}, embedded dataset, CPU ({platform.machine()}, {os.cpu_count()} cores, "
-            f"{threads} thread{'s' if threads > 1 else ''}, torch {torch.__version__})")
-
-
-@torch.no_grad()
-def encoder_saliency(model, frames_lq: torch.Tensor) -> torch.Tensor:
-    """Feature saliency of Fig. 7: channel-mean |z_t| of the top encoder latent of a `paper`-layout S2SVR,
-    streamed over `(T, C, H, W)` frames -> `(T, H, W)`."""
-    model.eval()
-    state, out = model.init_stream(), []
-    for f in frames_lq:
-        model.stream_step(state, f.unsqueeze(0))
-        out.append(state.enc_states[-1][0].abs().mean(0))
-    return torch.stack(out)
-
-
-def sharpness(saliency: torch.Tensor) -> float:
-    """Mean gradient magnitude of a `(H, W)` map divided by its mean (as in the chapter "Motion compensation"):
-    thin lines score high, the same lines smeared (or ghosted by misaligned history) lower."""
-    gy, gx = torch.gradient(saliency.double())
-    return float((gx ** 2 + gy ** 2).sqrt().mean() / saliency.double().mean().clamp_min(1e-12))
-
-
-def without_motion(model):
-    """A copy of `model` (same weights) whose flow network answers zero motion: no motion compensation."""
-    import copy
-
-    from ..flow.standins import ZeroFlow
-    twin = copy.deepcopy(model)
-    twin.flow = ZeroFlow()
-    return twin.eval()
-
-
-def paired_difference(result_a: dict, result_b: dict, key: str = "psnr") -> dict:
-    """Run A minus run B on the same test set (plan results): mean difference of `key`, the per-sequence
-    differences, and on how many sequences A is ahead. {'diff', 'per_sequence', 'wins', 'sequences', 'holds'},
-    `holds` = A ahead on average *and* on a majority of the sequences (a guard against one lucky clip)."""
-    names = list(result_a["per_sequence"])
-    if sorted(names) != sorted(result_b["per_sequence"]):
-        raise ValueError("the two results were scored on different test sequences")
-    per = {n: result_a["per_sequence"][n][key] - result_b["per_sequence"][n][key] for n in names}
-    diff = result_a["mean"][key] - result_b["mean"][key]
-    wins = sum(v > 0 for v in per.values())
-    return {"diff": diff, "per_sequence": per, "wins": wins, "sequences": len(names),
-            "holds": diff > 0 and wins > len(names) / 2}

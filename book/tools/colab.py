@@ -1,4 +1,4 @@
-"""Copies of the executed chapters for the "launch in Colab" buttons: `python -m s2svr.book.colab OUT`.
+"""Copies of the executed chapters for the "launch in Colab" buttons: `python -m book.tools.colab OUT`.
 
 Colab opens `chapters/<name>.ipynb` from the branch named in `_config.yml` (`repository.branch`), which
 .github/workflows/pages.yml fills with the output of this module. Colab has no `s2svr`, so each copy starts
@@ -50,7 +50,7 @@ def export(root: Path, out: Path) -> list[Path]:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        print("usage: python -m s2svr.book.colab OUT_DIR", file=sys.stderr)
+        print("usage: python -m book.tools.colab OUT_DIR", file=sys.stderr)
         return 2
     written = export(Path.cwd(), Path(argv[0]))
     print(f"{len(written)} notebooks for Colab in {argv[0]}/chapters")

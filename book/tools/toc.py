@@ -1,7 +1,7 @@
 """Which pages `_toc.yml` lists, and which of them are executable chapters.
 
 An executable chapter is a toc entry `chapters/<name>`: its source is the jupytext file
-`notebooks/<name>.py`, and `chapters/<name>.ipynb` is the executed copy written by `s2svr.book.run`
+`notebooks/<name>.py`, and `chapters/<name>.ipynb` is the executed copy written by `book.tools.run`
 (build output, git-ignored). Every other entry (`book/...`) is a prose page kept in git.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Flow figures of the book's chapter "Distillation and Algorithm 1": Fig. 1 rows, a flow cache, the verdict.
+"""Flow figures of `notebooks/distillation.py`: Fig. 1 rows, a flow cache, the verdict.
 
 * :class:`CachedFlow` memoises a flow network's answers by the content of its inputs, so the chapter's
   figures and `s2svr.train.flow_evaluate.evaluate_flow` (which runs the HQ teacher as `reference` on every pair,
@@ -6,7 +6,7 @@
 * :func:`align_hq` / :func:`flow_figure_rows` draw the paper's Fig. 1: flows colour-coded
   (`s2svr.flow.visualize.flow_to_color`, one magnitude scale for all), and below them HQ frame 2 warped onto
   HQ frame 1 by each flow (`flow_warp` after `resize_flow`, border padding, as `flow_metrics` measures it)
-  with the alignment error. The rows feed `s2svr.book.figures.plot_grid` / `grid_jpeg` (slider positions).
+  with the alignment error. The rows feed `s2svr.report.figures.plot_grid` / `grid_jpeg` (slider positions).
 * :func:`distillation_verdict` turns the measured table into the two parts of the paper's claim for
   distillation (Sec. 3.3): the student's LQ flow is closer to the teacher's HQ flow, and aligns better,
   than a student trained without distillation.

@@ -1,9 +1,10 @@
 """Every experiment of the book in one place: the chapters ask this module for results by name.
 
-`results(profile, names)` runs (or reuses, see `s2svr.experiments`) the named jobs and their dependencies
-under `outputs/<profile>/experiments` and returns {name: result}. Several chapters share runs (Table 1's
+`results(profile, names, output_dir)` runs (or reuses, see `s2svr.experiments.runner`) the named jobs and their
+dependencies under `<output_dir>/<profile>/experiments` and returns {name: result}; `output_dir` is the chapters'
+parameter of the same name (`outputs` by default, in `make book` as in a chapter opened by hand). Several chapters share runs (Table 1's
 S2SVR is also Table 4's "unsupervised" row and Table 5's model), so they are defined once here.
-`python -m s2svr.book.plan --profile cpu` runs the whole plan ahead of the chapters.
+`python -m s2svr.experiments.plan --profile cpu` runs the whole plan ahead of the chapters.
 
 Flow (Algorithm 1, on the embedded flow set): one teacher on HQ frames (shared by the three tasks, its
 data and loss do not depend on the task), a distilled student per task on that task's degraded frames, and,
@@ -18,10 +19,11 @@ import argparse
 import time
 from pathlib import Path
 
-from ..experiments import FlowJob, RestoreJob, run
+from ..configs.schema import ARCHS
+from .jobs import FlowJob, RestoreJob
+from .runner import run
 
 TASK_CONFIGS = {"sr": "sr_reds4", "deblur": "deblur_gopro", "vqe": "vqe_mfqe"}
-ARCHS = ("identity", "single_frame", "basicvsr", "s2svr")
 
 
 def jobs(profile: str) -> dict:
@@ -44,11 +46,12 @@ def jobs(profile: str) -> dict:
     return out
 
 
-def root(profile: str, output_root: str | Path = "outputs") -> Path:
-    return Path(output_root) / profile / "experiments"
+def root(profile: str, output_dir: str | Path = "outputs") -> Path:
+    """Where the plan's runs of `profile` live: `<output_dir>/<profile>/experiments`."""
+    return Path(output_dir) / profile / "experiments"
 
 
-def results(profile: str, names=None, output_root: str | Path = "outputs", workers: int = 2,
+def results(profile: str, names=None, output_dir: str | Path = "outputs", workers: int = 2,
             progress: bool = True) -> dict:
     """{name: result dict} for `names` (default: the whole plan), running what is not cached."""
     plan = jobs(profile)
@@ -56,13 +59,14 @@ def results(profile: str, names=None, output_root: str | Path = "outputs", worke
     unknown = [n for n in names if n not in plan]
     if unknown:
         raise KeyError(f"unknown experiment(s) {unknown}; known: {', '.join(plan)}")
-    done = run([plan[n] for n in names], root(profile, output_root), workers=workers, progress=progress)
+    done = run([plan[n] for n in names], root(profile, output_dir), workers=workers, progress=progress)
     return {n: done[plan[n]] for n in names}
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m s2svr.book.plan", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m s2svr.experiments.plan", description=__doc__.splitlines()[0])
     ap.add_argument("--profile", default="cpu")
+    ap.add_argument("--output-dir", default="outputs", help="the chapters' output_dir (default: outputs)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--only", nargs="*", help="names (default: all); see --list")
     ap.add_argument("--list", action="store_true")
@@ -71,7 +75,7 @@ def main(argv=None) -> int:
         print("\n".join(jobs(args.profile)))
         return 0
     t0 = time.time()
-    res = results(args.profile, args.only, workers=args.workers)
+    res = results(args.profile, args.only, output_dir=args.output_dir, workers=args.workers)
     for name, r in res.items():
         extra = r.get("mean") or r.get("checkpoint")
         print(f"{name:32s} {extra}")

@@ -1,0 +1,106 @@
+"""The two kinds of job the book runs, and their identity (the hash of the fully resolved config).
+
+A job is a flow stage of Algorithm 1 (`FlowJob`, trained by `s2svr.train.flow.run_stage`) or a restoration
+training plus its evaluation (`RestoreJob`, `s2svr.train.trainer.train` then
+`s2svr.train.evaluate.evaluate_sequences`); `s2svr.experiments.worker` runs either one. Its identity covers
+profile, overrides, architecture and, for a job that starts from a flow checkpoint, the identity of the job
+that made it: a changed budget, model size or flow initialisation runs anew, package edits that do not change
+a config do not.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Optional
+
+CACHE_VERSION = "1"  # bump to invalidate every cached experiment
+
+
+class ExperimentError(RuntimeError):
+    """A job failed; the message names the job and the last line of its log."""
+
+
+def _freeze(d: Optional[dict]) -> str:
+    return json.dumps(d or {}, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class FlowJob:
+    """One stage of Algorithm 1 on `config`'s data (`s2svr.train.flow.run_stage`); `teacher` for stage 'student'."""
+
+    config: str
+    profile: str
+    stage: str                          # teacher | student | student-nodistill | supervised
+    teacher: Optional["FlowJob"] = None
+    frames: str = "hq"                  # frames of the supervised stage: hq | lq
+    overrides: str = field(default="{}")  # JSON of config overrides (use `with_overrides`)
+
+    kind = "flow"
+
+    @property
+    def label(self) -> str:
+        return self.stage if self.stage != "supervised" else f"supervised-{self.frames}"
+
+    def with_overrides(self, **sections) -> "FlowJob":
+        return FlowJob(self.config, self.profile, self.stage, self.teacher, self.frames, _freeze(sections))
+
+    def resolved(self) -> dict:
+        from ..configs import config_to_dict, load_config
+        cfg = load_config(self.config, self.profile, overrides=json.loads(self.overrides) or None)
+        d = config_to_dict(cfg)
+        if self.stage == "student" and self.teacher is None:
+            raise ExperimentError(f"{self.config} {self.stage}: a student needs a teacher job")
+        return {"kind": "flow", "stage": self.stage, "frames": self.frames, "config": d,
+                "teacher": key(self.teacher) if self.teacher else None}
+
+    def dependencies(self) -> list:
+        return [self.teacher] if self.teacher else []
+
+
+@dataclass(frozen=True)
+class RestoreJob:
+    """Train `arch` on `config` (profile `profile`) with the flow net initialised from `flow`'s checkpoint,
+    then evaluate it on the test set; `arch='identity'` is evaluated without training."""
+
+    config: str
+    profile: str
+    arch: str = "s2svr"
+    flow: Optional[FlowJob] = None
+    overrides: str = field(default="{}")
+    save_outputs: bool = True           # keep the restored test frames (uint8 .npy) for figures
+
+    kind = "restore"
+
+    @property
+    def label(self) -> str:
+        return self.arch if self.flow is None else f"{self.arch}+{self.flow.label}"
+
+    def with_overrides(self, **sections) -> "RestoreJob":
+        return RestoreJob(self.config, self.profile, self.arch, self.flow, _freeze(sections), self.save_outputs)
+
+    def cfg(self, flow_checkpoint: Optional[str] = None):
+        from ..configs import load_config
+        over = json.loads(self.overrides)
+        over.setdefault("model", {})["arch"] = self.arch
+        if flow_checkpoint:
+            over.setdefault("flow", {})["checkpoint"] = flow_checkpoint
+        return load_config(self.config, self.profile, overrides=over)
+
+    def resolved(self) -> dict:
+        from ..configs import config_to_dict
+        d = config_to_dict(self.cfg())
+        return {"kind": "restore", "config": d, "flow": key(self.flow) if self.flow else None,
+                "save_outputs": self.save_outputs}
+
+    def dependencies(self) -> list:
+        return [self.flow] if self.flow else []
+
+
+@functools.lru_cache(maxsize=None)  # jobs are frozen: resolving a config (YAML) once per job is enough
+def key(job) -> str:
+    """Identity of a job: sha256 of its resolved config and of its dependencies' identities."""
+    h = hashlib.sha256(CACHE_VERSION.encode())
+    h.update(json.dumps(job.resolved(), sort_keys=True, default=str).encode())
+    return h.hexdigest()[:12]

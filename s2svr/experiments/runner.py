@@ -1,0 +1,112 @@
+"""The runner and its cache: `run(jobs, root)` trains and evaluates what has no result under `root` yet.
+
+A job (`s2svr.experiments.jobs`) writes into `root/<config>-<label>-<key>/`, where `key` is the hash of its
+resolved config: a chapter that asks again for the same experiment gets the finished result back at once.
+Delete the folder (`outputs/<profile>/experiments/`) to force a re-run.
+
+Each job runs in its own subprocess (`s2svr.experiments.worker`; on the GPU when there is one,
+`S2SVR_DEVICE=cpu|cuda:1|...` chooses) with one CPU thread: two jobs side by side on two cores are faster than
+one job with two threads. Success is `result.json`, written last: an interrupted job leaves no result and
+resumes from its checkpoint.
+
+    from s2svr.experiments import FlowJob, RestoreJob, run
+    teacher = FlowJob("sr_reds4", "cpu", "teacher")
+    student = FlowJob("sr_reds4", "cpu", "student", teacher=teacher)
+    s2svr = RestoreJob("sr_reds4", "cpu", arch="s2svr", flow=student)
+    results = run([teacher, student, s2svr], root="outputs/cpu/experiments")
+    results[s2svr]["mean"]            # {'psnr': ..., 'ssim': ...} on the test set
+    results[student]["checkpoint"]    # path of flow_student.pt
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import Optional
+
+from .jobs import ExperimentError, key
+from .worker import RESULT
+
+
+def job_dir(job, root) -> Path:
+    name = f"{Path(job.config).stem}-{job.label}-{key(job)}"
+    return Path(root) / name
+
+
+def cached(job, root) -> Optional[dict]:
+    """The finished result of `job` under `root`, or None."""
+    p = job_dir(job, root) / RESULT
+    return json.loads(p.read_text()) if p.is_file() else None
+
+
+def _ordered(jobs) -> list:
+    """Every job and its dependencies, dependencies first, each once."""
+    out, seen = [], set()
+
+    def visit(j):
+        if j in seen:
+            return
+        for d in j.dependencies():
+            visit(d)
+        seen.add(j)
+        out.append(j)
+    for j in jobs:
+        visit(j)
+    return out
+
+
+def _spec(job, root) -> dict:
+    spec = {"kind": job.kind, "resolved": job.resolved(), "config": job.config, "profile": job.profile}
+    if job.kind == "flow":
+        spec.update(stage=job.stage, frames=job.frames,
+                    teacher=cached(job.teacher, root)["checkpoint"] if job.teacher else None)
+    else:
+        spec.update(arch=job.arch, save_outputs=job.save_outputs,
+                    flow_checkpoint=cached(job.flow, root)["checkpoint"] if job.flow else None)
+    return spec
+
+
+def _launch(job, root, progress) -> dict:
+    d = job_dir(job, root)
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "job.json").write_text(json.dumps(_spec(job, root), indent=2))
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", S2SVR_THREADS="1")
+    t0 = time.time()
+    with open(d / "log.txt", "w") as log:
+        rc = subprocess.call([sys.executable, "-m", "s2svr.experiments.worker", str(d)], stdout=log,
+                             stderr=subprocess.STDOUT, env=env)
+    if rc != 0:
+        lines = [ln for ln in (d / "log.txt").read_text().splitlines() if ln.strip()]
+        raise ExperimentError(f"{d.name}: failed (exit {rc}): {lines[-1] if lines else 'no output'}; "
+                              f"log {d / 'log.txt'}")
+    res = cached(job, root)
+    if progress:
+        print(f"  done {d.name} in {time.time() - t0:.0f} s", flush=True)
+    return res
+
+
+def run(jobs, root, workers: int = 2, progress: bool = True) -> dict:
+    """Run every job of `jobs` (and their dependencies) that has no result under `root` yet, `workers` at a
+    time, dependencies first; returns {job: result dict} for all of them."""
+    order = _ordered(jobs)
+    results = {j: cached(j, root) for j in order}
+    todo = [j for j in order if results[j] is None]
+    if progress and todo:
+        print(f"experiments: {len(order) - len(todo)} cached, running {len(todo)} under {root}", flush=True)
+    futures = {}
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        pending = list(todo)
+        while pending or futures:
+            for j in [j for j in pending if all(results[d] is not None for d in j.dependencies())]:
+                pending.remove(j)
+                futures[pool.submit(_launch, j, root, progress)] = j
+            if not futures:
+                raise ExperimentError("unsatisfiable dependencies: " + ", ".join(j.label for j in pending))
+            finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+            for f in finished:
+                results[futures.pop(f)] = f.result()
+    return results

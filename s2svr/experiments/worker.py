@@ -1,0 +1,89 @@
+"""What one job runs, in its own subprocess: `python -m s2svr.experiments.worker JOB_DIR`.
+
+`JOB_DIR/job.json` (written by `s2svr.experiments.runner`) holds the resolved config and the checkpoints the job
+starts from. A flow stage calls `s2svr.train.flow.run_stage`; a restoration job calls `s2svr.train.trainer.train`
+and `s2svr.train.evaluate.evaluate_sequences`. Success is `JOB_DIR/result.json`, written last and atomically.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+RESULT = "result.json"
+
+
+def _atomic_json(obj, path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(obj, indent=2))
+    os.replace(tmp, path)
+
+
+def run_flow(spec: dict, d: Path) -> dict:
+    """Train one stage of Algorithm 1 into `d` (resuming from its checkpoint if one is there)."""
+    from ..configs import config_from_dict
+    from ..train.flow import run_stage
+    cfg = config_from_dict(spec["resolved"]["config"])
+    t0 = time.time()
+    run_stage(cfg, spec["stage"], d, teacher=spec["teacher"] or None, device=os.environ.get("S2SVR_DEVICE", "auto"),
+              frames=spec["frames"], resume=(d / f"flow_{spec['stage']}.pt").exists(), progress=False)
+    return {"checkpoint": str(d / f"flow_{spec['stage']}.pt"), "seconds": time.time() - t0,
+            "log": str(d / f"flow_{spec['stage']}_log.csv")}
+
+
+def run_restore(spec: dict, d: Path) -> dict:
+    """Train (unless `arch='identity'`) and evaluate one restoration network into `d`."""
+    import numpy as np
+    import torch
+
+    from ..configs import config_from_dict
+    from ..flow.pwclite import PWCLite
+    from ..models import build_model, parameter_breakdown
+    from ..train.data import build_test_sequences
+    from ..train.evaluate import evaluate_sequences
+    from ..train.trainer import model_from_checkpoint, train
+    from ..utils import resolve_device
+    over = dict(spec["resolved"]["config"])
+    if spec["flow_checkpoint"]:
+        over["flow"] = dict(over["flow"], checkpoint=spec["flow_checkpoint"])
+    cfg = config_from_dict(over, str(d / "job.json"))
+    device = resolve_device(os.environ.get("S2SVR_DEVICE", "auto"))
+    t0 = time.time()
+    steps = 0
+    if spec["arch"] == "identity":
+        torch.manual_seed(cfg.seed)
+        model = build_model(cfg.model, flow_net=PWCLite.from_config(cfg.flow)).to(device).eval()
+    else:
+        res = train(cfg, d / "train", device=str(device), progress=False)
+        steps = res.step
+        model, _ = model_from_checkpoint(res.checkpoint, device=device)
+    train_s = time.time() - t0
+    out_dir = d / "outputs"
+    if spec["save_outputs"]:
+        out_dir.mkdir(exist_ok=True)
+    t1 = time.time()
+    with torch.no_grad():
+        ev = evaluate_sequences(model, build_test_sequences(cfg), cfg, device=device, progress=False,
+                                save_dir=out_dir if spec["save_outputs"] else None)
+    return {**ev, "arch": spec["arch"], "steps": steps, "train_seconds": train_s,
+            "eval_seconds": time.time() - t1, "parameters": parameter_breakdown(model),
+            "checkpoint": str(d / "train" / "last.pt") if steps else None,
+            "outputs": str(out_dir) if spec["save_outputs"] else None,
+            "torch": torch.__version__, "threads": torch.get_num_threads(), "numpy": np.__version__}
+
+
+def main(d: str) -> int:
+    import torch
+    torch.set_num_threads(int(os.environ.get("S2SVR_THREADS", "1")))
+    d = Path(d)
+    spec = json.loads((d / "job.json").read_text())
+    res = run_flow(spec, d) if spec["kind"] == "flow" else run_restore(spec, d)
+    res["spec"] = spec
+    _atomic_json(res, d / RESULT)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

@@ -1,0 +1,89 @@
+"""Plan results as the Experiments chapters read them: by method, their config, their saved frames.
+
+Used by `notebooks/exp_sr.py`, `notebooks/exp_deblur.py`, `notebooks/exp_vqe.py`, `notebooks/exp_ablation.py` and
+`notebooks/report.py`, which take their runs from `s2svr.experiments.plan.results` under the names `<task>/<arch>`
+(task: sr, deblur, vqe; arch: one of `s2svr.configs.schema.ARCHS`). A run's result dict (see
+`s2svr.experiments.worker`) holds "mean", "per_sequence", "convention" ({'kind': 'psnr'|'delta', 'test_y',
+'crop_border'}), "parameters", "steps", "train_seconds", "outputs" (one uint8 `(T, H, W, C)` .npy of restored
+frames per test sequence) and "spec" (the resolved config). Nothing here trains or evaluates a network.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import torch
+
+from ..configs.schema import ARCHS
+
+IDENTITY_LABEL = {"sr": "bicubic", "deblur": "blurred input", "vqe": "compressed input"}
+
+ARCH_LABEL = {"single_frame": "single-frame", "basicvsr": "BasicVSR-style", "s2svr": "S2SVR"}
+
+
+def method_label(task: str, arch: str) -> str:
+    """Display name of a method: 'bicubic' / 'blurred input' / 'compressed input' for `identity`, else
+    'single-frame', 'BasicVSR-style', 'S2SVR'."""
+    return IDENTITY_LABEL[task] if arch == "identity" else ARCH_LABEL[arch]
+
+def by_arch(results: Mapping[str, dict], task: str) -> dict:
+    """`{arch: result}` in :data:`ARCHS` order from plan results keyed `<task>/<arch>` (missing archs skipped)."""
+    return {a: results[f"{task}/{a}"] for a in ARCHS if f"{task}/{a}" in results}
+
+def run_config(result: dict) -> dict:
+    """The resolved config dict a run was trained with (`result['spec']['resolved']['config']`)."""
+    return result["spec"]["resolved"]["config"]
+
+def experiment_config(result: dict):
+    """The run's config as an :class:`s2svr.configs.ExperimentConfig`."""
+    from ..configs import config_from_dict
+    return config_from_dict(run_config(result), "result spec")
+
+def load_task(profile: str, task: str, output_dir: str) -> tuple:
+    """`(results, runs, cfg)` of `task` from the plan (`s2svr.experiments.plan.results`, cached: instant once
+    trained): the plan results keyed `<task>/<arch>`, the same by arch (:func:`by_arch`), and the S2SVR run's
+    config. `output_dir` is the chapters' parameter (`outputs`; the plan lives in `<output_dir>/<profile>`)."""
+    from ..experiments.plan import results as plan_results
+    res = plan_results(profile, [f"{task}/{arch}" for arch in ARCHS], output_dir=output_dir)
+    runs = by_arch(res, task)
+    return res, runs, experiment_config(runs["s2svr"])
+
+def restored_frames(result: dict, sequence: str) -> np.ndarray:
+    """The restored test frames a run saved for `sequence` (e.g. 'sr/bikes_076'): uint8 `(T, H, W, C)`."""
+    if not result.get("outputs"):
+        raise FileNotFoundError(f"run {result.get('arch')!r} kept no restored frames (save_outputs off)")
+    return np.load(Path(result["outputs"]) / f"{sequence.replace('/', '_')}.npy")
+
+def reference_frames(result: dict, sequence: str) -> tuple:
+    """(LQ, GT) uint8 `(T, H, W, C)` of the frames a run evaluated on `sequence`, read as the evaluator reads
+    them (Y for single-channel models) from the run's own test set (`s2svr.train.data.build_test_sequences`)."""
+    from ..train.data import build_test_sequences, data_mode
+    cfg = experiment_config(result)
+    seqs = {s.name: s for s in build_test_sequences(cfg)}
+    seq = seqs[sequence]
+    idx = list(range(int(result["per_sequence"][sequence]["frames"])))
+    mode = data_mode(cfg)
+    return seq.lq.read(idx, mode=mode), seq.gt.read(idx, mode=mode)
+
+
+def model_from_result(result: dict):
+    """(model in eval mode, config) of a restoration result of the book's plan (`s2svr.experiments.plan.results`):
+    its trained checkpoint, or, for the untrained 'identity' job (no checkpoint), the model its config builds."""
+    from ..configs import config_from_dict
+    from ..models import build_model
+    from ..train.trainer import model_from_checkpoint
+    if result.get("checkpoint"):
+        return model_from_checkpoint(result["checkpoint"])
+    cfg = config_from_dict(result["spec"]["resolved"]["config"])
+    torch.manual_seed(cfg.seed)
+    return build_model(cfg.model).eval(), cfg
+
+
+def measured_label(profile: str, threads: int | None = None) -> str:
+    """How a measured number was obtained, for table captions: profile, data, hardware."""
+    import os
+    import platform
+    threads = threads or torch.get_num_threads()
+    return (f"measured: profile {profile}, embedded dataset, CPU ({platform.machine()}, {os.cpu_count()} cores, "
+            f"{threads} thread{'s' if threads > 1 else ''}, torch {torch.__version__})")
