@@ -26,7 +26,7 @@ import torch
 
 from ..flow.pwclite import PWCLite
 from ..losses import FlowLoss, multiscale_epe_loss
-from .checkpoint import CheckpointError, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .checkpoint import CheckpointError, load_checkpoint, load_weights, rng_state, save_checkpoint, set_rng_state
 from ..utils import resolve_device, seed_everything
 
 STAGES = ("teacher", "student", "student-nodistill", "supervised")
@@ -71,7 +71,7 @@ def load_flow_model(path, device="cpu", frozen: bool = True) -> PWCLite:
     """A PWC-Lite from an Algorithm 1 checkpoint (any stage); frozen and in eval mode for use as a teacher."""
     state = load_checkpoint(path, kind="flow")
     model = PWCLite(**flow_arch(state))
-    model.load_state_dict(state["model"])
+    load_weights(model, state["model"], path)
     model.to(resolve_device(device))
     if frozen:
         model.eval().requires_grad_(False)
@@ -161,7 +161,9 @@ def train_flow(stage: str, model, batches, cfg, *, teacher=None, out_dir=None, i
                 raise FlowTrainError(f"{ckpt}: a '{state.get('stage')}' checkpoint, this run is stage '{stage}'")
             if state.get("config") != config:
                 raise FlowTrainError(f"{ckpt}: written by a different config; use another --out")
-            model.load_state_dict(state["model"])
+            if "optimizer" not in state:
+                raise FlowTrainError(f"{ckpt}: holds weights only (no optimiser/RNG state); it cannot be resumed")
+            load_weights(model, state["model"], ckpt)
             opt.load_state_dict(state["optimizer"])
             step = int(state["step"])
             set_rng_state(state["rng"])
@@ -265,8 +267,15 @@ def run_stage(cfg, stage: str, out_dir, *, teacher=None, device="auto", frames: 
     seed_everything(cfg.seed)
     model = build_flow_model(cfg.flow)
     teacher_net = load_flow_model(teacher, device) if stage == "student" else None
-    batches = PairBatches(load_flow_pairs(cfg, "train"), cfg.flow.batch_size, cfg.flow.patch_size,
+    pairs = load_flow_pairs(cfg, "train", video=cfg.flow.train_video and stage != "supervised")
+    batches = PairBatches(pairs, cfg.flow.batch_size, cfg.flow.patch_size,
                           seed=cfg.seed, flip=flip, swap=cfg.flow.swap)
     return train_flow(stage, model, batches, cfg.flow, teacher=teacher_net, out_dir=out_dir, device=device,
                       seed=cfg.seed, resume=resume, progress=progress, config=config_to_dict(cfg),
                       max_steps=max_steps, frames=frames)
+
+
+def reference_flow_checkpoint(name: str = "flow-teacher"):
+    """The shipped reference HQ teacher (`weights/manifest.json`), the default of `s2svr flow`."""
+    from ..reference import reference_checkpoint
+    return reference_checkpoint(name)

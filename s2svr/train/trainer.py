@@ -7,12 +7,21 @@ Algorithm 1 student checkpoint when given.
 
 Exact resume: the data order is a function of (seed, step) (:class:`StepSampler`), every random crop is
 seeded by (seed, epoch, index), and the checkpoint holds model, optimiser, scheduler, step and RNG states,
-so a run killed at any step and resumed ends with the same weights, bit for bit on CPU.
+so a run killed at any step and resumed ends with the same weights, bit for bit on CPU. The DataLoader draws
+its seed before the saved RNG state is restored, so the RNG state after a resume is that of an uninterrupted
+run too; rows of `log.csv`/`val.csv` past the checkpoint's step (logged before a kill) are dropped on resume.
+
+A non-finite loss stops the run. A checkpoint is written only after the losses of its interval were found
+finite and its parameters are finite, and the previous one is kept as `previous.pt`: when the first
+non-finite loss comes from the weights of the newest checkpoint (the step right after it), that checkpoint is
+replaced by the previous one, so `last.pt` always holds weights that gave a finite loss.
 """
 from __future__ import annotations
 
 import csv
 import math
+import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,13 +34,14 @@ from ..losses import charbonnier_loss
 from ..flow.pwclite import PWCLite
 from ..models import build_model
 from ..utils import seed_everything
-from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .checkpoint import CheckpointError, load_checkpoint, load_weights, rng_state, save_checkpoint, set_rng_state
 from .data import build_train_dataset, build_test_sequences, collate_clips
 from .distributed import DistInfo, all_reduce_mean, barrier, init_distributed
 from .evaluate import evaluate_sequences
 from .sampler import StepSampler
 
 LAST = "last.pt"
+PREVIOUS = "previous.pt"
 
 
 class TrainingError(RuntimeError):
@@ -83,7 +93,7 @@ def load_flow_init(model, path: str) -> None:
     if hasattr(model.flow, "arch") and flow_arch(state) != model.flow.arch():
         raise TrainingError(f"{path}: a flow net built as {flow_arch(state)}, this config's flow section builds "
                             f"{model.flow.arch()} (flow.cost_norm)")
-    model.flow.load_state_dict(state["model"])
+    load_weights(model.flow, state["model"], path)
 
 
 def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None, resume: bool = True,
@@ -110,17 +120,20 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
         model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(_param_groups(model, cfg), betas=tuple(cfg.train.betas))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factors(cfg))
-    step = 0
+    step, saved_rng, saved_step = 0, None, None
     ckpt_path = out_dir / LAST
     if resume and ckpt_path.exists():
         state = load_checkpoint(ckpt_path, kind="restoration", task=cfg.model.task)
         if config_from_dict(state["config"], str(ckpt_path)) != cfg:
             raise TrainingError(f"{ckpt_path}: written by a different config; use another --out or --no-resume")
-        model.load_state_dict(state["model"])
+        if "optimizer" not in state:
+            raise CheckpointError(f"{ckpt_path}: holds weights only (no optimiser/RNG state); it cannot be "
+                                  "resumed, use another --out or --no-resume")
+        load_weights(model, state["model"], ckpt_path)
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
-        step = int(state["step"])
-        set_rng_state(state["rng"])
+        step = saved_step = int(state["step"])
+        saved_rng = state["rng"]
     ddp = model
     if info.enabled:
         ddp = torch.nn.parallel.DistributedDataParallel(
@@ -135,12 +148,17 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
     loader = DataLoader(dataset, batch_size=sampler.per_rank, sampler=sampler, num_workers=workers,
                         collate_fn=collate_clips, pin_memory=info.device.type == "cuda",
                         persistent_workers=False)
+    batches = iter(loader)  # draws the loader's seed, as the uninterrupted run did before its first step
+    if saved_rng is not None:
+        set_rng_state(saved_rng)
     test_seqs = build_test_sequences(cfg) if info.is_main else []
     amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.train.amp or "")
     scaler = torch.amp.GradScaler(info.device.type, enabled=amp_dtype is torch.float16)
 
     log_f = csv_writer = None
     if info.is_main:
+        for name in ("log.csv", "val.csv"):  # rows written after the checkpoint by a killed run
+            _drop_rows_after(out_dir / name, step)
         new = not (out_dir / "log.csv").exists() or step == 0
         log_f = open(out_dir / "log.csv", "w" if new else "a", newline="")
         csv_writer = csv.writer(log_f)
@@ -152,11 +170,11 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
         from tqdm.auto import tqdm
         bar = tqdm(total=end, initial=step, desc=f"train {cfg.name}/{cfg.profile}", unit="it")
     last_val = None
-    running = torch.zeros((), device=info.device)
-    t0, n_run = time.perf_counter(), 0
+    losses = []  # this interval's losses, still on the device (one host sync per interval)
+    t0 = time.perf_counter()
     model.train()
     try:
-        for batch in loader:
+        for batch in batches:
             lq = batch["frames_lq"].to(info.device, non_blocking=True)  # (B, T, C, h, w)
             gt = batch["frames_gt"].to(info.device, non_blocking=True)  # (B, T, C, s*h, s*w)
             with torch.autocast(info.device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
@@ -168,15 +186,17 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
             scaler.update()
             sched.step()
             step += 1
-            running += loss.detach()
-            n_run += 1
+            losses.append(loss.detach())
             log_now = step % cfg.train.log_every == 0 or step == end
-            if log_now or step % cfg.train.save_every == 0:
+            save_now = step % cfg.train.save_every == 0 or step == end
+            if log_now or save_now:
                 # The one host sync per interval; also before every save, so a NaN is never checkpointed.
-                mean_loss = all_reduce_mean(running / n_run, info).item()
-                if not math.isfinite(mean_loss):
-                    raise TrainingError(f"non-finite loss at step {step}; last good checkpoint: "
-                                        f"{ckpt_path if ckpt_path.exists() else 'none'}")
+                per_step = all_reduce_mean(torch.stack(losses), info).cpu()
+                finite = torch.isfinite(per_step)
+                if not finite.all():
+                    bad = step - len(losses) + 1 + int((~finite).nonzero()[0])
+                    raise TrainingError(_diverged(out_dir, bad, saved_step, cfg, info))
+                mean_loss, n_run = per_step.mean().item(), len(losses)
             if log_now:
                 dt = (time.perf_counter() - t0) / n_run
                 if info.is_main:
@@ -188,8 +208,8 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
                         tb.add_scalar("train/lr", lrs[0], step)
                     if bar is not None:
                         bar.set_postfix(loss=f"{mean_loss:.4f}", s_it=f"{dt:.2f}")
-                running.zero_()
-                t0, n_run = time.perf_counter(), 0
+                losses.clear()
+                t0 = time.perf_counter()
             if bar is not None:
                 bar.update(1)
             if step % cfg.train.val_every == 0 or step == end:
@@ -197,12 +217,16 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
                     last_val = evaluate_sequences(model, test_seqs, cfg, device=info.device, progress=False)
                     _append_val(out_dir / "val.csv", step, last_val)
                     model.train()
-            if step % cfg.train.save_every == 0 or step == end:
+            if save_now:
+                if not all(torch.isfinite(p).all() for p in model.parameters()):
+                    raise TrainingError(_diverged(out_dir, step, saved_step, cfg, info, params=True))
                 if info.is_main:
+                    _keep_previous(ckpt_path, out_dir / PREVIOUS)
                     save_checkpoint(ckpt_path, {
                         "kind": "restoration", "config": config_to_dict(cfg), "step": step,
                         "model": model.state_dict(), "optimizer": opt.state_dict(),
                         "scheduler": sched.state_dict(), "rng": rng_state()})
+                saved_step = step
                 barrier(info)
         if info.enabled:
             _write_sync_report(model, info, out_dir)
@@ -214,6 +238,51 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
         if tb is not None:
             tb.close()
     return TrainResult(out_dir=out_dir, step=step, checkpoint=ckpt_path, last_val=last_val)
+
+
+def _keep_previous(last: Path, previous: Path) -> None:
+    """Make `previous` a copy of `last` (a hard link where the file system allows) before `last` is replaced."""
+    if not last.exists():
+        return
+    tmp = previous.with_name(f".{previous.name}.partial-{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(last, tmp)
+    except OSError:
+        shutil.copy2(last, tmp)
+    os.replace(tmp, previous)
+
+
+def _diverged(out_dir: Path, bad: int, saved_step, cfg: ExperimentConfig, info: DistInfo, params=False) -> str:
+    """The message of a run that met a non-finite loss (or parameters) at step `bad`; rolls `last.pt` back to
+    `previous.pt` when the newest checkpoint's weights are the ones that gave the non-finite loss."""
+    last, prev = out_dir / LAST, out_dir / PREVIOUS
+    if info.is_main and not params and saved_step is not None and bad == saved_step + 1 and last.exists():
+        if prev.exists():
+            os.replace(prev, last)
+        else:
+            last.unlink()
+    good = "none"
+    if last.exists():
+        try:
+            good = f"{last} (step {load_checkpoint(last)['step']})"
+        except CheckpointError:
+            good = str(last)
+    what = "non-finite parameters after" if params else "non-finite loss at"
+    return (f"{what} step {bad}; last good checkpoint: {good}; resume from it with a lower learning rate "
+            f"(train.lr is {cfg.train.lr:g})")
+
+
+def _drop_rows_after(path: Path, step: int) -> None:
+    """Keep the header and the rows of `path` (a CSV whose first column is the step) up to `step`."""
+    if not path.exists():
+        return
+    lines = path.read_text().splitlines(keepends=True)
+    keep = lines[:1] + [ln for ln in lines[1:] if ln.split(",", 1)[0].isdigit() and int(ln.split(",", 1)[0]) <= step]
+    if len(keep) != len(lines):
+        tmp = path.with_name(f".{path.name}.partial-{os.getpid()}.tmp")
+        tmp.write_text("".join(keep))
+        os.replace(tmp, path)
 
 
 def _tensorboard(out_dir: Path):
@@ -252,5 +321,5 @@ def model_from_checkpoint(path: str | Path, device: str | torch.device = "cpu", 
     state = load_checkpoint(path, kind="restoration", task=task)
     cfg = config_from_dict(state["config"], str(path))
     model = build_model(cfg.model, flow_net=PWCLite.from_config(cfg.flow))
-    model.load_state_dict(state["model"])
+    load_weights(model, state["model"], path)
     return model.to(device).eval(), cfg

@@ -56,6 +56,11 @@ def test_sigkill_at_a_random_step_then_resume_equals_uninterrupted_run(tiny_conf
     a, b = _weights(tmp_path / "full" / "last.pt"), _weights(run / "last.pt")
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a), f"weights differ after kill at step {step} and resume"
+    full_rng, resumed_rng = (load_checkpoint(d / "last.pt")["rng"]["torch"] for d in (tmp_path / "full", run))
+    assert torch.equal(full_rng, resumed_rng), "the RNG state after a resume differs from the uninterrupted run's"
+    steps = [int(line.split(",")[0]) for line in (run / "log.csv").read_text().splitlines()[1:]]
+    assert steps == list(range(1, 7)), f"log.csv repeats or misses steps after the resume: {steps}"
+    assert not [p.name for p in run.iterdir() if p.name.startswith(".")], "temporary files left behind"
 
 
 def test_ddp_two_processes_stay_in_sync_and_match_one_process(tiny_config, tmp_path):
@@ -74,6 +79,7 @@ def test_ddp_two_processes_stay_in_sync_and_match_one_process(tiny_config, tmp_p
 
 
 def test_non_finite_loss_stops_with_step_and_keeps_last_good_checkpoint(tiny_config, tmp_path, monkeypatch):
+    """NaN at step 3: the weights of step 2 produced it, so last.pt is rolled back to step 1 (previous.pt)."""
     import s2svr.train.trainer as trainer
     calls = {"n": 0}
     real = trainer.charbonnier_loss
@@ -85,7 +91,27 @@ def test_non_finite_loss_stops_with_step_and_keeps_last_good_checkpoint(tiny_con
 
     monkeypatch.setattr(trainer, "charbonnier_loss", flaky)
     cfg = load_config(tiny_config, "ci")
-    with pytest.raises(TrainingError, match=r"non-finite loss at step 3; last good checkpoint: .*last.pt"):
+    with pytest.raises(TrainingError, match=r"non-finite loss at step 3; last good checkpoint: .*last.pt \(step 1\);"
+                                             r" resume from it with a lower learning rate"):
+        train(cfg, tmp_path / "run", progress=False)
+    state = load_checkpoint(tmp_path / "run" / "last.pt")
+    assert state["step"] == 1 and all(torch.isfinite(v).all() for v in state["model"].values())
+
+
+def test_non_finite_later_keeps_the_newest_checkpoint(tiny_config, tmp_path, monkeypatch):
+    """NaN at step 5 with checkpoints every 2 steps: step 4's weights gave step 5's loss; step 2 is kept."""
+    import s2svr.train.trainer as trainer
+    calls = {"n": 0}
+    real = trainer.charbonnier_loss
+
+    def flaky(pred, target, eps=1e-6):
+        calls["n"] += 1
+        loss = real(pred, target, eps=eps)
+        return loss * float("inf") if calls["n"] >= 5 else loss
+
+    monkeypatch.setattr(trainer, "charbonnier_loss", flaky)
+    cfg = load_config(tiny_config, "ci", overrides={"train": {"save_every": 2, "log_every": 3}})
+    with pytest.raises(TrainingError, match=r"non-finite loss at step 5; last good checkpoint: .*last.pt \(step 2\)"):
         train(cfg, tmp_path / "run", progress=False)
     assert load_checkpoint(tmp_path / "run" / "last.pt")["step"] == 2
 
