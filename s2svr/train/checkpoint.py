@@ -166,7 +166,7 @@ def read_header(path: str | Path, data: bytes | None = None) -> tuple[dict, byte
     except (ValueError, UnicodeDecodeError):
         raise _refuse(path, "corrupted: the safetensors header is not valid JSON") from None
     meta = header.get("__metadata__") if isinstance(header, dict) else None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT or "s2svr" not in meta:
+    if not isinstance(meta, dict) or "sha256" not in meta:
         found = meta.get("format") if isinstance(meta, dict) else None
         raise _refuse(path, f"a safetensors file without s2svr metadata (format {found!r}; expected "
                             f"{FORMAT!r} in the header's __metadata__)")
@@ -183,6 +183,8 @@ def read_header(path: str | Path, data: bytes | None = None) -> tuple[dict, byte
     if got != want:
         raise _refuse(path, f"corrupted: its sha256 is {got[:16]}..., the header records {want[:16]}... "
                             "(flipped bits or a partial copy; copy it again or use an older checkpoint)")
+    if meta.get("format") != FORMAT or "s2svr" not in meta:
+        raise _refuse(path, f"format {meta.get('format')!r}, expected {FORMAT!r} (written by another version of s2svr)")
     return header, data
 
 

@@ -1,7 +1,5 @@
-import torch
 import pytest
 
-from s2svr.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from s2svr.train.sampler import StepSampler
 
 
@@ -33,25 +31,3 @@ def test_each_epoch_visits_every_item_once_and_epochs_differ():
 def test_batch_not_divisible_by_world_size_is_refused():
     with pytest.raises(ValueError, match="not divisible"):
         StepSampler(5, batch_size=3, world_size=2)
-
-
-def test_checkpoint_roundtrip_and_bad_files(tmp_path):
-    p = save_checkpoint(tmp_path / "a" / "last.pt", {"kind": "restoration", "step": 3, "w": torch.ones(2),
-                                                    "config": {"model": {"task": "sr"}}})
-    assert [q.name for q in p.parent.iterdir()] == ["last.pt"]  # no temporary file left behind
-    st = load_checkpoint(p, kind="restoration", task="sr")
-    assert st["step"] == 3 and torch.equal(st["w"], torch.ones(2))
-    with pytest.raises(CheckpointError, match="trained for task 'sr'"):
-        load_checkpoint(p, task="deblur")
-    with pytest.raises(CheckpointError, match="expected 'flow'"):
-        load_checkpoint(p, kind="flow")
-    bad = tmp_path / "corrupt.pt"
-    bad.write_bytes(p.read_bytes()[:100])
-    with pytest.raises(CheckpointError, match="corrupt.pt: not a readable checkpoint"):
-        load_checkpoint(bad)
-    foreign = tmp_path / "foreign.pt"
-    torch.save({"state_dict": {}}, foreign)
-    with pytest.raises(CheckpointError, match="not an s2svr checkpoint"):
-        load_checkpoint(foreign)
-    with pytest.raises(CheckpointError, match="not found"):
-        load_checkpoint(tmp_path / "nope.pt")
