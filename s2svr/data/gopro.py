@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .download import Resource
-from .registry import folder_pair, missing, normalise_split, require
+from .layout import folder_pair, missing, normalise_split, require
 
 NUM_SEQUENCES = {"train": 22, "test": 11}
 # Official SNU CVLab server (linked from https://seungjunnah.github.io/Datasets/gopro); no digest is published.

@@ -21,7 +21,7 @@ import re
 import warnings
 from pathlib import Path
 
-from .registry import missing, normalise_split, require
+from .layout import missing, normalise_split, require
 from .sequence import FrameSource, VideoSequence
 
 SPLIT_DIRS = {"train": "train_108", "test": "test_18"}

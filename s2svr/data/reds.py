@@ -20,7 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .download import Resource
-from .registry import folder_pair, missing, normalise_split, require
+from .layout import folder_pair, missing, normalise_split, require
 
 REDS4 = ("000", "011", "015", "020")
 NUM_CLIPS = 270          # 240 train + 30 val, after the regroup

@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .download import Resource
-from .registry import missing, normalise_split, require
+from .layout import missing, normalise_split, require
 from .sequence import FrameSource, VideoSequence
 
 GT_DIR = "vimeo_septuplet/sequences"
