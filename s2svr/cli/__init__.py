@@ -122,9 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-frames", type=int)
     p.set_defaults(func=_restore)
 
-    from .flow import add_flow_eval_parser, add_flow_train_parser
+    from .flow import add_flow_eval_parser, add_flow_parser, add_flow_train_parser
     add_flow_train_parser(sub)
     add_flow_eval_parser(sub)
+    add_flow_parser(sub)
     return ap
 
 

@@ -58,44 +58,125 @@ def add_flow_eval_parser(subparsers):
                    help="auto: the frames the checkpoint was trained on (HQ teacher, LQ students, supervised --frames)")
     p.add_argument("--device", default="auto")
     p.add_argument("--max-pairs", type=int, default=None)
+    p.add_argument("--no-classical", action="store_true", help="skip the DIS and Farneback rows")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=flow_eval_main)
     return p
 
 
 def flow_eval_main(args) -> int:
-    """Entry point of `s2svr flow-eval`: one row per checkpoint, plus the zero-flow baseline (and `epe_ref`, the
-    EPE to the first teacher checkpoint's HQ flow, when a teacher is among the checkpoints)."""
+    """Entry point of `s2svr flow-eval`: one row per checkpoint, plus zero flow and the classical flows (and
+    `epe_ref`, the EPE to the first teacher checkpoint's HQ flow, when a teacher is among the checkpoints).
+
+    On the embedded data the held-out motion types (split 'heldout') follow as one table per type.
+    """
     import json
     import sys
-    from pathlib import Path
 
     from ..configs import ConfigError, load_config
     from ..data.flow_pairs import load_flow_pairs
-    from ..flow.standins import ZeroFlow
     from ..train.checkpoint import CheckpointError, load_checkpoint
     from ..train.flow import load_flow_model
-    from ..train.flow_evaluate import evaluate_flow, format_table
+    from ..train.flow_evaluate import evaluate_flow_rows, format_table
     from ..utils import resolve_device
     try:
         cfg = load_config(args.config, profile=args.profile)
         device = resolve_device(args.device)
-        pairs = load_flow_pairs(cfg, args.split)
         states = [load_checkpoint(path, kind="flow") for path in args.checkpoints]
-        stages = [state.get("stage", "?") for state in states]
-        reference = next((load_flow_model(path, device) for path, stage in zip(args.checkpoints, stages)
-                          if stage == "teacher"), None)
-        rows = {"zero flow": {"frames": "-", **evaluate_flow(ZeroFlow(), pairs, "lq", device, max_pairs=args.max_pairs,
-                                                             reference=reference)}}
-        for path, stage, state in zip(args.checkpoints, stages, states):
-            # auto: the frames the checkpoint was trained on (older checkpoints: HQ for a teacher, else LQ)
-            frames = args.frames if args.frames != "auto" else state.get(
-                "frames", "hq" if stage == "teacher" else "lq")
-            model = load_flow_model(path, device)
-            rows[f"{stage} ({Path(path).name})"] = {"frames": frames, **evaluate_flow(
-                model, pairs, frames, device, max_pairs=args.max_pairs, reference=reference)}
+        models = {path: (state, load_flow_model(path, device)) for path, state in zip(args.checkpoints, states)}
+        groups = {args.split: load_flow_pairs(cfg, args.split, video=False)}
+        if cfg.data.dataset == "embedded" and args.split == "test":
+            for p in load_flow_pairs(cfg, "heldout", video=False):
+                groups.setdefault(f"heldout: {p['motion']}", []).append(p)
+        tables = {name: evaluate_flow_rows(models, pairs, args.frames, device, args.max_pairs,
+                                           classical=not args.no_classical)
+                  for name, pairs in groups.items()}
     except (ConfigError, CheckpointError, FileNotFoundError, KeyError, ValueError) as e:
         print(f"s2svr: error: {e}", file=sys.stderr)
         return 2
-    print(json.dumps(rows, indent=2) if args.json else format_table(rows))
+    if args.json:
+        print(json.dumps(tables, indent=2))
+    else:
+        for name, rows in tables.items():
+            n = len(groups[name]) if args.max_pairs is None else min(args.max_pairs, len(groups[name]))
+            print(f"\n{name} ({n} pairs)\n" + format_table(rows))
+    return 0
+
+
+def add_flow_parser(subparsers):
+    """Register `s2svr flow IMG1 IMG2 OUT.flo [--checkpoint C | --method dis|farneback] [--png VIS.png]`."""
+    p = subparsers.add_parser("flow", help="optical flow from IMG1 to IMG2 as a Middlebury .flo (and a colour picture)")
+    p.add_argument("image1")
+    p.add_argument("image2")
+    p.add_argument("output", help="OUT.flo: the flow IMG1 -> IMG2 (warping IMG2 by it gives IMG1), pixels, channel 0 = x")
+    p.add_argument("--checkpoint", help="flow checkpoint (flow_teacher.pt, ...); default: the shipped reference teacher")
+    p.add_argument("--method", default="pwclite", choices=("pwclite", "dis", "farneback"),
+                   help="pwclite (a checkpoint) or a classical OpenCV flow that needs none")
+    p.add_argument("--png", help="also write the flow colour-coded (Middlebury wheel) to this PNG")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.set_defaults(func=flow_main)
+    return p
+
+
+def _flow_net(args):
+    from ..flow.classical import DISFlow, FarnebackFlow
+    from ..train.flow import load_flow_model, reference_flow_checkpoint
+    if args.method == "dis":
+        return DISFlow(), "DIS (OpenCV)"
+    if args.method == "farneback":
+        return FarnebackFlow(), "Farneback (OpenCV)"
+    ckpt = args.checkpoint or reference_flow_checkpoint()
+    return load_flow_model(ckpt, args.device), str(ckpt)
+
+
+def flow_main(args) -> int:
+    """Entry point of `s2svr flow`: one flow, written as `.flo` (+ `--png`); bad input is one line, exit 2."""
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+    import torch
+
+    from ..data.flo import FloError, write_flo
+    from ..data.video_io import VideoIOError, read_image, write_image
+    from ..flow.visualize import flow_to_color
+    from ..train.checkpoint import CheckpointError
+    from ..train.flow import FlowTrainError
+    from ..utils import resolve_device
+    try:
+        out = Path(args.output)
+        outputs = [out] + ([Path(args.png)] if args.png else [])
+        if out.suffix.lower() != ".flo":  # checked first: a typo must not overwrite an image
+            raise FlowTrainError(f"{out}: the output must end in .flo")
+        if args.png and Path(args.png).suffix.lower() != ".png":
+            raise FlowTrainError(f"{args.png}: --png must end in .png")
+        inputs = {Path(args.image1).resolve(), Path(args.image2).resolve()}
+        if args.checkpoint:
+            inputs.add(Path(args.checkpoint).resolve())
+        for o in outputs:
+            if o.resolve() in inputs:
+                raise FlowTrainError(f"{o}: is one of the inputs; choose another output")
+            if o.exists() and not args.overwrite:
+                raise FlowTrainError(f"{o}: exists; pass --overwrite to replace it")
+            if not o.parent.resolve().is_dir():
+                raise FlowTrainError(f"{o}: folder {o.parent} does not exist")
+        img1, img2 = read_image(args.image1), read_image(args.image2)
+        if img1.shape != img2.shape:
+            raise FlowTrainError(f"{args.image2}: is {img2.shape[1]}x{img2.shape[0]}, {args.image1} is "
+                                 f"{img1.shape[1]}x{img1.shape[0]}; the two images must have the same size")
+        device = resolve_device(args.device)
+        net, name = _flow_net(args)
+        to_t = lambda a: torch.tensor(a).permute(2, 0, 1)[None].float().div(255).to(device)  # noqa: E731
+        with torch.no_grad():
+            flow = net(to_t(img1), to_t(img2))[0].cpu().numpy()  # (2, H, W)
+        write_flo(out, flow)
+        if args.png:
+            write_image(args.png, flow_to_color(flow))
+    except (FlowTrainError, CheckpointError, VideoIOError, FloError, FileNotFoundError, ValueError) as e:
+        print(f"s2svr: error: {e}", file=sys.stderr)
+        return 2
+    mag = np.sqrt((flow ** 2).sum(0))
+    print(f"{out}: flow {args.image1} -> {args.image2} by {name}, {flow.shape[2]}x{flow.shape[1]}, "
+          f"mean {mag.mean():.2f} px, max {mag.max():.2f} px")
     return 0

@@ -67,6 +67,7 @@ class FlowConfig:
     lr_min: float = 0.0
     grad_clip: float = 0.0        # max global gradient norm; 0 = no clipping
     swap: bool = True             # swap the frame order with probability 1/2 (ARFlow's augmentation)
+    train_video: bool = False     # embedded data: also train on the task's real clips (consecutive frames, no GT)
     iters: int = 20000            # iterations of each stage of Algorithm 1
     batch_size: int = 8
     patch_size: int = 256         # HQ crop size for flow training

@@ -38,6 +38,7 @@ from .sequence import FrameSource, VideoSequence
 DEFAULT_ROOT = os.environ.get("S2SVR_EMBEDDED", "data/embedded")
 TASKS = ("sr", "deblur", "vqe")
 SUBSETS = TASKS + ("flow",)
+SPLITS = ("train", "test", "heldout")   # heldout: flow clips whose motion types training never shows
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -107,8 +108,11 @@ def _job_flow(out: Path, c: dict, qp: int) -> dict:
     from .video_io import write_png_folder
     n, win, size = c["frames"], c["window"], c["size"]
     k = size / 128.0   # speeds are set for 128 px frames and scaled with the frame size
+    m = {"cam_speed": [0.5, 4.0], "layer_speed": [1.0, 6.0], **c.get("motion", {})}  # held-out clips change these
+    extra = {key: v for key, v in m.items() if key not in ("cam_speed", "layer_speed")}
     scene = Scene.random(_background(c["background"]), [R.photo(p, 0.5) for p in c["cutouts"]], (size, size), n,
-                         seed=c["seed"], cam_speed=(0.5 * k, 4.0 * k), layer_speed=(1.0 * k, 6.0 * k))
+                         seed=c["seed"], cam_speed=tuple(k * v for v in m["cam_speed"]),
+                         layer_speed=tuple(k * v for v in m["layer_speed"]), **extra)
     hq = scene.render(np.arange(n))                                                   # (T, H, W, 3)
     sub = scene.render((np.arange(n)[:, None] + (np.arange(win) - win // 2)[None] / win).ravel())
     blur, _ = synthesize_blur(sub, win)                                               # exposure = 1 frame interval
@@ -209,7 +213,7 @@ def _build_into(tmp: Path, small: bool, progress: bool, workers) -> None:
     t0 = time.time()
     rec = R.recipe(small)
     tmp.mkdir(parents=True)
-    jobs = [(s, sp, c, str(tmp), rec["qp"]) for s in SUBSETS for sp in ("train", "test") for c in rec[s][sp]]
+    jobs = [(s, sp, c, str(tmp), rec["qp"]) for s in SUBSETS for sp in SPLITS if sp in rec[s] for c in rec[s][sp]]
     # Longest jobs first so the two workers finish together.
     jobs.sort(key=lambda j: {"flow": 0, "deblur": 1, "vqe": 2, "sr": 3}[j[0]])
     workers = workers or min(2, os.cpu_count() or 1)
@@ -294,14 +298,14 @@ def embedded_flow_clips(root=DEFAULT_ROOT, split: str = "test", degradation: str
     `(T-1, 2, H, W)` float32 (`flow_fw[i]`: frame i -> i+1, `flow_bw[i]`: frame i+1 -> i), `occ_fw`,
     `occ_bw` `(T-1, 1, H, W)` float32 (1 = occluded), `scale` (4 for 'sr', else 1)."""
     from .video_io import read_image_folder
-    if degradation not in LQ_FOLDERS or split not in ("train", "test"):
-        raise ValueError(f"embedded_flow_clips: degradation must be one of {tuple(LQ_FOLDERS)} and split "
-                         f"'train' or 'test', got {degradation!r}, {split!r}")
+    if degradation not in LQ_FOLDERS or split not in SPLITS:
+        raise ValueError(f"embedded_flow_clips: degradation must be one of {tuple(LQ_FOLDERS)} and split one of "
+                         f"{SPLITS}, got {degradation!r}, {split!r}")
     root = _ensure(root)
     clips = []
     for m in (m for m in _meta(root, "flow") if m["split"] == split):
         d = root / "flow" / split / m["name"]
-        clips.append({"name": f"flow/{m['name']}", "degradation": degradation,
+        clips.append({"name": f"flow/{m['name']}", "degradation": degradation, "motion": m["recipe"].get("kind", "standard"),
                       "scale": 4 if degradation == "sr" else 1,
                       "frames_gt": read_image_folder(d / "hq"), "frames_lq": read_image_folder(d / LQ_FOLDERS[degradation]),
                       "flow_fw": np.load(d / "flow_fw.npy"), "flow_bw": np.load(d / "flow_bw.npy"),
@@ -318,7 +322,7 @@ def embedded_flow_pairs(root=DEFAULT_ROOT, split: str = "test", degradation: str
     pairs = []
     for c in embedded_flow_clips(root, split, degradation):
         for i in range(len(c["flow_fw"])):
-            pairs.append({"name": f"{c['name']}/{i}", "degradation": degradation, "scale": c["scale"],
+            pairs.append({"name": f"{c['name']}/{i}", "degradation": degradation, "scale": c["scale"], "motion": c["motion"],
                           "frames_gt": c["frames_gt"][i:i + 2], "frames_lq": c["frames_lq"][i:i + 2],
                           "flow_fw": c["flow_fw"][i], "flow_bw": c["flow_bw"][i], "occ_fw": c["occ_fw"][i],
                           "occ_bw": c["occ_bw"][i], "occlusion": c["occ_fw"][i]})

@@ -80,7 +80,7 @@ def card_text(subset: str, metas: Optional[list]) -> str:
                      "and measured numbers appears here after the build.)*")
         return "\n".join(lines) + "\n"
     cols = COLUMNS[subset]
-    for split in ("train", "test"):
+    for split in ("train", "test", "heldout"):
         ms = [m for m in metas if m["split"] == split]
         if not ms:
             continue

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-RECIPE_VERSION = 2          # bump whenever a builder (here, embedded.py, degrade.py, synthetic_flow.py) changes
+RECIPE_VERSION = 3          # bump whenever a builder (here, embedded.py, degrade.py, synthetic_flow.py) changes
                             # what it writes: the cache stamp includes it, so old builds are rebuilt
 BIKES_SHOTS = [(0, 30), (30, 76), (76, 137), (137, 187), (187, 242), (242, 250)]
 TRAIN_PHOTOS = ["astronaut", "coffee", "hubble_deep_field", "immunohistochemistry", "brick", "grass"]
@@ -93,7 +93,10 @@ def recipe(small: bool = False) -> dict:
         flow = {"train": [dict(name="scene_00", background="photo:astronaut:0.5", cutouts=["coffee"], size=64,
                                frames=3, seed=3, window=5)],
                 "test": [dict(name="scene_00", background="photo:rocket:0.5", cutouts=["chelsea"], size=64,
-                              frames=3, seed=4, window=5)]}
+                              frames=3, seed=4, window=5)],
+                "heldout": [dict(name="fast_0", kind="fast", motion={"layer_speed": [8.0, 12.0]},
+                                 background="photo:rocket:0.5", cutouts=["chelsea"], size=64, frames=3, seed=5,
+                                 window=5)]}
         return {"version": RECIPE_VERSION, "name": "small", "qp": 37, "sr": sr, "deblur": deblur, "vqe": vqe,
                 "flow": flow}
 
@@ -130,9 +133,19 @@ def recipe(small: bool = False) -> dict:
                        window=9) for i, bg in enumerate(train_bg)]
     flow_test = [dict(name=f"scene_{i:02d}", background=bg, cutouts=TEST_PHOTOS, size=128, frames=5, seed=300 + i,
                       window=9) for i, bg in enumerate(test_bg)]
+    # Held out of training: motion types the train scenes never have (their camera turns by <= 2 degrees and
+    # zooms by <= 4% over a clip, their layers move <= 6 px a frame), measured separately by flow-eval.
+    heldout = {"zoom": {"cam_zoom": 0.25}, "rotation": {"cam_angle": 15.0, "layer_rot": 8.0},
+               "fast": {"cam_speed": [4.0, 8.0], "layer_speed": [8.0, 12.0]}}
+    heldout_bg = ["bikes:100:1.0", "photo:chelsea:1.0", "bikes:210:1.0", "photo:rocket:1.0", "bikes:125:1.0",
+                  "photo:retina:0.5"]
+    flow_heldout = [dict(name=f"{kind}_{j}", kind=kind, motion=motion, background=heldout_bg[2 * i + j],
+                         cutouts=TEST_PHOTOS, size=128, frames=5, seed=400 + 2 * i + j, window=9)
+                    for i, (kind, motion) in enumerate(heldout.items()) for j in range(2)]
     return {"version": RECIPE_VERSION, "name": "full", "qp": 37,
             "sr": {"train": sr_train, "test": sr_test}, "deblur": {"train": deblur_train, "test": deblur_test},
-            "vqe": {"train": vqe_train, "test": vqe_test}, "flow": {"train": flow_train, "test": flow_test}}
+            "vqe": {"train": vqe_train, "test": vqe_test},
+            "flow": {"train": flow_train, "test": flow_test, "heldout": flow_heldout}}
 
 
 def recipe_hash(rec: dict) -> str:

@@ -170,12 +170,23 @@ def pair_batches(pairs, batch_size: int, patch_size: int, seed: int = 0, flip: b
     return PairBatches(pairs, batch_size, patch_size, seed=seed, flip=flip, swap=swap)
 
 
-def load_flow_pairs(cfg, split: str = "train"):
-    """The pairs of `cfg.data`: the embedded flow set (with ground truth) or a dataset's consecutive frames."""
+def load_flow_pairs(cfg, split: str = "train", video: bool | None = None):
+    """The pairs of `cfg.data`: the embedded flow set (with ground truth) or a dataset's consecutive frames.
+
+    On the embedded data, `video` (default `cfg.flow.train_video` for the train split) adds every consecutive
+    pair of the task's own clips of real footage (no ground truth: for the unsupervised stages only).
+    """
     if cfg.data.dataset == "embedded":
-        from .embedded import embedded_flow_pairs
+        from .embedded import embedded_flow_pairs, embedded_sequences
         degradation = {"sr": "sr", "deblur": "blur", "vqe": "vqe"}[cfg.model.task]
-        return embedded_flow_pairs(cfg.data.root, split, degradation)
+        pairs = embedded_flow_pairs(cfg.data.root, split, degradation)
+        if video is None:
+            video = split == "train" and getattr(cfg.flow, "train_video", False)
+        if video:
+            seqs = embedded_sequences(cfg.data.root, cfg.model.task, split)
+            real = SequencePairs(seqs, mode="rgb")  # RGB like the flow clips, so both stack into one batch
+            pairs = pairs + [real[k] for k in range(len(real))]
+        return pairs
     from .registry import get_sequences
     seqs = get_sequences(cfg.data.dataset, cfg.data.root, cfg.model.task, split)
     return SequencePairs(seqs, mode="y" if cfg.model.task == "vqe" else "rgb")

@@ -236,16 +236,18 @@ class Scene:
     @classmethod
     def random(cls, background: np.ndarray, cutouts: Sequence[np.ndarray], size: tuple, num_frames: int,
                seed: int = 0, num_layers: int = 2, cam_speed=(0.5, 4.0), layer_speed=(1.0, 6.0),
-               layer_rot: float = 3.0, layer_zoom: float = 0.03) -> "Scene":
+               layer_rot: float = 3.0, layer_zoom: float = 0.03, cam_angle: float = 2.0,
+               cam_zoom: float = 0.04) -> "Scene":
         """A background photo under a gentle random camera and `num_layers` cut-outs of `cutouts` photos.
 
         Speeds are in pixels per frame at `size`; `layer_rot` in degrees per frame; `layer_zoom` relative
-        scale change per frame. Layers keep their centre inside the frame over the clip.
+        scale change per frame; `cam_angle` (degrees) and `cam_zoom` (relative) the camera's total rotation and
+        zoom over the clip. Layers keep their centre inside the frame over the clip.
         """
         rng = np.random.default_rng(seed)
         h, w = size
         cam = CameraPath.random(num_frames, background.shape[:2], size, seed=int(rng.integers(2**31)),
-                                speed=cam_speed, shake=0.5, max_angle=2.0, max_zoom=0.04)
+                                speed=cam_speed, shake=0.5, max_angle=cam_angle, max_zoom=cam_zoom)
         layers, t_mid = [], (num_frames - 1) / 2.0
         for i in range(num_layers):
             tid = int(rng.integers(len(cutouts)))

@@ -110,7 +110,7 @@ def learning_rate(cfg, step: int, iters: int) -> float:
         return cfg.lr
     if cfg.lr_schedule != "cosine":
         raise FlowTrainError(f"flow.lr_schedule must be 'constant' or 'cosine', got {cfg.lr_schedule!r}")
-    span = max(1, iters - cfg.lr_warmup_iters)
+    span = max(1, iters - cfg.lr_warmup_iters - 1)  # the last step runs at lr_min
     t = min(1.0, (step - cfg.lr_warmup_iters) / span)
     return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * t))
 

@@ -131,3 +131,31 @@ def format_table(rows: dict) -> str:
         cells = [f"{r[k]:.3f}" if k in r else "-" for k in cols]
         lines.append(f"| {name} | {r.get('frames', '')} | {r['pairs']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def evaluate_flow_rows(models: dict, pairs, frames: str = "auto", device="cpu", max_pairs: int | None = None,
+                       classical: bool = True) -> dict:
+    """The rows of `s2svr flow-eval` on `pairs`: zero flow, DIS and Farneback (HQ and LQ frames), then each model.
+
+    Args:
+        models: {name: (checkpoint state, flow network)}; a 'teacher' among them is the `epe_ref` reference.
+        frames: 'hq', 'lq' or 'auto' (the frames each checkpoint was trained on).
+    Returns:
+        {row label: {'frames', metric: value}}.
+    """
+    from pathlib import Path
+
+    from ..flow.classical import DISFlow, FarnebackFlow
+    reference = next((m for state, m in models.values() if state.get("stage") == "teacher"), None)
+    run = lambda net, fr: {"frames": fr, **evaluate_flow(net, pairs, fr, device, max_pairs=max_pairs,  # noqa: E731
+                                                          reference=reference)}
+    rows = {"zero flow": {**run(ZeroFlow(), "lq"), "frames": "-"}}
+    if classical:  # no learning at all: what a learned flow has to beat
+        for label, net in (("DIS", DISFlow()), ("Farneback", FarnebackFlow())):
+            rows[f"{label} (OpenCV)"] = run(net, "hq")
+            rows[f"{label} (OpenCV) on LQ"] = run(net, "lq")
+    for path, (state, model) in models.items():
+        stage = state.get("stage", "?")
+        fr = frames if frames != "auto" else state.get("frames", "hq" if stage == "teacher" else "lq")
+        rows[f"{stage} ({Path(path).name})"] = run(model, fr)
+    return rows

@@ -1,0 +1,106 @@
+"""The flow recipe's parts: normalised cost volume, range-map occlusion, lr schedule, frame swap, classical flows."""
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from s2svr.configs import FlowConfig
+from s2svr.data.flow_pairs import PairBatches
+from s2svr.flow import flow_warp
+from s2svr.flow.classical import DISFlow, FarnebackFlow
+from s2svr.flow.occlusion import occlusion_from_range, range_map
+from s2svr.flow.pwclite import PWCLite, normalise_features
+from s2svr.losses import FlowLoss
+from s2svr.train.flow import FlowTrainError, learning_rate, train_teacher
+
+from tests.flow.test_flow_train import synthetic_pairs
+
+
+def textured(size=96, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    coarse = torch.rand(1, 3, size // 4 + 4, size // 4 + 4, generator=g)
+    return F.interpolate(coarse, scale_factor=4, mode="bicubic", align_corners=False).clamp(0, 1)
+
+
+def test_normalised_features_are_unit_and_centred():
+    f1, f2 = torch.randn(2, 8, 5, 6) + 3.0, torch.randn(2, 8, 5, 6) - 1.0
+    n1, n2 = normalise_features(f1, f2)
+    assert torch.allclose(n1.norm(dim=1), torch.ones(2, 5, 6), atol=1e-5)
+    # a shared offset of both frames' features does not change the cosine cost volume
+    m1, m2 = normalise_features(f1 + 5.0, f2 + 5.0)
+    assert torch.allclose(n1, m1, atol=1e-5) and torch.allclose(n2, m2, atol=1e-5)
+
+
+def test_cost_norm_is_an_option_that_changes_the_flow_not_the_parameters():
+    torch.manual_seed(0)
+    raw, norm = PWCLite(), PWCLite(cost_norm=True)
+    norm.load_state_dict(raw.state_dict())
+    a, b = textured(64), textured(64, seed=1)
+    assert not torch.allclose(raw(a, b), norm(a, b))
+    assert norm.arch() == {"search_range": 4, "cost_norm": True}
+    assert PWCLite.from_config(FlowConfig(cost_norm=True)).cost_norm and not PWCLite.from_config(FlowConfig()).cost_norm
+
+
+def test_range_map_of_zero_flow_is_one_and_a_shift_uncovers_a_border():
+    assert torch.allclose(range_map(torch.zeros(1, 2, 6, 7)), torch.ones(1, 1, 6, 7))
+    bw = torch.zeros(1, 2, 8, 8)
+    bw[:, 0] = 2.0  # frame 2 lands 2 px to the right on frame 1: its first two columns receive nothing
+    occ = occlusion_from_range(bw)
+    assert occ[..., :2].eq(1).all() and occ[..., 2:].eq(0).all()
+
+
+def test_range_occlusion_mode_and_its_switch():
+    with pytest.raises(ValueError, match="occlusion"):
+        FlowLoss(occlusion="maybe")
+    pyr = {"flows_fw": [torch.zeros(1, 2, 8, 8)], "flows_bw": [torch.full((1, 2, 8, 8), 2.0)]}
+    loss = FlowLoss(occlusion="range", w_scales=(1.0,), w_sm_scales=(1.0,))
+    vis_range = loss._check(pyr["flows_fw"], pyr["flows_bw"])
+    loss.occlusion = "fb"
+    vis_fb = loss._check(pyr["flows_fw"], pyr["flows_bw"])
+    assert vis_range.mean() == pytest.approx(36 / 64) and vis_fb.mean() == 0  # F12 = 0 and F21 = 2: inconsistent
+    assert FlowLoss.from_config(FlowConfig(occ_warmup_iters=5)).occlusion == "range"
+
+
+def test_learning_rate_warmup_then_cosine():
+    cfg = FlowConfig(lr=1e-3, lr_warmup_iters=10, lr_schedule="cosine", lr_min=1e-5)
+    lrs = [learning_rate(cfg, s, 110) for s in range(110)]
+    assert lrs[0] == pytest.approx(1e-4) and lrs[9] == pytest.approx(1e-3)
+    assert all(a >= b for a, b in zip(lrs[10:], lrs[11:])) and lrs[-1] == pytest.approx(1e-5, rel=1e-2)
+    assert learning_rate(FlowConfig(lr=2e-4), 50, 100) == 2e-4
+    with pytest.raises(FlowTrainError, match="lr_schedule"):
+        learning_rate(FlowConfig(lr_schedule="step"), 0, 10)
+
+
+def test_swap_exchanges_frames_and_ground_truth():
+    pairs = synthetic_pairs(n=2, size=64)
+    plain = PairBatches(pairs, 8, 64, seed=3)
+    swapped = PairBatches(pairs, 8, 64, seed=3, swap=True)
+    for step in range(3):
+        a, b = plain.batch(step), swapped.batch(step)
+        same = (a["hq1"] == b["hq1"]).flatten(1).all(1)
+        flipped = (a["hq1"] == b["hq2"]).flatten(1).all(1) & (a["flow_gt"] == b["flow_gt_bw"]).flatten(1).all(1)
+        assert (same | flipped).all()
+    assert any((~(plain.batch(s)["hq1"] == swapped.batch(s)["hq1"]).flatten(1).all(1)).any() for s in range(3))
+
+
+def test_gradient_clipping_is_logged_and_bounds_the_update():
+    cfg = FlowConfig(iters=2, batch_size=2, patch_size=64, save_every=100, log_every=1, grad_clip=1e-3)
+    res = train_teacher(PWCLite(), PairBatches(synthetic_pairs(), 2, 64), cfg, progress=False)
+    assert all("grad_norm" in row for _, row in res.history)
+
+
+@pytest.mark.parametrize("net", [DISFlow(), FarnebackFlow()])
+def test_classical_flows_find_a_known_shift(net):
+    tex = textured(112)
+    dx, dy = 3, -2
+    a = tex[..., 8:104, 8:104]
+    b = tex[..., 8 - dy:104 - dy, 8 - dx:104 - dx]  # b(p) = a(p - d)  ->  a(p) = b(p + d)
+    fw, bw = net(a, b, with_bw=True)
+    inner = (slice(None), slice(None), slice(16, -16), slice(16, -16))
+    assert fw.shape == (1, 2, 96, 96)
+    assert (fw[inner][:, 0] - dx).abs().mean() < 0.5 and (fw[inner][:, 1] - dy).abs().mean() < 0.5
+    assert (bw[inner][:, 0] + dx).abs().mean() < 0.5
+    err = (flow_warp(b, fw) - a)[inner].abs().mean()
+    assert err < (b - a)[inner].abs().mean() / 3
