@@ -35,6 +35,7 @@ import torch
 import torch.nn as nn
 from IPython.display import display
 
+from s2svr.configs.chapters import chapter_budget
 from s2svr.report import start_chapter
 from s2svr.flow.standins import KnownFlow
 from s2svr.report.figures import image_slider, plot_row, row_jpeg
@@ -48,8 +49,8 @@ t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
 # paper-size network would need hours of CPU for a few hundred steps)
 cfg = load_config("deblur_gopro",
                   profile="cpu" if profile == "paper" else profile).model
-train_steps, crop = {"ci": (2, 32), "cpu": (30, 48),
-                     "paper": (150, 64)}[profile]
+budget = chapter_budget("attention", profile)  # sizes per profile: s2svr/configs/chapters.yaml
+train_steps, crop = budget.train_steps, budget.crop
 print(cfg)
 
 # %% [markdown]

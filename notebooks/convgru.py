@@ -38,6 +38,7 @@ import pandas as pd
 import torch
 from IPython.display import display
 
+from s2svr.configs.chapters import chapter_budget
 from s2svr.report import start_chapter
 from s2svr.configs import load_config
 from s2svr.models import ConvGRU, ResConvGRU, build_model
@@ -45,9 +46,9 @@ from s2svr.utils import count_parameters
 
 t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
 # sizes of the gradient-flow experiment: width, frame side, time steps, stacked layers, random draws
-num_feat, side = {"ci": (4, 8), "cpu": (16, 16), "paper": (32, 32)}[profile]
-num_steps, num_layers, num_draws = {
-    "ci": (4, 3, 1), "cpu": (10, 6, 4), "paper": (12, 8, 6)}[profile]
+budget = chapter_budget("convgru", profile)  # sizes per profile: s2svr/configs/chapters.yaml
+num_feat, side = budget.num_feat, budget.side
+num_steps, num_layers, num_draws = budget.num_steps, budget.num_layers, budget.num_draws
 
 # %% [markdown]
 # ## The convolutional GRU cell

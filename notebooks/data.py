@@ -54,6 +54,7 @@ import numpy as np
 import torch
 from IPython.display import Markdown, display
 
+from s2svr.configs.chapters import chapter_budget
 from s2svr.report.figures import plot_row
 from s2svr.data import clips, embedded, gopro, mfqe, reds, registry, vimeo
 from s2svr.data.clips import PairedClipDataset, augment_clip
@@ -65,8 +66,9 @@ from s2svr.metrics import to_uint8
 torch.manual_seed(seed)
 if profile == "ci":
     print("profile ci: numbers are not meaningful (few frames, few clips)")
-num_frames = {"ci": 3, "cpu": 7, "paper": 7}[profile]  # frames per training clip shown
-num_samples = {"ci": 4, "cpu": 24, "paper": 24}[profile]  # training samples checked
+budget = chapter_budget("data", profile)  # sizes per profile: s2svr/configs/chapters.yaml
+num_frames = budget.num_frames  # frames per training clip shown
+num_samples = budget.num_samples  # training samples checked
 root = build_embedded(data_root, progress=False)  # no-op when the cache is up to date
 
 # %% [markdown]

@@ -34,6 +34,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import display
 
+from s2svr.configs.chapters import chapter_budget
 from s2svr.report.figures import grid_jpeg, image_slider, plot_row, zoom_box
 from s2svr.data import embedded_recipe
 from s2svr.data.degrade import (bicubic_x4, cubic, hevc_compress, hfr_camera_path, imresize,
@@ -44,9 +45,10 @@ from s2svr.metrics import psnr, sequence_metrics
 
 if profile == "ci":
     print("profile ci: numbers are not meaningful (few frames)")
-num_hfr = {"ci": 2, "cpu": 8, "paper": 8}[profile]  # frames rendered at high frame rate
-num_slider = {"ci": 3, "cpu": 10, "paper": 10}[profile]  # slider positions
-qps = {"ci": (37,), "cpu": (27, 32, 37, 42), "paper": (27, 32, 37, 42)}[profile]
+budget = chapter_budget("degradations", profile)  # sizes per profile: s2svr/configs/chapters.yaml
+num_hfr = budget.num_hfr  # frames rendered at high frame rate
+num_slider = budget.num_slider  # slider positions
+qps = budget.qps
 root = build_embedded(data_root, progress=False)  # no-op when the cache is up to date
 
 # %% [markdown]

@@ -46,6 +46,7 @@ import torch
 import torch.nn.functional as F
 from IPython.display import Markdown, display
 
+from s2svr.configs.chapters import chapter_budget
 from s2svr.report import start_chapter
 from s2svr.report.runs import measured_label
 from s2svr.report.figures import grid_jpeg, image_slider, plot_grid
@@ -298,7 +299,7 @@ display(Markdown(
 # serve the three tasks.
 
 # %%
-max_pairs = {"ci": 4, "cpu": None, "paper": None}[profile]  # ci: the first pairs only
+max_pairs = chapter_budget("distillation", profile).max_pairs  # ci: the first pairs only (configs/chapters.yaml)
 pairs = {"sr": pairs_sr, "blur": embedded_flow_pairs(data_root, "test", "blur"),
          "vqe": embedded_flow_pairs(data_root, "test", "vqe")}
 if max_pairs:

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
+from s2svr.configs.chapters import chapter_budget
 from s2svr.report import start_chapter
 from s2svr.report.runs import measured_label
 from s2svr.report.scores import paired_difference
@@ -140,7 +141,7 @@ display(Markdown(
 # %%
 cfg_sr = load_config("sr_reds4", profile)
 pairs = load_flow_pairs(cfg_sr, "test")
-max_pairs = {"ci": 3, "cpu": 16, "paper": None}[profile]  # the first pairs: a few per test clip
+max_pairs = chapter_budget("exp_ablation", profile).max_pairs  # the first pairs: a few per test clip
 teacher = load_flow_model(res["flow/teacher"]["checkpoint"])
 flow_eval = {"zero flow (no motion compensation)": evaluate_flow(ZeroFlow(), pairs, "lq", max_pairs=max_pairs,
                                                                  reference=teacher)}

@@ -46,6 +46,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
+from s2svr.configs.chapters import chapter_budget
 from s2svr.report import start_chapter
 from s2svr.report.figures import box_diagram, plot_row
 from s2svr.configs.schema import FlowConfig
@@ -57,10 +58,10 @@ from s2svr.losses import (FlowLoss, edge_weights, image_gradients, photometric_l
 from s2svr.utils import seed_everything
 
 t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
-offset_steps = {"ci": 13, "cpu": 25, "paper": 41}[profile]  # grid of the offset scan, per axis
-num_pairs_occ = {"ci": 8, "cpu": None, "paper": None}[profile]  # pairs for precision/recall (None: all)
-trap_side = {"ci": 64, "cpu": 64, "paper": 128}[profile]  # frame side of the few optimisation steps (64: PWC-Lite's smallest work size)
-trap_steps = {"ci": 3, "cpu": 10, "paper": 30}[profile]
+budget = chapter_budget("flow_losses", profile)  # sizes per profile: s2svr/configs/chapters.yaml
+offset_steps = budget.offset_steps  # grid of the offset scan, per axis
+num_pairs_occ = budget.num_pairs_occ  # pairs for precision/recall (None: all)
+trap_side, trap_steps = budget.trap_side, budget.trap_steps  # the few optimisation steps
 
 # %% [markdown]
 # ## The method: the paper's Fig. 3

@@ -40,6 +40,7 @@ from scipy.signal import convolve2d
 
 from s2svr import metrics
 from s2svr.configs import EXPERIMENTS, load_config
+from s2svr.configs.chapters import chapter_budget
 from s2svr.data.degrade import imresize
 from s2svr.data.embedded import build_embedded, embedded_sequences
 from s2svr.data.registry import get_sequences
@@ -51,7 +52,7 @@ from s2svr.train.evaluate import metric_convention
 rng = np.random.default_rng(seed)
 if profile == "ci":
     print("profile ci: numbers are not meaningful (3 frames per test clip)")
-max_frames = {"ci": 3, "cpu": None, "paper": None}[profile]  # frames per test clip; None = all
+max_frames = chapter_budget("metrics", profile).max_frames  # frames per test clip; None = all
 root = build_embedded(data_root, progress=False)  # no-op when the cache is up to date
 frame_gt = embedded_sequences(root, "sr", "test")[0].gt.read([0])[0]  # (136, 320, 3) uint8
 

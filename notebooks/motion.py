@@ -39,6 +39,7 @@ import pandas as pd
 import torch
 from IPython.display import display
 
+from s2svr.configs.chapters import chapter_budget
 from s2svr.report import start_chapter
 from s2svr.flow.standins import KnownFlow, ZeroFlow
 from s2svr.report.figures import plot_row
@@ -48,9 +49,8 @@ from s2svr.models import S2SVR, estimate_flow_pair, warp_states
 
 t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
 cfg = load_config("deblur_gopro", profile=profile).model  # this profile's sizes
-lengths = {"ci": (2, 4), "cpu": (4, 8, 16, 32),
-           "paper": (4, 8, 16, 32, 64)}[profile]
-cost_side = {"ci": 16, "cpu": 64, "paper": 96}[profile]
+budget = chapter_budget("motion", profile)  # sizes per profile: s2svr/configs/chapters.yaml
+lengths, cost_side = budget.lengths, budget.cost_side
 print(cfg)
 
 # %% [markdown]

@@ -46,6 +46,7 @@ import torch
 import torch.nn.functional as F
 from IPython.display import Markdown, display
 
+from s2svr.configs.chapters import chapter_budget
 from s2svr.report import start_chapter
 from s2svr.report.figures import box_diagram, plot_row
 from s2svr.data.embedded import embedded_flow_pairs
@@ -56,8 +57,8 @@ from s2svr.flow.pwclite import NUM_DECODE_LEVELS, PYRAMID_CHANNELS
 from s2svr.utils import count_parameters
 
 start_chapter(profile, seed)  # seed, one torch thread, the ci notice
-timing_sizes = {"ci": (64, 128), "cpu": (64, 128, 256), "paper": (128, 256, 512)}[profile]
-timing_repeats = {"ci": 1, "cpu": 3, "paper": 5}[profile]
+budget = chapter_budget("pwclite", profile)  # sizes per profile: s2svr/configs/chapters.yaml
+timing_sizes, timing_repeats = budget.timing_sizes, budget.timing_repeats
 hardware = f"CPU ({platform.processor() or platform.machine()}), 1 thread"
 
 # %% [markdown]

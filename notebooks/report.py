@@ -49,6 +49,7 @@ from IPython.display import Markdown, display
 from torch.utils.flop_counter import FlopCounterMode
 
 from s2svr.bench import TIME_RATIO, MEMORY_FLAT_MB, flops_per_frame, synthetic_clip
+from s2svr.configs.chapters import chapter_budget
 from s2svr.report import start_chapter
 from s2svr.report.runs import measured_label, model_from_result
 from s2svr.report.saliency import encoder_saliency, sharpness, without_motion
@@ -184,7 +185,7 @@ claim("absolute numbers on REDS4, Vimeo-90K-T, GOPRO, MFQEv2", "Tables 1-3",
 flow_res = results(profile, ["flow/teacher", "flow/sr/student", "flow/sr/student-nodistill",
                              "flow/sr/supervised-hq"], output_dir=output_dir)
 pairs = load_flow_pairs(load_config("sr_reds4", profile), "test")
-max_pairs = {"ci": 3, "cpu": 16, "paper": None}[profile]
+max_pairs = chapter_budget("report", profile).max_pairs
 teacher = load_flow_model(flow_res["flow/teacher"]["checkpoint"])
 fl = {"zero flow": evaluate_flow(ZeroFlow(), pairs, "lq", max_pairs=max_pairs, reference=teacher)}
 for name in ("flow/sr/student", "flow/sr/student-nodistill"):

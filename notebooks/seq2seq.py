@@ -39,6 +39,7 @@ import pandas as pd
 import torch
 from IPython.display import display
 
+from s2svr.configs.chapters import chapter_budget
 from s2svr.report import start_chapter
 from s2svr.report.figures import box_diagram, plot_row
 from s2svr.configs import load_config
@@ -48,7 +49,8 @@ from s2svr.models import (Decoder, Encoder, OutputEmbedding,
 
 t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
 cfg = load_config("sr_reds4", profile=profile).model  # this profile's sizes
-num_frames = {"ci": 3, "cpu": 7, "paper": 7}[profile]
+budget = chapter_budget("seq2seq", profile)  # sizes per profile: s2svr/configs/chapters.yaml
+num_frames = budget.num_frames
 print(cfg)
 
 # %% [markdown]

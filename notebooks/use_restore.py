@@ -45,6 +45,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
+from s2svr.configs.chapters import chapter_budget
 from s2svr.report import start_chapter
 from s2svr.report.figures import image_slider, row_jpeg
 from s2svr.experiments.plan import results
@@ -61,9 +62,10 @@ from s2svr.restore import Tiler, restore_stream, restore_video
 from s2svr.train.trainer import model_from_checkpoint
 
 t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
-num_frames = {"ci": 8, "cpu": 30, "paper": 30}[profile]       # length of "your" video
-rss_lengths = {"ci": (4, 8), "cpu": (8, 30), "paper": (8, 30)}[profile]  # memory: two lengths
-tile_frames = {"ci": 3, "cpu": 8, "paper": 8}[profile]          # frames restored in tiles
+budget = chapter_budget("use_restore", profile)  # sizes per profile: s2svr/configs/chapters.yaml
+num_frames = budget.num_frames       # length of "your" video
+rss_lengths = budget.rss_lengths     # memory: two lengths
+tile_frames = budget.tile_frames     # frames restored in tiles
 work = Path(output_dir) / profile / "use_restore"
 work.mkdir(parents=True, exist_ok=True)
 
@@ -200,7 +202,7 @@ assert all(d == r for d in delay[:n_count - r]), delay
 # %%
 official = build_model(load_config("sr_reds4", profile=profile, overrides={"model": {"layout": "official"}}).model).eval()
 n_off = min(num_frames, 20)
-chunk, chunk_overlap = {"ci": (4, 2)}.get(profile, (8, 2))
+chunk, chunk_overlap = budget.chunk, budget.chunk_overlap
 log_off = []
 for _ in restore_stream(official, counting(iter(lq_read[:n_off]), log_off), device=device,
                         chunk=chunk, chunk_overlap=chunk_overlap):
@@ -303,7 +305,7 @@ assert from_yuv.shape == restored.shape
 # measure by how much.
 
 # %%
-tile, tile_overlap = {"ci": (24, 8)}.get(profile, (48, 8))
+tile, tile_overlap = budget.tile, budget.tile_overlap
 tiler = Tiler(h, w, tile, tile_overlap, model.scale)
 print(f"{w}x{h} frame, --tile {tile} --tile-overlap {tile_overlap}: {len(tiler.boxes)} tiles "
       f"(top, left, height, width) {tiler.boxes}")

@@ -41,12 +41,14 @@ from IPython.display import display
 from skimage import data as skdata
 from skimage.transform import resize
 
+from s2svr.configs.chapters import chapter_budget
 from s2svr.report.figures import image_slider, plot_row
 from s2svr.flow import flow_warp, occlusion_mask, resize_flow, visibility_mask
 
 torch.manual_seed(seed)
-size = {"ci": 96, "cpu": 256, "paper": 256}[profile]  # side of the test image
-num_steps = {"ci": 5, "cpu": 9, "paper": 9}[profile]  # slider positions
+budget = chapter_budget("warping", profile)  # sizes per profile: s2svr/configs/chapters.yaml
+size = budget.size  # side of the test image
+num_steps = budget.num_steps  # slider positions
 
 # %% [markdown]
 # ## Backward warping
