@@ -47,6 +47,7 @@ from s2svr.report.scores import paired_difference
 from s2svr.report.segments import grows_with_length, margins, segment_table
 from s2svr.experiments.plan import results
 from s2svr.configs import load_config
+from s2svr.experiments.paper import TABLE4, TABLE5, TABLE5_LENGTHS, params_text
 from s2svr.flow.standins import ZeroFlow
 from s2svr.train.flow_evaluate import evaluate_flow
 from s2svr.data.flow_pairs import load_flow_pairs
@@ -86,15 +87,15 @@ flow_jobs = {"sr/s2svr": "flow/sr/student",
 res = results(profile, list(flow_rows.values()) + list(flow_jobs.values()) + ["flow/teacher"],
               output_dir=output_dir)
 # paper Table 4: RAFT Sup., PWC-Lite Sup., PWC-Lite Unsup. (REDS4, RGB PSNR)
-paper_t4 = {"RAFT, Sup. (pretrained)": (4.81e6, 31.88),
-            "PWC-Lite, Sup. (embedded GT flow)": (2.24e6, 31.79),
-            "PWC-Lite, Unsup. (distilled)": (2.24e6, 31.96),
+paper_t4 = {"RAFT, Sup. (pretrained)": TABLE4["RAFT, Sup."],  # (flow params M, PSNR): s2svr/experiments/paper.py
+            "PWC-Lite, Sup. (embedded GT flow)": TABLE4["PWC-Lite, Sup."],
+            "PWC-Lite, Unsup. (distilled)": TABLE4["PWC-Lite, Unsup."],
             "PWC-Lite, Unsup. w/o distillation": (None, None)}
 rows = []
 for row, (p_params, p_psnr) in paper_t4.items():
     r = res.get(flow_rows.get(row))
     rows.append({"flow estimator": row,
-                 "flow params (paper)": f"{p_params / 1e6:.2f} M" if p_params else "-",
+                 "flow params (paper)": params_text(p_params),
                  "PSNR dB (paper, REDS4)": p_psnr if p_psnr else np.nan,
                  "flow params (measured)": f"{r['parameters']['flow'] / 1e6:.2f} M" if r else "not run",
                  "PSNR dB (measured)": r["mean"]["psnr"] if r else np.nan,
@@ -121,7 +122,7 @@ n_clips = vs_sup["sequences"]
 t4_verdict = ("not meaningful in profile ci" if profile == "ci"
               else "reproduced at this scale" if vs_sup["holds"] else "not reproduced at this scale")
 display(Markdown(
-    f"**Verdict (Table 4, unsupervised PWC-Lite beats the supervised one; paper +0.17 dB): "
+    f"**Verdict (Table 4, unsupervised PWC-Lite beats the supervised one; paper {TABLE4['PWC-Lite, Unsup.'][1] - TABLE4['PWC-Lite, Sup.'][1]:+.2f} dB): "
     f"{t4_verdict}.** Measured difference {vs_sup['diff']:+.3f} dB (the unsupervised one higher on "
     f"{vs_sup['wins']} of {n_clips} clips; the verdict asks for both a positive mean and a majority of clips). "
     f"Distillation control: distilled minus not distilled {vs_nodis['diff']:+.3f} dB ({vs_nodis['wins']} of "
@@ -201,7 +202,7 @@ res5 = results(profile, list(methods.values()), output_dir=output_dir)
 clip_lengths = {name: v["frames"] for name, v in res5["sr/s2svr"]["per_sequence"].items()}
 # ci: the first 6 frames of each clip (smoke test); cpu/paper: whole clips
 frames5 = 6 if profile == "ci" else None
-paper_lengths = (5, 15, 30, 50)
+paper_lengths = TABLE5_LENGTHS
 shortest = min(clip_lengths.values()) if frames5 is None else frames5
 lengths = tuple(L for L in paper_lengths if L <= shortest) if profile != "ci" else (2, 3, 6)
 skipped = [L for L in paper_lengths if L > shortest]
@@ -225,9 +226,7 @@ assert np.ptp(mean5["bicubic (identity)"].to_numpy()) < 1e-9, "bicubic must not 
 # other three at that length; beside it, the paper's Table 5 (its margin is over EDVR).
 
 # %%
-paper_t5 = pd.DataFrame({"EDVR-M (paper)": [27.78, 28.47, 27.76, 27.52],
-                         "EDVR (paper)": [28.05, 28.80, 28.01, 27.77],
-                         "S2SVR (paper)": [28.10, 29.25, 28.53, 28.34]}, index=list(paper_lengths))
+paper_t5 = pd.DataFrame({f"{m} (paper)": list(v) for m, v in TABLE5.items()}, index=list(paper_lengths))
 paper_t5["margin (paper)"] = paper_t5["S2SVR (paper)"] - paper_t5[["EDVR-M (paper)", "EDVR (paper)"]].max(axis=1)
 rivals = [m for m in methods if m != "S2SVR"]
 margin5 = margins(mean5.to_dict(), "S2SVR", rivals)

@@ -39,7 +39,6 @@ output_dir = "outputs"
 # %%
 import time
 
-import pandas as pd
 from IPython.display import Markdown, display
 
 from s2svr.report import start_chapter
@@ -51,6 +50,7 @@ from s2svr.report.runs import load_task
 from s2svr.report.scores import beside_paper, measured_table, per_sequence_table, verdict
 from s2svr.report.figures import image_slider
 from s2svr.configs import load_config
+from s2svr.experiments.paper import TABLE2, TABLE2_BENCHMARKS, psnr_gap, table_frame
 
 t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
 TASK, CONFIG = "deblur", "deblur_gopro"
@@ -71,7 +71,8 @@ show_setup(res, TASK, paper_cfg)  # fails unless the runs differ in model.arch o
 # %% [markdown]
 # ## Table 2
 #
-# The first columns are typed from the paper's Table 2 (GOPRO test set, PSNR/SSIM on RGB, 8 V100
+# The first columns are the paper's Table 2, typed once in `s2svr/experiments/paper.py` (GOPRO test set,
+# PSNR/SSIM on RGB, 8 V100
 # GPUs); the last two are measured in this run, on the embedded deblurring test clips (RGB, no border
 # crop, as GOPRO) when the data is the embedded dataset. Only the ordering of the methods can be
 # compared: the data, the sizes and the budgets differ. None of the other methods of Table 2 is
@@ -79,19 +80,7 @@ show_setup(res, TASK, paper_cfg)  # fails unless the runs differ in model.arch o
 # no row in the paper's table.
 
 # %%
-PAPER_TABLE2 = {  # paper, Table 2: method -> (params, GOPRO PSNR / SSIM)
-    "Tao et al.": ("-", "30.29 / 0.9014"),
-    "Su et al.": ("15.30 M", "27.31 / 0.8255"),
-    "Kim et al.": ("-", "26.82 / 0.8245"),
-    "Nah et al.": ("-", "29.97 / 0.8947"),
-    "EDVR": ("23.6 M", "26.83 / 0.8426"),
-    "STFAN": ("5.37 M", "28.59 / 0.8608"),
-    "TSP": ("16.19 M", "31.67 / 0.9279"),
-    "UHDVD": ("-", "31.33 / 0.9210"),
-    "S2SVR (Ours)": ("8.44 M", "31.81 / 0.9231"),
-}
-paper = pd.DataFrame(PAPER_TABLE2, index=["params", "GOPRO"]).T.add_prefix("paper: ")
-paper.index.name = "method"
+paper = table_frame(TABLE2, TABLE2_BENCHMARKS)  # the paper's Table 2, typed once in s2svr/experiments/paper.py
 data_label = ("embedded deblurring test" if cfg.data.dataset == "embedded" else f"{cfg.data.dataset} test")
 measured_col = f"measured: {data_label}, profile {profile}, CPU"
 table2 = beside_paper(paper, res, TASK, match={"S2SVR (Ours)": "s2svr"},
@@ -118,7 +107,7 @@ display(per_sequence_table(res, TASK))
 
 # %%
 v = verdict(res, TASK)
-paper_gap = float(PAPER_TABLE2["S2SVR (Ours)"][1].split("/")[0]) - float(PAPER_TABLE2["TSP"][1].split("/")[0])
+paper_gap = psnr_gap(TABLE2, "S2SVR (Ours)", "TSP")
 display(Markdown(v["text"] + f" For scale: in the paper, S2SVR is {paper_gap:+.2f} dB above the next best "
                  f"method (TSP); measured here, S2SVR minus the BasicVSR-style baseline is "
                  f"{v['gain']['basicvsr']:+.3f} dB, minus the single-frame one "

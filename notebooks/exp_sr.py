@@ -44,7 +44,6 @@ output_dir = "outputs"
 # %%
 import time
 
-import pandas as pd
 from IPython.display import Markdown, display
 
 from s2svr.report import start_chapter
@@ -56,6 +55,7 @@ from s2svr.report.runs import load_task
 from s2svr.report.scores import beside_paper, measured_table, per_sequence_table, verdict
 from s2svr.report.figures import image_slider
 from s2svr.configs import load_config
+from s2svr.experiments.paper import TABLE1, TABLE1_BENCHMARKS, psnr_gap, table_frame
 
 t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
 TASK, CONFIG = "sr", "sr_reds4"
@@ -78,7 +78,8 @@ show_setup(res, TASK, paper_cfg)  # fails unless the runs differ in model.arch o
 # %% [markdown]
 # ## Table 1
 #
-# The first columns are typed from the paper's Table 1 (REDS4: 4 clips of 100 frames, PSNR/SSIM on RGB;
+# The first columns are the paper's Table 1, typed once in `s2svr/experiments/paper.py` (REDS4: 4 clips
+# of 100 frames, PSNR/SSIM on RGB;
 # Vimeo-90K-T: 7-frame clips, on Y; 8 V100 GPUs). The last two are measured in this run. On the
 # embedded dataset the measured column is its SR test set (the clips listed above, RGB, no border
 # crop, as REDS4), not REDS4: the two are not comparable, only the ordering of the methods is. The
@@ -86,22 +87,7 @@ show_setup(res, TASK, paper_cfg)  # fails unless the runs differ in model.arch o
 # exists for a run with Vimeo-90K on disk).
 
 # %%
-PAPER_TABLE1 = {  # paper, Table 1: method -> (params, REDS4 PSNR / SSIM, Vimeo-90K-T PSNR / SSIM)
-    "Bicubic": ("-", "26.14 / 0.7292", "31.32 / 0.8684"),
-    "TOFlow": ("-", "27.98 / 0.7990", "33.08 / 0.9054"),
-    "DUF": ("5.8 M", "28.63 / 0.8251", "-"),
-    "RBPN": ("12.2 M", "30.09 / 0.8590", "37.07 / 0.9435"),
-    "EDVR-M": ("3.3 M", "30.53 / 0.8699", "37.09 / 0.9446"),
-    "EDVR": ("20.6 M", "31.09 / 0.8800", "37.61 / 0.9489"),
-    "PFNL": ("3.0 M", "29.63 / 0.8502", "36.14 / 0.9363"),
-    "MuCAN": ("-", "30.88 / 0.8750", "37.32 / 0.9465"),
-    "BasicVSR": ("6.3 M", "31.42 / 0.8909", "37.18 / 0.9450"),
-    "IconVSR": ("8.7 M", "31.67 / 0.8948", "37.47 / 0.9476"),
-    "VSR-Transformer": ("32.6 M", "31.19 / 0.8815", "37.71 / 0.9494"),
-    "S2SVR (Ours)": ("13.4 M", "31.96 / 0.8988", "37.63 / 0.9490"),
-}
-paper = pd.DataFrame(PAPER_TABLE1, index=["params", "REDS4", "Vimeo-90K-T"]).T.add_prefix("paper: ")
-paper.index.name = "method"
+paper = table_frame(TABLE1, TABLE1_BENCHMARKS)  # the paper's Table 1, typed once in s2svr/experiments/paper.py
 data_label = ("embedded SR test" if cfg.data.dataset == "embedded" else f"{cfg.data.dataset} test")
 measured_col = f"measured: {data_label}, profile {profile}, CPU"
 table1 = beside_paper(
@@ -132,7 +118,7 @@ display(per_sequence_table(res, TASK))
 
 # %%
 v = verdict(res, TASK)
-paper_gap = float(PAPER_TABLE1["S2SVR (Ours)"][1].split("/")[0]) - float(PAPER_TABLE1["BasicVSR"][1].split("/")[0])
+paper_gap = psnr_gap(TABLE1, "S2SVR (Ours)", "BasicVSR")
 display(Markdown(v["text"] + f" For scale: in the paper, S2SVR is {paper_gap:+.2f} dB above BasicVSR on "
                  f"REDS4; measured here, S2SVR minus the BasicVSR-style baseline is "
                  f"{v['gain']['basicvsr']:+.3f} dB and S2SVR minus bicubic {v['gain']['identity']:+.3f} dB."))

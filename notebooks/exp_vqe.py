@@ -61,6 +61,7 @@ from s2svr.report.runs import load_task
 from s2svr.report.scores import beside_paper, measured_table, per_sequence_table, verdict
 from s2svr.report.figures import image_slider
 from s2svr.configs import load_config
+from s2svr.experiments.paper import TABLE3, TABLE3_AVERAGE, TABLE3_METHODS
 
 t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
 TASK, CONFIG = "vqe", "vqe_mfqe"
@@ -82,7 +83,7 @@ show_setup(res, TASK, paper_cfg)  # fails unless the runs differ in model.arch o
 # %% [markdown]
 # ## Table 3, the paper's
 #
-# Typed from the paper's Table 3: $\Delta$PSNR (dB) / $\Delta$SSIM ($\times 10^{-4}$) at QP 37 on the
+# The paper's Table 3 (typed once in `s2svr/experiments/paper.py`): $\Delta$PSNR (dB) / $\Delta$SSIM ($\times 10^{-4}$) at QP 37 on the
 # 18 ITU-T test sequences, in five resolution classes (A 2560x1600, B 1920x1080, C 832x480, D 480x240
 # in the paper's caption, E 1280x720). These raw sequences are not available offline, and the paper
 # compresses them with HM 16.5, which this book replaces by x265 (chapter "Degradations"): none of
@@ -91,45 +92,18 @@ show_setup(res, TASK, paper_cfg)  # fails unless the runs differ in model.arch o
 # and the paper's arithmetic.
 
 # %%
-METHODS3 = ["AR-CNN", "DnCNN", "DS-CNN", "MFQE 1.0", "MFQE 2.0", "STDF-R3L", "S2SVR (Ours)"]
-PAPER_TABLE3 = {  # paper, Table 3: (class, sequence) -> ΔPSNR / ΔSSIM x1e-4 per method of METHODS3
-    ("A", "Traffic"): "0.239/47 0.238/57 0.286/60 0.497/90 0.585/102 0.730/115 0.851/138",
-    ("A", "PeopleOnStreet"): "0.346/75 0.414/82 0.416/85 0.802/137 0.920/157 1.250/196 1.385/216",
-    ("B", "Kimono"): "0.219/65 0.244/75 0.249/75 0.495/113 0.550/118 0.850/161 1.055/195",
-    ("B", "ParkScene"): "0.136/38 0.141/50 0.153/50 0.391/103 0.457/123 0.590/147 0.649/165",
-    ("B", "Cactus"): "0.190/38 0.195/48 0.239/58 0.439/88 0.501/100 0.770/138 0.828/152",
-    ("B", "BQTerrace"): "0.195/28 0.201/38 0.257/48 0.270/48 0.403/67 0.630/106 0.654/115",
-    ("B", "BasketballDrive"): "0.229/55 0.251/58 0.282/65 0.406/80 0.465/83 0.750/123 0.972/157",
-    ("C", "RaceHorses"): "0.219/43 0.253/65 0.267/63 0.340/55 0.394/80 0.550/135 0.854/203",
-    ("C", "BQMall"): "0.275/68 0.281/68 0.330/80 0.507/103 0.618/120 0.990/180 1.080/205",
-    ("C", "PartyScene"): "0.107/38 0.131/48 0.174/58 0.217/73 0.363/118 0.680/194 0.628/236",
-    ("C", "BasketballDrill"): "0.247/58 0.331/68 0.352/68 0.477/90 0.579/120 0.790/149 0.949/179",
-    ("D", "RaceHorses"): "0.268/55 0.311/73 0.318/75 0.507/113 0.594/143 0.830/208 1.010/237",
-    ("D", "BQSquare"): "0.080/8 0.129/18 0.201/38 -0.010/15 0.337/65 0.640/125 0.886/141",
-    ("D", "BlowingBubbles"): "0.164/35 0.184/58 0.228/68 0.386/120 0.533/170 0.740/226 0.710/230",
-    ("D", "BasketballPass"): "0.259/58 0.307/75 0.335/78 0.628/138 0.728/155 1.080/212 1.110/222",
-    ("E", "FourPeople"): "0.373/50 0.388/60 0.459/70 0.664/85 0.734/95 0.940/117 1.021/136",
-    ("E", "Johnny"): "0.247/10 0.315/40 0.378/40 0.548/55 0.604/68 0.810/88 0.976/120",
-    ("E", "KristenAndSara"): "0.409/50 0.421/60 0.481/60 0.655/75 0.754/85 0.970/96 1.035/113",
-}
-PAPER_AVERAGE3 = "0.233/45 0.263/58 0.300/63 0.455/88 0.562/109 0.830/151 0.925/176"
-
-
-def parse(row: str) -> list:
-    return [tuple(float(x) for x in cell.split("/")) for cell in row.split()]
-
-
-typed = np.array([parse(r) for r in PAPER_TABLE3.values()])  # (18 videos, 7 methods, 2)
+METHODS3 = list(TABLE3_METHODS)  # the paper's Table 3, typed once in s2svr/experiments/paper.py
+typed = np.array(list(TABLE3.values()))  # (18 videos, 7 methods, 2): ΔPSNR dB, ΔSSIM x1e-4
 assert typed.shape == (18, len(METHODS3), 2)
 fmt = lambda p, s: f"{p:.3f} / {s:.0f}"  # noqa: E731
 table3 = pd.DataFrame({m: [fmt(*typed[i, j]) for i in range(len(typed))] for j, m in enumerate(METHODS3)},
-                      index=pd.MultiIndex.from_tuples(PAPER_TABLE3, names=["class", "sequence"]))
-table3.loc[("", "Average (paper's row)"), :] = [fmt(*c) for c in parse(PAPER_AVERAGE3)]
+                      index=pd.MultiIndex.from_tuples(TABLE3, names=["class", "sequence"]))
+table3.loc[("", "Average (paper's row)"), :] = [fmt(*c) for c in TABLE3_AVERAGE]
 table3.loc[("", "mean of the 18 typed rows"), :] = [fmt(*typed[:, j].mean(0)) for j in range(len(METHODS3))]
 display(Markdown("**Table 3 (paper, 18 ITU-T sequences, HM 16.5 LDP QP 37, V100 GPUs).** "
                  "ΔPSNR (dB) / ΔSSIM (×1e-4)."))
 display(table3)
-paper_average = np.array(parse(PAPER_AVERAGE3))  # (7 methods, 2)
+paper_average = np.array(TABLE3_AVERAGE)  # (7 methods, 2)
 rounding = 0.001  # rows and Average printed to 0.001 dB: their means may differ by up to this much
 off = [f"{m} (mean of rows {typed[:, j, 0].mean():.4f}, Average row {paper_average[j, 0]:.3f} dB)"
        for j, m in enumerate(METHODS3) if abs(typed[:, j, 0].mean() - paper_average[j, 0]) > rounding]
@@ -152,7 +126,7 @@ display(Markdown("The ΔPSNR of the paper's Average row equals the mean of the 1
 display(Markdown(f"**Measured, profile `{profile}`, embedded dataset, CPU.** ΔPSNR (dB) / ΔSSIM (×1e-4) "
                  "per test video."))
 display(per_sequence_table(res, TASK))
-paper_avg = pd.DataFrame({"paper: average (18 videos)": [fmt(*c) for c in parse(PAPER_AVERAGE3)]},
+paper_avg = pd.DataFrame({"paper: average (18 videos)": [fmt(*c) for c in TABLE3_AVERAGE]},
                          index=pd.Index(METHODS3, name="method"))
 data_label = ("embedded test videos, x265" if cfg.data.dataset == "embedded" else f"{cfg.data.dataset} test")
 averages = beside_paper(
@@ -170,7 +144,7 @@ display(measured_table(res, TASK, paper_params=paper_params))
 
 # %%
 v = verdict(res, TASK)
-avg = dict(zip(METHODS3, parse(PAPER_AVERAGE3)))
+avg = dict(zip(METHODS3, TABLE3_AVERAGE))
 paper_gap = avg["S2SVR (Ours)"][0] - avg["STDF-R3L"][0]
 display(Markdown(v["text"] + f" For scale: in the paper, S2SVR's average ΔPSNR is {paper_gap:+.3f} dB above "
                  f"STDF-R3L's; measured here, S2SVR's mean ΔPSNR is {runs['s2svr']['mean']['delta_psnr']:+.3f} dB "

@@ -57,6 +57,8 @@ from s2svr.report.scores import paired_difference
 from s2svr.report.segments import grows_with_length, margins, segment_table
 from s2svr.experiments.plan import TASK_CONFIGS, results
 from s2svr.configs import load_config
+from s2svr.experiments.paper import (PARAMETERS, PUBLIC_CODE_PARAMETERS, TABLE1, TABLE2, TABLE3_AVERAGE, TABLE3_METHODS,
+                                      TABLE4, TABLE5_LENGTHS)
 from s2svr.flow.standins import ZeroFlow
 from s2svr.train.flow_evaluate import evaluate_flow
 from s2svr.data.flow_pairs import load_flow_pairs
@@ -102,7 +104,8 @@ def claim(name, paper, public_code, measured, holds, any_profile=False):
 
 # %%
 size_rows = []
-for name, paper_m, public_m in (("sr_reds4", 13.4e6, 12.0e6), ("deblur_gopro", 8.44e6, 7.4e6)):
+for name in ("sr_reds4", "deblur_gopro"):  # the paper's counts and the public code's: s2svr/experiments/paper.py
+    paper_m, public_m = float(PARAMETERS[name]) * 1e6, float(PUBLIC_CODE_PARAMETERS[name]) * 1e6
     cfg = load_config(name, "paper")
     counts = parameter_breakdown(build_model(cfg.model))
     public = load_config(name, "paper", overrides={"model": {"layout": "official", "num_blocks": 13}})
@@ -152,10 +155,13 @@ for task in TASK_CONFIGS:
 tasks = pd.DataFrame(task_rows).set_index("task")
 display(Markdown(f"Mean over the embedded test clips, dB ({label})."))
 display(tasks.style.format({v: "{:.3f}" for v in archs.values()}))
-paper_task = {"sr": ("REDS4 31.96 dB (best of 11 methods), Vimeo-90K-T 37.63 dB (second)",
+s1, s2 = TABLE1["S2SVR (Ours)"], TABLE2["S2SVR (Ours)"]
+paper_task = {"sr": (f"REDS4 {s1[1][0]:.2f} dB (best of {len(TABLE1) - 1} methods), Vimeo-90K-T {s1[2][0]:.2f} dB "
+                     "(second)",
                      "configs for REDS/Vimeo; no trained weights"),
-              "deblur": ("GOPRO 31.81 dB (best of 9)", "GOPRO config; no trained weights"),
-              "vqe": ("MFQEv2 mean Delta PSNR 0.925 dB (best of 7)", "no config, loader or evaluation")}
+              "deblur": (f"GOPRO {s2[1][0]:.2f} dB (best of {len(TABLE2)})", "GOPRO config; no trained weights"),
+              "vqe": (f"MFQEv2 mean Delta PSNR {TABLE3_AVERAGE[-1][0]:.3f} dB (best of {len(TABLE3_METHODS)})",
+                      "no config, loader or evaluation")}
 for task in TASK_CONFIGS:
     others = {a: paired_difference(task_res[f"{task}/s2svr"], task_res[f"{task}/{a}"], key_of[task])
               for a in archs if a != "s2svr"}
@@ -223,11 +229,11 @@ claim("the distilled LQ flow is more accurate (ground truth)", "Sec. 3.3 ('more 
 # %%
 t4 = results(profile, ["sr/s2svr", "sr/s2svr+supervised-hq"], output_dir=output_dir)
 d4 = paired_difference(t4["sr/s2svr"], t4["sr/s2svr+supervised-hq"])
-claim("unsupervised PWC-Lite beats supervised PWC-Lite in S2SVR (Table 4)", "+0.17 dB on REDS4",
+claim("unsupervised PWC-Lite beats supervised PWC-Lite in S2SVR (Table 4)", f"{TABLE4['PWC-Lite, Unsup.'][1] - TABLE4['PWC-Lite, Sup.'][1]:+.2f} dB on REDS4",
       "no unsupervised training; ARFlow's Sintel weights",
       f"{d4['diff']:+.3f} dB ({d4['wins']}/{d4['sequences']} clips), supervised stand-in: embedded ground-truth "
       f"flow.", d4["holds"])
-claim("unsupervised PWC-Lite beats pretrained RAFT (Table 4)", "+0.08 dB on REDS4", "-",
+claim("unsupervised PWC-Lite beats pretrained RAFT (Table 4)", f"{TABLE4['PWC-Lite, Unsup.'][1] - TABLE4['RAFT, Sup.'][1]:+.2f} dB on REDS4", "-",
       "RAFT and its weights are not available offline.", None)
 
 # %% [markdown]
@@ -245,7 +251,7 @@ methods = {"S2SVR": "sr/s2svr", "BasicVSR-style": "sr/basicvsr", "single frame":
 res5 = results(profile, list(methods.values()), output_dir=output_dir)
 shortest = min(v["frames"] for v in res5["sr/s2svr"]["per_sequence"].values())
 frames5 = 6 if profile == "ci" else None
-lengths = (2, 3, 6) if profile == "ci" else tuple(L for L in (5, 15, 30, 50) if L <= shortest)
+lengths = (2, 3, 6) if profile == "ci" else tuple(L for L in TABLE5_LENGTHS if L <= shortest)
 seg = pd.DataFrame(segment_table({m: res5[j] for m, j in methods.items()}, lengths,
                                  cache_dir=f"{output_dir}/{profile}/ablation", frames=frames5))
 mean5 = seg.groupby(["method", "length"])["psnr"].mean().unstack("method")
