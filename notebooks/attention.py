@@ -43,6 +43,7 @@ from s2svr.configs import load_config
 from s2svr.data.embedded import embedded_flow_clips
 from s2svr.losses.restoration import charbonnier_loss
 from s2svr.models import S2SVR, LocalAttention
+from s2svr.train.evaluate import to_tensor
 
 t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
 # this profile's sizes; profile paper trains the cpu-size network longer (the
@@ -137,19 +138,13 @@ print(f"Eqs. (5)-(7) by hand == LocalAttention; alpha {tuple(alpha.shape)} "
 # content:
 
 # %%
-def to_video(frames_uint8):
-    """(T, H, W, 3) uint8 -> (1, T, 3, H, W) float in [0, 1]."""
-    x = torch.from_numpy(np.ascontiguousarray(frames_uint8))
-    return x.permute(0, 3, 1, 2).float().div(255).unsqueeze(0)
-
-
 flow_net = KnownFlow()
 model = S2SVR(task="deblur", layout="paper", num_feat=cfg.num_feat,
               num_blocks=cfg.num_blocks, num_layers=cfg.num_layers,
               radius=cfg.radius, flow_size=None, flow_net=flow_net)
 test_clip = embedded_flow_clips(data_root, "test", "blur")[0]
-frames_lq = to_video(test_clip["frames_lq"])  # (B, T, C, H, W)
-frames_gt = to_video(test_clip["frames_gt"])
+frames_lq = to_tensor(test_clip["frames_lq"])[None]  # (B, T, C, H, W) in [0, 1]
+frames_gt = to_tensor(test_clip["frames_gt"])[None]
 flow_fw = torch.from_numpy(test_clip["flow_fw"]).unsqueeze(0)  # (B,T-1,2,H,W)
 flow_bw = torch.from_numpy(test_clip["flow_bw"]).unsqueeze(0)
 t = frames_lq.shape[1]
@@ -190,8 +185,8 @@ for step in range(train_steps):
     y0 = int(torch.randint(hh - crop + 1, (1,), generator=gen))
     x0 = int(torch.randint(ww - crop + 1, (1,), generator=gen))
     win = (slice(y0, y0 + crop), slice(x0, x0 + crop))
-    lq = to_video(clip["frames_lq"][:, win[0], win[1]])
-    gt = to_video(clip["frames_gt"][:, win[0], win[1]])
+    lq = to_tensor(clip["frames_lq"][:, win[0], win[1]])[None]
+    gt = to_tensor(clip["frames_gt"][:, win[0], win[1]])[None]
     fw = torch.from_numpy(clip["flow_fw"][..., win[0], win[1]]).unsqueeze(0)
     bw = torch.from_numpy(clip["flow_bw"][..., win[0], win[1]]).unsqueeze(0)
     flow_net.set_clip(lq, fw, bw)

@@ -30,7 +30,6 @@ output_dir = "outputs"
 
 # %%
 import os
-import re
 import time
 
 import matplotlib.pyplot as plt
@@ -40,12 +39,16 @@ import torch
 from IPython.display import display
 
 from s2svr.configs.chapters import chapter_budget
+from s2svr.report import show_source
 from s2svr.report import start_chapter
 from s2svr.flow.standins import KnownFlow, ZeroFlow
 from s2svr.report.figures import plot_row
 from s2svr.configs import load_config
 from s2svr.data.embedded import embedded_flow_clips
 from s2svr.models import S2SVR, estimate_flow_pair, warp_states
+from s2svr.report.saliency import sharpness
+from s2svr.train.evaluate import to_tensor
+from s2svr.utils import proc_status_kb, reset_peak_rss
 
 t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
 cfg = load_config("deblur_gopro", profile=profile).model  # this profile's sizes
@@ -80,16 +83,10 @@ print(cfg)
 # zero, i.e. *no* motion compensation.
 
 # %%
-def to_video(frames_uint8):
-    """(T, H, W, 3) uint8 -> (1, T, 3, H, W) float in [0, 1]."""
-    x = torch.from_numpy(np.ascontiguousarray(frames_uint8))
-    return x.permute(0, 3, 1, 2).float().div(255).unsqueeze(0)
-
-
 # the test clip of the embedded flow set with the largest motion, sharp frames
 clips = embedded_flow_clips(data_root, "test", "none")
 clip = max(clips, key=lambda c: float(np.abs(c["flow_fw"]).mean()))
-frames_lq = to_video(clip["frames_lq"])  # (B, T, C, H, W)
+frames_lq = to_tensor(clip["frames_lq"])[None]  # (B, T, C, H, W) in [0, 1]
 flow_fw = torch.from_numpy(clip["flow_fw"]).unsqueeze(0)  # (B, T-1, 2, H, W)
 flow_bw = torch.from_numpy(clip["flow_bw"]).unsqueeze(0)
 occ_bw = torch.from_numpy(clip["occ_bw"]).unsqueeze(0)  # 1 = occluded
@@ -161,12 +158,7 @@ assert torch.equal(z_mc[0], z_no[0])  # first frame: no history, no warp yet
 sal_mc, sal_no = z_mc.abs().mean(1), z_no.abs().mean(1)  # (T, H, W)
 scale = float(torch.quantile(torch.cat([sal_mc, sal_no]).flatten(), 0.995))
 
-
-def sharpness(m):
-    """Mean gradient magnitude of a (H, W) map, relative to its mean."""
-    gy, gx = torch.gradient(m)
-    return float((gx ** 2 + gy ** 2).sqrt().mean() / m.mean())
-
+show_source(sharpness)  # the package's score, used again by notebooks/report.py for Fig. 7
 
 panels = [(frames_lq[:, t - 1], f"frame x_{t - 1}")]
 for sal, tag in ((sal_no, "W/O"), (sal_mc, "W/I")):
@@ -284,20 +276,14 @@ assert torch.equal(torch.stack(streamed, 1), offline)
 # before the measurement in all three cases. Without autograd throughout.
 
 # %%
-def rss_kb(key):
-    with open("/proc/self/status") as f:
-        return int(re.search(rf"{key}:\s+(\d+) kB", f.read()).group(1))
-
-
 def measure(fn):
     """Seconds and peak RSS growth (MB) of fn()."""
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")  # reset the peak RSS (VmHWM) to the current RSS
-    before = rss_kb("VmRSS")
+    reset_peak_rss()  # VmHWM := VmRSS (s2svr.utils)
+    before = proc_status_kb("VmRSS")
     t0 = time.perf_counter()
     fn()
     seconds = time.perf_counter() - t0
-    return seconds, (rss_kb("VmHWM") - before) / 1024
+    return seconds, (proc_status_kb("VmHWM") - before) / 1024
 
 
 can_measure_memory = os.path.exists("/proc/self/clear_refs")

@@ -38,8 +38,6 @@ data_root = "data/embedded"
 output_dir = "outputs"
 
 # %%
-import os
-import re
 import time
 
 import numpy as np
@@ -66,6 +64,7 @@ from s2svr.train.flow import load_flow_model
 from s2svr.models import build_model, parameter_breakdown
 from s2svr.train.data import build_test_sequences
 from s2svr.train.evaluate import to_tensor
+from s2svr.utils import proc_status_kb, reset_peak_rss
 
 t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
 label = measured_label(profile)
@@ -320,11 +319,6 @@ claim("the paper layout is causal up to r frames (restorable as a stream)", "Eqs
       f"perturbing frame {j_c} changes outputs {changed.nonzero().flatten().tolist()} (r = {r_c}).", causal)
 
 
-def rss_kb(key):
-    with open("/proc/self/status") as f:
-        return int(re.search(rf"{key}:\s+(\d+) kB", f.read()).group(1))
-
-
 stream_model = without_motion(model_sr)
 frame0 = synthetic_clip(1, 3, 32)[:, 0]
 stream_rows = []
@@ -332,11 +326,8 @@ for n in ((20, 80) if profile == "ci" else (50, 400)):
     with torch.no_grad():
         for _ in stream_model.stream(torch.roll(frame0, i, -1) for i in range(5)):
             pass  # warm-up
-        can_rearm = os.path.exists("/proc/self/clear_refs")
-        if can_rearm:
-            with open("/proc/self/clear_refs", "w") as f:
-                f.write("5")  # re-arm the peak RSS
-        before, times, state, most = rss_kb("VmRSS"), [], stream_model.init_stream(), 0
+        can_rearm = reset_peak_rss()  # VmHWM := VmRSS (s2svr.utils)
+        before, times, state, most = proc_status_kb("VmRSS"), [], stream_model.init_stream(), 0
         for i in range(n):
             t0 = time.perf_counter()
             stream_model.stream_step(state, torch.roll(frame0, i, -1))
@@ -344,7 +335,7 @@ for n in ((20, 80) if profile == "ci" else (50, 400)):
             most = max(most, state.num_tensors())
         stream_model.stream_flush(state)
     stream_rows.append({"frames": n, "ms per frame (lower quartile)": 1e3 * float(np.quantile(times, 0.25)),
-                        "peak memory growth MB": (rss_kb("VmHWM") - before) / 1024 if can_rearm else np.nan,
+                        "peak memory growth MB": (proc_status_kb("VmHWM") - before) / 1024 if can_rearm else np.nan,
                         "tensors in the stream state (max)": most})
 stream_df = pd.DataFrame(stream_rows).set_index("frames")
 display(stream_df.style.format("{:.2f}"))

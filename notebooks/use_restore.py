@@ -34,7 +34,6 @@ import io
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from contextlib import redirect_stderr
 from pathlib import Path
@@ -60,6 +59,7 @@ from s2svr.metrics import psnr
 from s2svr.models import build_model
 from s2svr.restore import Tiler, restore_stream, restore_video
 from s2svr.train.trainer import model_from_checkpoint
+from s2svr.utils import peak_rss_of
 
 t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
 budget = chapter_budget("use_restore", profile)  # sizes per profile: s2svr/configs/chapters.yaml
@@ -334,13 +334,7 @@ print(f"tiled vs whole frames: PSNR {psnr(tiled, restored[:n_t]):.1f} dB between
 # %%
 def peak_rss_mb(*args):
     """Run `python -m s2svr ARGS` in a fresh process; (peak RSS in MB, seconds, return code)."""
-    with tempfile.TemporaryFile() as err:
-        t0 = time.perf_counter()
-        p = subprocess.Popen([sys.executable, "-m", "s2svr", *map(str, args)], stdout=subprocess.DEVNULL,
-                             stderr=err, env=env)
-        _, status, usage = os.wait4(p.pid, 0)
-        p.returncode = os.waitstatus_to_exitcode(status)
-        return usage.ru_maxrss / 1024, time.perf_counter() - t0, p.returncode
+    return peak_rss_of([sys.executable, "-m", "s2svr", *args], env=env)
 
 
 rows = []

@@ -1,6 +1,6 @@
 """Benchmark: inference speed and FLOP/s, streaming memory and time against video length, training step time.
 
-Explained in the book's chapter "Reproducibility report". Run `python -m s2svr.bench [--quick] [--json PATH]`;
+Explained in `notebooks/report.py`. Run `python -m s2svr.bench [--quick] [--json PATH]`;
 it prints tables and writes JSON. Not a test: timings on a shared CPU are noisy, which is why every time is a
 median or a best-of and every section says its thread count.
 
@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import resource
 import statistics
 import subprocess
@@ -35,6 +34,7 @@ import torch
 from .configs import load_config
 from .flow.pwclite import PWCLite
 from .models import build_model
+from .utils import proc_status_kb, reset_peak_rss
 
 INFERENCE = (("sr_reds4", 64), ("deblur_gopro", 128), ("vqe_mfqe", 128))  # realistic LQ sizes for this CPU
 BASELINE_ARCHS = ("single_frame", "basicvsr")                               # extra rows for sr_reds4
@@ -118,21 +118,6 @@ def bench_inference(name: str, size: int, profile: str, frames: int, warmup: int
 
 
 # ----- streaming memory: one fresh process per length ----------------------------------------------------------
-def _proc_status_kb(key: str) -> int | None:
-    m = re.search(rf"^{key}:\s+(\d+) kB", Path("/proc/self/status").read_text(), re.M) \
-        if Path("/proc/self/status").exists() else None
-    return int(m.group(1)) if m else None
-
-
-def _reset_peak_rss() -> bool:
-    """Re-arm the kernel's peak-RSS counter (VmHWM); False where /proc/self/clear_refs is unavailable."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
 @torch.no_grad()
 def stream_worker(name: str, profile: str, size: int, frames: int) -> dict:
     """Stream `frames` synthetic frames through a fresh model; peak RSS, its growth, time per frame."""
@@ -148,8 +133,8 @@ def stream_worker(name: str, profile: str, size: int, frames: int) -> dict:
 
     for _ in model.stream(frame(i) for i in range(5)):  # warm-up: allocator pools, thread pool
         pass
-    rearmed = _reset_peak_rss()
-    rss_before = _proc_status_kb("VmRSS")
+    rearmed = reset_peak_rss()
+    rss_before = proc_status_kb("VmRSS")
     times, rss, max_tensors, checksum = [], [], 0, 0.0
     state = model.init_stream()
     for i in range(frames):
@@ -159,10 +144,10 @@ def stream_worker(name: str, profile: str, size: int, frames: int) -> dict:
         times.append(time.perf_counter() - t0)
         max_tensors = max(max_tensors, state.num_tensors())
         if (i + 1) % max(frames // 10, 1) == 0:
-            rss.append(_proc_status_kb("VmRSS"))
+            rss.append(proc_status_kb("VmRSS"))
     for y in model.stream_flush(state):
         checksum += float(y[0, 0, 0, 0])
-    peak = _proc_status_kb("VmHWM")
+    peak = proc_status_kb("VmHWM")
     decile = max(frames // 10, 1)
     return {"frames": frames, "seconds": sum(times),
             "time_per_frame_median": statistics.median(times), "time_per_frame_mean": sum(times) / frames,
@@ -227,9 +212,7 @@ def bench_training(name: str, profile: str, steps: int) -> dict:
 
 # ----- the whole benchmark ---------------------------------------------------------------------------------------------
 def run(quick: bool = False, threads: int | None = None) -> dict:
-    # One thread by default: on this 2-core machine shared with other test runs (load ~4-5), two threads made
-    # the paper SR model 5-10x slower and erratic (each conv waits for the descheduled thread), one thread is
-    # stable. Use --threads 2 (or more) on an idle machine.
+    # One thread by default: on a loaded shared machine more threads wait on each other; --threads N when idle.
     threads = threads or 1
     torch.set_num_threads(threads)
     # Warm-up of 3 frames: the first flow is computed at the second frame, so fewer would time one-off costs.

@@ -31,8 +31,9 @@ import torch
 import torch.nn.functional as F
 from scipy.ndimage import correlate1d
 
-# MATLAB rgb2ycbcr luma row for R, G, B in [0, 1] (output offset 16 is added separately).
-_Y_WEIGHTS = np.array([65.481, 128.553, 24.966])
+# ITU-R BT.601 luma row of MATLAB's rgb2ycbcr for R, G, B in [0, 1] (output offset 16 added separately); the one copy.
+BT601_Y = (65.481, 128.553, 24.966)
+_Y_WEIGHTS = np.array(BT601_Y)
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
 SSIM_K1, SSIM_K2 = 0.01, 0.03

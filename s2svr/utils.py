@@ -32,3 +32,36 @@ def resolve_device(device: str | None = None) -> torch.device:
     if device in (None, "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
+
+
+# ----- peak resident memory (Linux /proc; bench.py and the chapters that measure memory) -----------------------
+
+def proc_status_kb(key: str) -> int | None:
+    """A field of `/proc/self/status` in kB (`VmRSS`: resident now, `VmHWM`: peak), None where there is none."""
+    import re
+    from pathlib import Path
+    status = Path("/proc/self/status")
+    m = re.search(rf"^{key}:\s+(\d+) kB", status.read_text(), re.M) if status.exists() else None
+    return int(m.group(1)) if m else None
+
+
+def reset_peak_rss() -> bool:
+    """Re-arm the kernel's peak-RSS counter (`VmHWM` := `VmRSS`); False where /proc/self/clear_refs is unavailable."""
+    from pathlib import Path
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_of(cmd, env=None) -> tuple:
+    """Run `cmd` in a fresh process: (its peak RSS in MB from `os.wait4`, seconds, return code)."""
+    import subprocess
+    import tempfile
+    import time
+    with tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        p = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.DEVNULL, stderr=err, env=env)
+        _, status, usage = os.wait4(p.pid, 0)
+        return usage.ru_maxrss / 1024, time.perf_counter() - t0, os.waitstatus_to_exitcode(status)

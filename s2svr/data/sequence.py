@@ -13,12 +13,15 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from ..metrics import BT601_Y
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
 
 def rgb_to_y_uint8(rgb: np.ndarray) -> np.ndarray:
     """ITU-R BT.601 luma of uint8 RGB `(..., 3)` as MATLAB's rgb2ycbcr: Y in [16, 235], rounded to uint8."""
-    y = 16.0 + (65.481 * rgb[..., 0] + 128.553 * rgb[..., 1] + 24.966 * rgb[..., 2]) / 255.0
+    wr, wg, wb = BT601_Y
+    y = 16.0 + (wr * rgb[..., 0] + wg * rgb[..., 1] + wb * rgb[..., 2]) / 255.0
     return np.clip(np.round(y), 0, 255).astype(np.uint8)[..., None]
 
 
