@@ -35,10 +35,20 @@ def _starts(size: int, tile: int, overlap: int) -> list[int]:
     return sorted(set(s))
 
 
+def check_tiles(tile: int | None, overlap: int) -> None:
+    """Refuse tile sizes that cannot work: a tile of at least 1 pixel, an overlap in [0, tile)."""
+    if tile is not None and tile < 1:
+        raise ValueError(f"--tile must be a positive number of LQ pixels, got {tile}")
+    if overlap < 0 or (tile is not None and overlap >= tile):
+        raise ValueError(f"--tile-overlap must be in [0, --tile) = [0, {tile}), got {overlap}"
+                         if tile is not None else f"--tile-overlap must be >= 0, got {overlap}")
+
+
 class Tiler:
     """Overlapping tiles of an `h x w` LQ frame and blending weights of the `scale`-times larger outputs."""
 
     def __init__(self, h: int, w: int, tile: int | None, overlap: int, scale: int):
+        check_tiles(tile, overlap)
         tile_h, tile_w = (h, w) if tile is None else (min(tile, h), min(tile, w))
         self.scale = scale
         self.boxes = [(y, x, tile_h, tile_w) for y in _starts(h, tile_h, overlap) for x in _starts(w, tile_w, overlap)]
@@ -169,12 +179,21 @@ def _stream_official(model, frames, device, tile, tile_overlap, chunk, chunk_ove
 
 def restore_video(model, input_path, output_path, device="cpu", tile: int | None = None, tile_overlap: int = 16,
                   size: tuple | None = None, fps: float | None = None, max_frames: int | None = None,
-                  progress: bool = True, **kwargs) -> Path:
+                  progress: bool = True, overwrite: bool = True, **kwargs) -> Path:
     """Read `input_path` (video file, image folder or raw YUV with `size=(w, h)`), restore it, and write
     `output_path` (.mp4/.mkv/.avi, .yuv, or a folder of PNGs when it has no suffix). Atomic: on an error
-    nothing is left at `output_path`."""
-    from .data.video_io import VideoWriter, iter_frames, probe
+    nothing is left at `output_path`. The output may never be the input; an existing output is replaced only
+    with `overwrite=True` (a PNG folder only when it holds nothing but frame files)."""
+    from .data.video_io import VideoIOError, VideoWriter, iter_frames, probe
+    from .outputs import same_path
+    if same_path(input_path, output_path):
+        raise VideoIOError(output_path, "the output is the input; choose another output")
+    check_tiles(tile, tile_overlap)
     info = probe(input_path, size=size)
+    out_w, out_h = info["width"] * model.scale, info["height"] * model.scale
+    if Path(output_path).suffix.lower() == ".yuv" and (out_w % 2 or out_h % 2):
+        raise VideoIOError(output_path, f"the restored frames are {out_w}x{out_h}; YUV 4:2:0 needs even sizes "
+                                        "(write .mp4 or a PNG folder instead)")
     n = info["num_frames"] or None
     if max_frames is not None:
         n = min(n or max_frames, max_frames)
@@ -183,7 +202,7 @@ def restore_video(model, input_path, output_path, device="cpu", tile: int | None
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=n, desc=f"restore {Path(input_path).name}", unit="frame")
-    with VideoWriter(output_path, fps=fps or info.get("fps") or 25) as writer:
+    with VideoWriter(output_path, fps=fps or info.get("fps") or 25, overwrite=overwrite) as writer:
         for out in restore_stream(model, frames, device=device, tile=tile, tile_overlap=tile_overlap, **kwargs):
             writer.write(out)
             if bar is not None:

@@ -63,13 +63,36 @@ def _build(cls, values: Mapping[str, Any], where: str, prefix: str = ""):
         hint = hints[key]
         if dataclasses.is_dataclass(hint):
             val = _build(hint, val, where, f"{prefix}{key}.")
-        elif isinstance(val, list):
-            val = tuple(val)
+        else:
+            _check_value(val, hint, f"{prefix}{key}", where)
+            if isinstance(val, list):
+                val = tuple(val)
         kwargs[key] = val
     try:
-        return cls(**kwargs)
+        out = cls(**kwargs)
     except (TypeError, ValueError) as e:
         raise ConfigError(f"{where}: {e}") from None
+    return out
+
+
+_POSITIVE = ("log_every", "save_every", "val_every", "batch_size", "iters", "num_frames")  # 0 would never happen
+_TYPES = {int: (int,), float: (int, float), bool: (bool,), str: (str,), tuple: (list, tuple)}
+
+
+def _check_value(val, hint, key: str, where: str) -> None:
+    """Refuse a value of the wrong type (`lr: fast`, `iters: 1.5`) and intervals that are not positive."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is typing.Union:  # Optional[X]
+        if val is None:
+            return
+        hint = next((a for a in args if a is not type(None)), hint)
+    ok = _TYPES.get(hint)
+    if ok is not None and (not isinstance(val, ok) or (hint is not bool and isinstance(val, bool))):
+        name = {int: "an integer", float: "a number", bool: "true or false", str: "a string",
+                tuple: "a list"}[hint]
+        raise ConfigError(f"{where}: {key} must be {name}, got {val!r}")
+    if key.rsplit(".", 1)[-1] in _POSITIVE and hint is int and val < 1:
+        raise ConfigError(f"{where}: {key} must be at least 1, got {val}")
 
 
 def config_from_dict(d: Mapping[str, Any], where: str = "<dict>") -> ExperimentConfig:

@@ -106,7 +106,9 @@ class PairedClipDataset(Dataset):
         s = seq.scale
         h, w = lq.shape[1:3]
         if gt.shape[1:3] != (s * h, s * w):
-            raise ValueError(f"{seq.name}: GT frames {gt.shape[1:3]} are not {s} x LQ frames {(h, w)}")
+            from .video_io import VideoIOError  # a ValueError naming the LQ folder: one line in the CLI
+            raise VideoIOError(seq.lq.path, f"LQ frames are {w}x{h}, GT frames ({seq.gt.path}) {gt.shape[2]}x"
+                                            f"{gt.shape[1]}: expected LQ = GT/{s}")
         if self.patch_size is not None:
             p = self.patch_size
             if h < p or w < p:

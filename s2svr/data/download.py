@@ -11,6 +11,9 @@ Explained in the book's chapter "The data" (section on preparing the real datase
 - Checksums: only real, published ones are ever passed in. None of the datasets used here publish one,
   so the scripts call :func:`record_checksum`, which stores the sha256 of what was downloaded in
   `<root>/checksums.json`; later runs verify against it.
+- Plain `http://` is refused by :func:`download` unless the caller allows it (`allow_http=True`); :func:`fetch`
+  allows it only for the servers that offer nothing else (REDS and GOPRO at SNU), says so, and relies on the
+  sha256 recorded on the first download.
 - :func:`extract` unpacks zip / tar archives, refusing members that would land outside the target
   folder, and leaves a marker so a finished extraction is not repeated.
 """
@@ -22,6 +25,7 @@ import json
 import shutil
 import tarfile
 import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 from dataclasses import dataclass
@@ -89,7 +93,7 @@ def _open(url: str, offset: int, timeout: float):
 
 
 def download(url: str, dest, sha256: Optional[str] = None, md5: Optional[str] = None,
-             timeout: float = 60.0, progress: bool = True, chunk_size: int = CHUNK) -> Path:
+             timeout: float = 60.0, progress: bool = True, chunk_size: int = CHUNK, allow_http: bool = False) -> Path:
     """Download `url` to `dest`, resuming `<dest>.part`; verify digests if given; return `dest`.
 
     An existing `dest` is kept (and verified when a digest is given). Raises :class:`DownloadError`
@@ -97,6 +101,10 @@ def download(url: str, dest, sha256: Optional[str] = None, md5: Optional[str] = 
     on a digest mismatch (the partial file is deleted).
     """
     dest = Path(dest)
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if url.lower().startswith("http://") and not allow_http and host not in ("127.0.0.1", "localhost", "::1"):
+        raise DownloadError(f"{url}: plain HTTP is refused (anyone on the way can change the file); use an "
+                            "https:// address, or pass allow_http=True where the server offers nothing else")
     if dest.exists():
         verify(dest, sha256, md5, progress)
         return dest
@@ -199,8 +207,16 @@ def extract(archive, dest_dir, progress: bool = True) -> Path:
 
 def fetch(resource: Resource, downloads_dir, progress: bool = True) -> Path:
     """Download one :class:`Resource` into `downloads_dir`, verifying its published digest or recording one."""
+    plain = resource.url.lower().startswith("http://")
+    if plain:
+        print(f"{resource.url}: this server offers plain HTTP only; the sha256 of the first download is recorded "
+              "in checksums.json and every later use is checked against it")
     path = download(resource.url, Path(downloads_dir) / resource.filename, sha256=resource.sha256,
-                    md5=resource.md5, progress=progress)
+                    md5=resource.md5, progress=progress, allow_http=plain)
     if not (resource.sha256 or resource.md5):
-        record_checksum(path, progress=progress)
+        ledger = path.parent / "checksums.json"
+        known = ledger.exists() and resource.filename in json.loads(ledger.read_text())
+        digest = record_checksum(path, ledger, progress=progress)
+        print(f"{path.name}: sha256 {digest} " + ("matches the one recorded" if known else
+              f"recorded in {ledger} (no digest is published; later uses are checked against it)"))
     return path

@@ -9,20 +9,25 @@ frames, or a folder whose frames differ in size raises :class:`VideoIOError`, wh
 the file and the problem. Some inputs are converted rather than refused: grayscale (and palette) images
 become RGB by replicating the channel, alpha is dropped, and 16-bit images keep their high byte (`v >> 8`,
 what Pillow does for 16-bit RGB; applied to 16-bit grayscale too so both agree).
-Writers are atomic: they write under a temporary name beside the target and rename at the end, so an error
-never leaves a half-written file or folder under the final name.
+Writers are atomic: they write under a temporary name beside the target (`.NAME.partial-PID`) and rename at
+the end, so an error never leaves a half-written file or folder under the final name; the leftovers of a killed
+run are removed by the next writer of the same output (`s2svr.outputs`). A PNG-folder output holds only its own
+frame files (`00000000.png`, ...): a folder holding anything else is refused, never emptied, and replacing an
+existing output (`overwrite=True`, the default of these library functions; the CLI needs `--overwrite`)
+replaces those frame files only.
 """
 from __future__ import annotations
 
 import os
 import re
-import shutil
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+
+from ..outputs import partial_name, remove, remove_stale_partials
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm")
@@ -45,26 +50,44 @@ def _check_file(path) -> Path:
     return path
 
 
-def _partial_name(path: Path) -> Path:
-    """Temporary sibling of `path` with the same suffix (so format detection still works)."""
-    return path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
+FRAME_FILE = re.compile(r"\d{8}\.png")  # the files a PNG-folder output writes (and may replace)
+_partial_name = partial_name
+_remove = remove
+
+
+def _check_target(path: Path, kind: str, overwrite: bool) -> None:
+    """Refuse an output that would destroy data: see the module docstring."""
+    if not path.exists():
+        return
+    if kind == "png":
+        if not path.is_dir():
+            raise VideoIOError(path, "exists and is a file; a PNG output (no suffix) is a folder")
+        other = sorted(p.name for p in path.iterdir() if not FRAME_FILE.fullmatch(p.name))
+        if other:
+            raise VideoIOError(path, f"the output folder holds other files than frames (e.g. {other[0]}); "
+                                     "choose a new or empty folder")
+        if any(path.iterdir()) and not overwrite:
+            raise VideoIOError(path, "the output folder holds frames already; pass --overwrite to replace them")
+    elif path.is_dir():
+        raise VideoIOError(path, "is a folder; choose a file name for the video output")
+    elif not overwrite:
+        raise VideoIOError(path, "exists; pass --overwrite to replace it")
 
 
 def _replace(tmp: Path, path: Path) -> None:
-    if path.is_dir() and tmp.is_dir():  # os.replace cannot replace a non-empty folder: swap it out first
-        old = path.with_name(f".{path.name}.old-{os.getpid()}")
-        os.replace(path, old)
+    if not tmp.is_dir():
         os.replace(tmp, path)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, path)
-
-
-def _remove(p: Path) -> None:
-    if p.is_dir():
-        shutil.rmtree(p, ignore_errors=True)
-    elif p.exists():
-        p.unlink()
+        return
+    if not path.exists() or not any(path.iterdir()):
+        os.replace(tmp, path)  # a rename onto an empty folder
+        return
+    new = {p.name for p in tmp.iterdir()}  # only frame files: replace them one by one, drop surplus old ones
+    for name in sorted(new):
+        os.replace(tmp / name, path / name)
+    for p in path.iterdir():
+        if FRAME_FILE.fullmatch(p.name) and p.name not in new:
+            p.unlink()
+    tmp.rmdir()
 
 
 # ------------------------------------------------------------------------------------------ images
@@ -359,19 +382,32 @@ class VideoWriter:
     """
 
     def __init__(self, path, fps: float = 25, crf: int = 18, lossless: bool = False, codec: str = "libx264",
-                 preset: str = "medium"):
+                 preset: str = "medium", overwrite: bool = True):
         self.path = Path(path)
         self.kind = "png" if self.path.suffix == "" else ("yuv" if self.path.suffix.lower() == ".yuv" else "av")
         if self.kind == "av" and self.path.suffix.lower() not in VIDEO_SUFFIXES:
             raise VideoIOError(self.path, f"unknown video suffix {self.path.suffix!r}")
+        _check_target(self.path, self.kind, overwrite)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise VideoIOError(self.path, "its parent is a file, not a folder") from None
+        except PermissionError:
+            raise VideoIOError(self.path, "cannot create its folder (permission denied)") from None
+        remove_stale_partials(self.path)
         self.tmp = _partial_name(self.path)
         self.fps, self.crf, self.lossless, self.codec, self.preset = fps, crf, lossless, codec, preset
         self.index, self.size, self._container, self._stream, self._file = 0, None, None, None, None
-        if self.kind == "png":
-            _remove(self.tmp)
-            self.tmp.mkdir(parents=True)
-        elif self.kind == "yuv":
-            self._file = open(self.tmp, "wb")
+        try:
+            if self.kind == "png":
+                _remove(self.tmp)
+                self.tmp.mkdir(parents=True)
+            elif self.kind == "yuv":
+                self._file = open(self.tmp, "wb")
+            else:  # fail here, not after the first restored frame, when the folder is not writable
+                self.tmp.touch()
+        except OSError as e:
+            raise VideoIOError(self.path, f"cannot write the output here ({e.strerror or e})") from None
 
     def _open_av(self, h: int, w: int) -> None:
         import av
@@ -394,6 +430,9 @@ class VideoWriter:
                 self.size = fr.shape
                 if self.kind == "av":
                     self._open_av(*fr.shape[:2])
+                if self.kind == "yuv" and (fr.shape[0] % 2 or fr.shape[1] % 2):
+                    raise VideoIOError(self.path, f"frames are {fr.shape[1]}x{fr.shape[0]}; YUV 4:2:0 needs even "
+                                                  "sizes (write .mp4 or a PNG folder instead)")
             elif fr.shape != self.size:
                 raise VideoIOError(self.path, f"frame {self.index} is {fr.shape[1]}x{fr.shape[0]}, earlier frames "
                                               f"{self.size[1]}x{self.size[0]}")

@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .download import Resource
-from .layout import missing, normalise_split, require
+from .layout import DatasetError, missing, normalise_split, require
 from .sequence import FrameSource, VideoSequence
 
 GT_DIR = "vimeo_septuplet/sequences"
@@ -26,8 +26,9 @@ LISTS = {"train": "sep_trainlist.txt", "test": "sep_testlist.txt"}
 LIST_DIRS = ("vimeo_septuplet", ".")    # where the lists are looked for, in order
 FRAMES = tuple(f"im{i}.png" for i in range(1, 8))
 SCALE = 4
-# Official TOFlow page http://toflow.csail.mit.edu/ ; GT only (LQ is made locally); no digest is published.
-DOWNLOADS = (Resource("http://data.csail.mit.edu/tofu/dataset/vimeo_septuplet.zip", "vimeo_septuplet.zip",
+# Official TOFlow page http://toflow.csail.mit.edu/ ; GT only (LQ is made locally); no digest is published, so
+# the first download's sha256 is recorded and checked on every later use (`download.fetch`).
+DOWNLOADS = (Resource("https://data.csail.mit.edu/tofu/dataset/vimeo_septuplet.zip", "vimeo_septuplet.zip",
                       note="82 GB, GT septuplets and the train/test lists"),)
 
 
@@ -43,8 +44,23 @@ def vimeo_list_path(root, split: str) -> Path:
 
 
 def read_vimeo_list(path) -> list:
-    """Septuplet keys ('00001/0001') of a Vimeo meta list, blank lines dropped."""
-    return [line.strip() for line in Path(path).read_text().splitlines() if line.strip()]
+    """Septuplet keys ('00001/0001') of a Vimeo meta list, blank lines dropped.
+
+    A key must be a relative path that stays inside the sequence folders (no `..`, not absolute): a list
+    line such as `../../etc` raises :class:`DatasetError` naming the list file and the line."""
+    path = Path(path)
+    keys = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        key = line.strip()
+        if not key:
+            continue
+        parts = key.replace("\\", "/").split("/")
+        if key.startswith(("/", "\\")) or Path(key).is_absolute() or ":" in parts[0] or ".." in parts \
+                or "" in parts or "." in parts:
+            raise DatasetError(f"{path}:{n}: {key!r} is not a relative septuplet key like 00001/0001 "
+                               "(absolute paths and '..' are refused)")
+        keys.append(key)
+    return keys
 
 
 def vimeo_sequences(root, split: str, limit: int | None = None) -> list:

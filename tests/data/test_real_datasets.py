@@ -341,3 +341,9 @@ def test_registry_dispatches_embedded_lazily_and_rejects_unknown(monkeypatch, tm
         get_sequences("davis", tmp_path, "sr", "test")
     with pytest.raises(ValueError, match="split"):
         get_sequences("reds", tmp_path, "sr", "holdout")
+
+
+def test_plain_http_is_refused_unless_allowed(tmp_path):
+    with pytest.raises(DownloadError, match="plain HTTP is refused"):
+        download("http://example.invalid/data.zip", tmp_path / "data.zip", progress=False)
+    assert not list(tmp_path.iterdir())
