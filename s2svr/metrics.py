@@ -1,6 +1,6 @@
 """PSNR and SSIM as BasicSR computes them, per frame, per video, and as deltas for compressed video.
 
-Explained in the book's chapter "Metrics and their conventions". Tables 1-3 of the paper are only
+Explained in `notebooks/metrics.py`. Tables 1-3 of the paper are only
 comparable with published numbers if every convention matches, so each one is explicit here:
 
 - images are `(H, W, C)`, uint8 or float **on the 0-255 scale** (a float image in [0, 1] must be

@@ -1,6 +1,6 @@
 """Training samples (random aligned clips) and evaluation samples (whole sequences) over lists of `VideoSequence`.
 
-Explained in the book's chapter "The data". A training sample is what Sec. 4.1 trains on:
+Explained in `notebooks/data.py`. A training sample is what Sec. 4.1 trains on:
 `num_frames` consecutive frames (15 for REDS, 7 for Vimeo and GOPRO), an LQ crop of `patch_size`
 (64 for SR, so a 256 GT crop) at the same place in every frame, and one augmentation (horizontal flip,
 vertical flip, transpose, each with probability 1/2, as BasicSR's `augment`) applied to the whole

@@ -1,6 +1,6 @@
 """Degradations that turn sharp video into the three restoration inputs: x4 bicubic, GOPRO-style blur, HEVC QP37.
 
-Explained in the book's chapter "Degradations: bicubic x4, blur, HEVC QP37". Frames are uint8
+Explained in `notebooks/degradations.py`. Frames are uint8
 numpy arrays `(T, H, W, C)` at this layer.
 
 - :func:`imresize`: MATLAB's `imresize(img, scale, 'bicubic')` with antialiasing, written from its definition

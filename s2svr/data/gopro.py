@@ -1,6 +1,6 @@
 """GOPRO (Nah et al., 2017) for video deblurring, in the layout of the official `GOPRO_Large.zip`.
 
-Explained in the book's chapter "The data". Layout under `root` (e.g. `data/GOPRO_Large`)::
+Explained in `notebooks/data.py`. Layout under `root` (e.g. `data/GOPRO_Large`)::
 
     train/GOPR0372_07_00/blur/000047.png ...   LQ, 1280x720, blurred by averaging 240 fps frames
     train/GOPR0372_07_00/sharp/000047.png ...  GT

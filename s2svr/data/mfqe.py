@@ -1,6 +1,6 @@
 """MFQEv2 (Guan et al., 2019) for compressed video quality enhancement, in STDF's layout.
 
-Explained in the book's chapter "The data". Layout under `root` (e.g. `data/MFQEv2`)::
+Explained in `notebooks/data.py`. Layout under `root` (e.g. `data/MFQEv2`)::
 
     train_108/raw/<Name>_<W>x<H>_<frames>.yuv        108 lossless videos, 8-bit YUV 4:2:0 (I420)
     train_108/HM16.5_LDP/QP37/<same name>.yuv        compressed by HM 16.5, low-delay P, QP 37

@@ -1,6 +1,6 @@
 """REDS (Nah et al., 2019) for x4 video super-resolution, in the layout BasicSR and mmediting users have.
 
-Explained in the book's chapter "The data". Layout under `root` (e.g. `data/REDS`)::
+Explained in `notebooks/data.py`. Layout under `root` (e.g. `data/REDS`)::
 
     train_sharp/000/00000000.png ... 00000099.png      GT, 1280x720
     train_sharp_bicubic/X4/000/00000000.png ...        LQ, 320x180 (MATLAB bicubic x4)

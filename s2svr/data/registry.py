@@ -1,6 +1,6 @@
 """Which datasets exist, which task each serves, and the one error every loader raises.
 
-Explained in the book's chapter "The data" (part "Data and degradations"). Every dataset
+Explained in `notebooks/data.py`. Every dataset
 turns into `list[VideoSequence]` through :func:`get_sequences`; training (`clips.PairedClipDataset`)
 and evaluation (`clips.SequenceDataset`) never look at folders themselves.
 

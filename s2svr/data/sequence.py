@@ -1,6 +1,6 @@
 """A video sequence as the loaders see it: a pair of frame sources (LQ and GT) and a name.
 
-Explained in the book's chapter "The data". Every dataset (embedded, REDS, Vimeo-90K,
+Explained in `notebooks/data.py`. Every dataset (embedded, REDS, Vimeo-90K,
 GOPRO, MFQEv2) is turned into a list of :class:`VideoSequence`; the clip dataset and the evaluator only
 use this interface. Frames come back as uint8 arrays `(T, H, W, C)`; bad files raise
 `video_io.VideoIOError` naming the file.

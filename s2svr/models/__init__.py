@@ -1,7 +1,7 @@
 """The S2SVR network (Sec. 3.1-3.2): ConvGRU/ResConvGRU, encoder, decoder, local attention, task heads.
 
-Explained in the book's part "Sequence to sequence" (chapters "ConvGRU and ResConvGRU", "Encoder and decoder",
-"Local attention", "Motion compensation and temporal layouts"); the baselines of `model.arch` in part "Experiments".
+Explained in `notebooks/convgru.py`, `notebooks/seq2seq.py`, `notebooks/attention.py` and `notebooks/motion.py`;
+the baselines of `model.arch` in `notebooks/exp_sr.py`.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Local attention over the encoder latents, Eqs. (5)-(7).
 
-Explained in the book's part "Sequence to sequence", chapter "Local attention". The candidates z_j,
+Explained in `notebooks/attention.py`. The candidates z_j,
 j = i-r..i+r, reach this module already warped onto frame i and with missing neighbours at the sequence
 ends replaced by the centre (see `s2svr.models.motion.align_window`).
 """

@@ -1,6 +1,6 @@
 """Baselines trained and evaluated exactly like S2SVR: identity (bicubic / degraded input), single-frame, BasicVSR-style.
 
-Explained in the book's part "Experiments" (the baselines and what each one isolates). Chosen by `model.arch` in a
+Explained in `notebooks/exp_sr.py` (the baselines and what each one isolates). Chosen by `model.arch` in a
 config (`s2svr.configs.ModelConfig`); the trainer, evaluation and restoration treat them like S2SVR through the
 attributes every model here has: `task`, `in_channels`, `scale`, `layout`, and `forward(frames_lq)` mapping
 `(B, T, C_in, H, W)` in [0, 1] to `(B, T, C_in, sH, sW)` (not clamped).

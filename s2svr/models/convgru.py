@@ -1,6 +1,6 @@
 """ConvGRU and the residual stacked ConvGRU (ResConvGRU) of Sec. 3.2, Eq. (9).
 
-Explained in the book's part "Sequence to sequence", chapter "ConvGRU and ResConvGRU".
+Explained in `notebooks/convgru.py`.
 Every recurrent unit of the encoder (Eq. 1) and of the decoder (Eq. 4) is a ResConvGRU.
 Feature maps are `(B, C, H, W)` with `C = num_feat`; no value range is imposed on them.
 """

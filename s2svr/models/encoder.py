@@ -1,7 +1,7 @@
 """The encoder F_e of Eq. (1): a shallow feature embedding followed by `num_layers` ResConvGRU layers.
 
-Explained in the book's part "Sequence to sequence", chapter "Encoder and decoder" (the two temporal layouts
-in chapter "Motion compensation and temporal layouts").
+Explained in `notebooks/seq2seq.py` (the two temporal layouts
+in `notebooks/motion.py`).
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Motion compensation, Eq. (8): flows between adjacent LQ frames, warped recurrent states, aligned neighbours.
 
-Explained in the book's part "Sequence to sequence", chapter "Motion compensation and temporal layouts".
+Explained in `notebooks/motion.py`.
 
 Flow naming, for adjacent LQ frames x_{t-1}, x_t (all flows `(B, 2, H, W)` in pixels at the LQ size):
 

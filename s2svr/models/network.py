@@ -1,7 +1,7 @@
 """S2SVR: flow estimator + encoder + local attention + decoder + task head, in two temporal layouts.
 
-Explained in the book's part "Sequence to sequence", chapter "Motion compensation and temporal layouts"
-(the pieces: chapters "ConvGRU and ResConvGRU", "Encoder and decoder", "Local attention").
+Explained in `notebooks/motion.py`
+(the pieces: `notebooks/convgru.py`, `notebooks/seq2seq.py`, `notebooks/attention.py`).
 
 Layouts (`layout=`):
 

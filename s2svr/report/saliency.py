@@ -21,7 +21,7 @@ def encoder_saliency(model, frames_lq: torch.Tensor) -> torch.Tensor:
     return torch.stack(out)
 
 def sharpness(saliency: torch.Tensor) -> float:
-    """Mean gradient magnitude of a `(H, W)` map divided by its mean (as in the chapter "Motion compensation"):
+    """Mean gradient magnitude of a `(H, W)` map divided by its mean (as in `notebooks/motion.py`):
     thin lines score high, the same lines smeared (or ghosted by misaligned history) lower."""
     gy, gx = torch.gradient(saliency.double())
     return float((gx ** 2 + gy ** 2).sqrt().mean() / saliency.double().mean().clamp_min(1e-12))

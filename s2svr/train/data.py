@@ -1,6 +1,6 @@
 """Training and test data for a config: the bridge from `DataConfig` to datasets.
 
-Explained in the book's chapter "Use it: train on the real datasets".
+Explained in `book/use_train.md`.
 """
 from __future__ import annotations
 

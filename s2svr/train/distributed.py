@@ -1,6 +1,6 @@
 """Distributed training helpers: one code path for 1 process, `torchrun` on CPU (gloo) and on GPUs (nccl).
 
-Explained in the book's chapter "Use it: train on many GPUs". Under `torchrun --nproc_per_node=N` the
+Explained in `book/use_train.md`. Under `torchrun --nproc_per_node=N` the
 environment holds RANK, WORLD_SIZE and LOCAL_RANK; without it everything degrades to one process.
 """
 from __future__ import annotations

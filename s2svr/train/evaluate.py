@@ -1,6 +1,6 @@
 """Evaluation: restore each test sequence whole and score it with the paper's metric conventions.
 
-Explained in the book's chapter "Experiments" (and "Metrics and their conventions" for the metrics).
+Explained in `notebooks/exp_sr.py` (and `notebooks/metrics.py` for the metrics).
 Conventions (`metric_convention`): REDS4 and GOPRO on RGB; Vimeo-90K-T on Y (BasicSR's convention);
 compressed video as delta-PSNR/delta-SSIM on the Y plane, per frame, averaged per video, then over videos.
 Outputs are rounded to uint8 before scoring, as saved images would be.

@@ -1,6 +1,6 @@
 """A sampler whose order is a pure function of (seed, step, rank): resuming needs no sampler state.
 
-Explained in the book's chapter "Use it: train on many GPUs". Global sample position
+Explained in `book/use_train.md`. Global sample position
 `p = step * batch_size + rank * per_rank + k` picks item `perm_e[p mod n]` of epoch `e = p // n`, where
 `perm_e` is a permutation seeded by `(seed, e)`. Every process sees a disjoint shard of each global batch,
 so N processes see exactly the samples one process would see with the same total batch.
