@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 
 from .configs import load_config
-from .flow.pwclite import PWCLite
+from .flow.nets import build_flow_net
 from .models import build_model
 from .utils import proc_status_kb, reset_peak_rss
 
@@ -105,7 +105,7 @@ def bench_inference(name: str, size: int, profile: str, frames: int, warmup: int
     after `warmup` frames, and the FLOPs of one frame."""
     cfg = load_config(name, profile, overrides={"model": {"arch": arch}})
     torch.manual_seed(0)
-    model = build_model(cfg.model, flow_net=PWCLite.from_config(cfg.flow)).eval()
+    model = build_model(cfg.model, flow_net=build_flow_net(cfg.flow)).eval()
     c = cfg.model.in_channels
     clip = synthetic_clip(max(frames, warmup, cfg.model.radius + 2), c, size)
     flops = flops_per_frame(model, clip)
@@ -124,7 +124,7 @@ def stream_worker(name: str, profile: str, size: int, frames: int) -> dict:
     torch.set_num_threads(1)  # small frames: one thread is as fast and far less noisy on a shared machine
     cfg = load_config(name, profile)
     torch.manual_seed(0)
-    model = build_model(cfg.model, flow_net=PWCLite.from_config(cfg.flow)).eval()
+    model = build_model(cfg.model, flow_net=build_flow_net(cfg.flow)).eval()
     c = cfg.model.in_channels
     base = synthetic_clip(1, c, size)[:, 0]  # (1, C, H, W); frames are rolled from it, never stored
 
@@ -190,7 +190,7 @@ def bench_training(name: str, profile: str, steps: int) -> dict:
     from .train.trainer import _param_groups
     cfg = load_config(name, profile)
     torch.manual_seed(0)
-    model = build_model(cfg.model, flow_net=PWCLite.from_config(cfg.flow)).train()
+    model = build_model(cfg.model, flow_net=build_flow_net(cfg.flow)).train()
     opt = torch.optim.Adam(_param_groups(model, cfg), betas=tuple(cfg.train.betas))
     d, c = cfg.data, cfg.model.in_channels
     s = cfg.model.scale if cfg.model.task == "sr" else 1

@@ -59,6 +59,7 @@ class FlowConfig:
     # trivial zero of L_ph (everything "occluded") that untrained PWC-Lite falls into within ~10 steps. Paper: silent.
     min_visible: float = 0.1
     # The recipe that leaves the zero-flow plateau (chapter notebooks/distillation.py measures each against the paper path):
+    net: str = "pwclite"          # the flow network: 'pwclite', or a classical flow that needs no training: 'dis', 'farneback'
     cost_norm: bool = False       # centre + L2-normalise features before the correlation (UFlow); False = ARFlow's raw one
     occ_warmup_iters: int = 0     # first steps: occlusion from the backward flow's range map (ARFlow occ_from_back), then fb check
     occ_range_th: float = 0.2     # a frame-1 pixel that receives less than this splatted mass is occluded (ARFlow)
@@ -68,6 +69,8 @@ class FlowConfig:
     grad_clip: float = 0.0        # max global gradient norm; 0 = no clipping
     swap: bool = True             # swap the frame order with probability 1/2 (ARFlow's augmentation)
     train_video: bool = False     # embedded data: also train on the task's real clips (consecutive frames, no GT)
+    eval_every: int = 0           # every this many steps, EPE on the test pairs -> flow_<stage>_eval.csv (0 = never)
+    eval_pairs: int = 40          # test pairs of that curve
     iters: int = 20000            # iterations of each stage of Algorithm 1
     batch_size: int = 8
     patch_size: int = 256         # HQ crop size for flow training

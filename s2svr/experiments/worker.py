@@ -39,7 +39,7 @@ def run_restore(spec: dict, d: Path) -> dict:
     import torch
 
     from ..configs import config_from_dict
-    from ..flow.pwclite import PWCLite
+    from ..flow.nets import build_flow_net
     from ..models import build_model, parameter_breakdown
     from ..train.data import build_test_sequences
     from ..train.evaluate import evaluate_sequences
@@ -54,7 +54,7 @@ def run_restore(spec: dict, d: Path) -> dict:
     steps = 0
     if spec["arch"] == "identity":
         torch.manual_seed(cfg.seed)
-        model = build_model(cfg.model, flow_net=PWCLite.from_config(cfg.flow)).to(device).eval()
+        model = build_model(cfg.model, flow_net=build_flow_net(cfg.flow)).to(device).eval()
     else:
         res = train(cfg, d / "train", device=str(device), progress=False)
         steps = res.step

@@ -102,6 +102,30 @@ def stage_loss(stage: str, model, batch: dict, loss_fn: FlowLoss, teacher=None, 
     raise FlowTrainError(f"unknown stage {stage!r}; expected one of {STAGES}")
 
 
+class _EvalLog:
+    """`flow_<stage>_eval.csv`: rows `step, metric..., seconds`; on resume, rows past the resumed step are dropped."""
+
+    def __init__(self, path: Path, step: int):
+        self.path, self.header = path, None
+        if path.exists():
+            rows = list(csv.reader(path.open()))
+            if rows:
+                self.header = rows[0]
+                keep = [r for r in rows[1:] if r and int(r[0]) <= step]
+                with path.open("w", newline="") as f:
+                    csv.writer(f).writerows([self.header, *keep])
+
+    def write(self, step: int, metrics: dict, seconds: float) -> None:
+        new = self.header is None
+        if new:
+            self.header = ["step", *metrics, "seconds"]
+        with self.path.open("a" if not new else "w", newline="") as f:
+            w = csv.writer(f)
+            if new:
+                w.writerow(self.header)
+            w.writerow([step, *[f"{metrics.get(k, float('nan')):.6g}" for k in self.header[1:-1]], f"{seconds:.1f}"])
+
+
 def learning_rate(cfg, step: int, iters: int) -> float:
     """The learning rate of step `step` (0-based) of `iters`: linear warm-up, then constant or cosine to `lr_min`."""
     if cfg.lr_warmup_iters > 0 and step < cfg.lr_warmup_iters:
@@ -117,7 +141,7 @@ def learning_rate(cfg, step: int, iters: int) -> float:
 
 def train_flow(stage: str, model, batches, cfg, *, teacher=None, out_dir=None, iters: int | None = None,
                device=None, seed: int = 0, resume: bool = False, progress: bool = True, config: dict | None = None,
-               max_steps: int | None = None, frames: str = "hq") -> FlowTrainResult:
+               max_steps: int | None = None, frames: str = "hq", evaluate=None) -> FlowTrainResult:
     """Run one stage of Algorithm 1 (or a control) for `iters` steps (default `cfg.iters`).
 
     Args:
@@ -133,6 +157,8 @@ def train_flow(stage: str, model, batches, cfg, *, teacher=None, out_dir=None, i
             must have been written by the same one.
         max_steps: stop after this many steps of this call (the checkpoint still says where to go on).
         frames: 'hq' or 'lq', the frames of stage 'supervised'.
+        evaluate: optional `evaluate(model) -> {metric: value}`, run every `cfg.eval_every` steps and at the
+            end into `flow_<stage>_eval.csv` (the EPE-against-iterations curve of the book).
     """
     if stage not in STAGES:
         raise FlowTrainError(f"unknown stage {stage!r}; expected one of {STAGES}")
@@ -183,6 +209,7 @@ def train_flow(stage: str, model, batches, cfg, *, teacher=None, out_dir=None, i
         new = step == 0 or not log_path.exists()
         log_f = open(log_path, "w" if new else "a", newline="")
         writer = csv.writer(log_f)
+    eval_log = _EvalLog(out_dir / f"flow_{stage}_eval.csv", step) if ckpt is not None and evaluate else None
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -221,6 +248,8 @@ def train_flow(stage: str, model, batches, cfg, *, teacher=None, out_dir=None, i
                         writer.writerow(header)
                 writer.writerow([step, *[f"{v:.6g}" for v in row.values()], f"{time.time() - t0:.1f}"])
                 log_f.flush()
+            if eval_log is not None and cfg.eval_every > 0 and (step % cfg.eval_every == 0 or step == iters):
+                eval_log.write(step, evaluate(model), time.time() - t0)
             if step % cfg.save_every == 0 and step != end:
                 save()
         save()
@@ -270,9 +299,15 @@ def run_stage(cfg, stage: str, out_dir, *, teacher=None, device="auto", frames: 
     pairs = load_flow_pairs(cfg, "train", video=cfg.flow.train_video and stage != "supervised")
     batches = PairBatches(pairs, cfg.flow.batch_size, cfg.flow.patch_size,
                           seed=cfg.seed, flip=flip, swap=cfg.flow.swap)
+    evaluate = None
+    if cfg.flow.eval_every > 0:
+        from .flow_evaluate import evaluate_flow
+        test = load_flow_pairs(cfg, "test", video=False)[:cfg.flow.eval_pairs]
+        on = stage_frames(stage, frames)
+        evaluate = lambda m: evaluate_flow(m, test, on, device=resolve_device(device))  # noqa: E731
     return train_flow(stage, model, batches, cfg.flow, teacher=teacher_net, out_dir=out_dir, device=device,
                       seed=cfg.seed, resume=resume, progress=progress, config=config_to_dict(cfg),
-                      max_steps=max_steps, frames=frames)
+                      max_steps=max_steps, frames=frames, evaluate=evaluate)
 
 
 def reference_flow_checkpoint(name: str = "flow-teacher"):

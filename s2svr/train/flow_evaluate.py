@@ -9,6 +9,9 @@ Explained in the book's chapter "Distillation and Algorithm 1" (part "Unsupervis
   (`flow_warp(hq2, F)`, border padding), on the visible pixels of the ground truth (`psnr_vis`) and on
   all pixels (`psnr_all`, the only one for data without ground truth). This is what Fig. 1 compares.
 * A flow estimated on LQ frames is brought to HQ size by `resize_flow` (vectors x scale) first.
+* Order: `fb_pass` is the fraction of pixels that pass the forward-backward check (`occlusion_mask`) between
+  F12 and F21, and `fb_err` the mean `|F12 + F21(p + F12)|` (HQ pixels) over the ground truth's visible pixels:
+  a network that ignores the frame order answers F21 = F12 and fails both.
 * `epe_ref` (with a `reference` model, e.g. the HQ teacher): mean ``|F - F_ref|_2`` in HQ pixels, all pixels,
   F_ref the reference's flow on the HQ frames. This is the paper's claim for distillation (Sec. 3.3): the
   student's LQ flow should be closer to the teacher's HQ flow than a student trained without it.
@@ -28,7 +31,7 @@ from ..flow.occlusion import occlusion_mask
 from ..flow.standins import ZeroFlow
 from ..flow.warp import flow_warp, resize_flow
 
-METRICS = ("epe_all", "epe_vis", "epe_occ", "psnr_vis", "psnr_all", "epe_ref")
+METRICS = ("epe_all", "epe_vis", "epe_occ", "psnr_vis", "psnr_all", "epe_ref", "fb_pass", "fb_err")
 
 
 def endpoint_error(flow: torch.Tensor, flow_gt: torch.Tensor, mask: torch.Tensor | None = None) -> float:
@@ -77,6 +80,16 @@ def flow_metrics(flow_fw: torch.Tensor, pair: dict) -> dict:
     return out
 
 
+def _consistency(flow_fw: torch.Tensor, flow_bw: torch.Tensor, pair: dict) -> dict:
+    """`fb_pass` and `fb_err` (see the module docstring) of one pair's F12, F21, both brought to HQ size."""
+    size = pair["hq1"].shape[-2:]
+    fw, bw = resize_flow(flow_fw.float().cpu(), size), resize_flow(flow_bw.float().cpu(), size)
+    err = (fw + flow_warp(bw, fw, padding_mode="zeros")).norm(dim=1, keepdim=True)  # (1, 1, H, W)
+    vis = (pair["occlusion"].unsqueeze(0) < 0.5).float() if "occlusion" in pair else torch.ones_like(err)
+    return {"fb_pass": 1.0 - occlusion_mask(fw, bw).mean().item(),
+            "fb_err": ((err * vis).sum() / vis.sum().clamp_min(1)).item()}
+
+
 @torch.no_grad()
 def evaluate_flow(model, pairs, frames: str = "lq", device="cpu", work_size=None, max_pairs: int | None = None,
                   reference=None) -> dict:
@@ -105,8 +118,12 @@ def evaluate_flow(model, pairs, frames: str = "lq", device="cpu", work_size=None
             break
         pair = normalise_pair(pair)
         a, b = (pair[f"{frames}1"].unsqueeze(0).to(device), pair[f"{frames}2"].unsqueeze(0).to(device))
-        flow = model(a, b) if work_size is None else model(a, b, work_size=work_size)
+        kw = {} if work_size is None else {"work_size": work_size}
+        out = model(a, b, with_bw=True, **kw)
+        flow, flow_bw = out if isinstance(out, tuple) else (out, None)  # a stand-in may answer F12 only
         row = flow_metrics(flow, pair)
+        if flow_bw is not None:
+            row.update(_consistency(flow, flow_bw, pair))
         if reference is not None:
             hq1, hq2 = pair["hq1"].unsqueeze(0).to(device), pair["hq2"].unsqueeze(0).to(device)
             ref = reference(hq1, hq2) if work_size is None else reference(hq1, hq2, work_size=work_size)

@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader
 
 from ..configs import ExperimentConfig, config_from_dict, config_to_dict
 from ..losses import charbonnier_loss
-from ..flow.pwclite import PWCLite
+from ..flow.nets import build_flow_net
 from ..models import build_model
 from ..utils import seed_everything
 from .checkpoint import CheckpointError, load_checkpoint, load_weights, rng_state, save_checkpoint, set_rng_state
@@ -88,6 +88,8 @@ def load_flow_init(model, path: str) -> None:
     """Initialise `model.flow` from an Algorithm 1 checkpoint (student stage) or a bare PWC-Lite state dict."""
     if getattr(model, "flow", None) is None:
         raise TrainingError(f"{path}: this model ({type(model).__name__}) has no flow network to initialise")
+    if not hasattr(model.flow, "arch"):
+        raise TrainingError(f"{path}: flow.net {type(model.flow).__name__} is not trained; remove flow.checkpoint")
     state = load_checkpoint(path, kind="flow")
     from .flow import flow_arch
     if hasattr(model.flow, "arch") and flow_arch(state) != model.flow.arch():
@@ -109,7 +111,7 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
     if info.is_main:
         out_dir.mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.seed)
-    model = build_model(cfg.model, flow_net=PWCLite.from_config(cfg.flow)).to(info.device)
+    model = build_model(cfg.model, flow_net=build_flow_net(cfg.flow)).to(info.device)
     if cfg.flow.checkpoint:
         load_flow_init(model, cfg.flow.checkpoint)
     if cfg.train.flow_freeze_iters >= cfg.train.iters and getattr(model, "flow", None) is not None:
@@ -320,6 +322,6 @@ def model_from_checkpoint(path: str | Path, device: str | torch.device = "cpu", 
     """(model in eval mode, config) from a restoration checkpoint."""
     state = load_checkpoint(path, kind="restoration", task=task)
     cfg = config_from_dict(state["config"], str(path))
-    model = build_model(cfg.model, flow_net=PWCLite.from_config(cfg.flow))
+    model = build_model(cfg.model, flow_net=build_flow_net(cfg.flow))
     load_weights(model, state["model"], path)
     return model.to(device).eval(), cfg

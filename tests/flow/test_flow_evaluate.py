@@ -71,7 +71,8 @@ def test_evaluate_flow_upsamples_lq_flows_and_averages_pairs():
     assert hq["epe_all"] < 1e-6
     no_gt = [{k: p[k] for k in ("frames_gt", "frames_lq")} for p in pairs]
     res = evaluate_flow(ZeroFlow(), no_gt)
-    assert set(res) == {"pairs", "psnr_all"} and res["psnr_all"] == zero["psnr_all"]
+    assert set(res) == {"pairs", "psnr_all", "fb_pass", "fb_err"} and res["psnr_all"] == zero["psnr_all"]
+    assert res["fb_pass"] == 1 and res["fb_err"] == 0  # zero flow is trivially consistent
     table = format_table({"zero flow": {"frames": "lq", **zero}})
     assert table.splitlines()[0].startswith("| flow | frames | pairs | epe_all") and "zero flow" in table
 

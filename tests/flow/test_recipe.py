@@ -104,3 +104,18 @@ def test_classical_flows_find_a_known_shift(net):
     assert (bw[inner][:, 0] + dx).abs().mean() < 0.5
     err = (flow_warp(b, fw) - a)[inner].abs().mean()
     assert err < (b - a)[inner].abs().mean() / 3
+
+
+def test_eval_curve_is_written_once_per_step_across_a_resume(tmp_path):
+    cfg = FlowConfig(iters=3, batch_size=2, patch_size=64, save_every=1, log_every=1, eval_every=1)
+    calls = []
+
+    def evaluate(model):
+        calls.append(model.training)
+        return {"epe_all": float(len(calls))}
+    batches = PairBatches(synthetic_pairs(), 2, 64)
+    train_teacher(PWCLite(), batches, cfg, out_dir=tmp_path, progress=False, max_steps=2, evaluate=evaluate)
+    train_teacher(PWCLite(), batches, cfg, out_dir=tmp_path, progress=False, resume=True, evaluate=evaluate)
+    rows = (tmp_path / "flow_teacher_eval.csv").read_text().splitlines()
+    assert rows[0].split(",")[:2] == ["step", "epe_all"] and [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3"]
+    assert all(calls)  # evaluated on the model being trained, which stays in train mode
