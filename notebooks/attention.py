@@ -36,6 +36,7 @@ import torch.nn as nn
 from IPython.display import display
 
 from s2svr.configs.chapters import chapter_budget
+from s2svr.report import show_source
 from s2svr.report import start_chapter
 from s2svr.flow.standins import KnownFlow
 from s2svr.report.figures import image_slider, plot_row, row_jpeg
@@ -87,6 +88,12 @@ print(cfg)
 # $s_{i-1}$ `(B, C, H, W)` and the stacked candidates `(B, 2r+1, C, H, W)` and returns
 # `(context, alpha)`. Below, the three equations written out with the module's weights, checked
 # against it:
+
+# %% [markdown]
+# The package's lines for Eqs. (5)-(7) (`s2svr/models/attention.py`):
+
+# %%
+show_source(LocalAttention.forward)
 
 # %%
 C, r, side = 8, cfg.radius, 16

@@ -39,6 +39,7 @@ import torch
 from IPython.display import display
 
 from s2svr.configs.chapters import chapter_budget
+from s2svr.report import show_source
 from s2svr.report import start_chapter
 from s2svr.configs import load_config
 from s2svr.models import ConvGRU, ResConvGRU, build_model
@@ -82,6 +83,12 @@ num_steps, num_layers, num_draws = budget.num_steps, budget.num_layers, budget.n
 # `(B, num_feat, H, W)` and an input `(B, in_channels, H, W)` to the new state
 # `(B, num_feat, H, W)`. Here is one step written from scratch with the module's own weights,
 # {eq}`eq-gru-gates` and {eq}`eq-gru-state` line by line, checked against the module:
+
+# %% [markdown]
+# The package's lines for {eq}`eq-gru-gates` and {eq}`eq-gru-state` (`s2svr/models/convgru.py`):
+
+# %%
+show_source(ConvGRU.forward)
 
 # %%
 cell = ConvGRU(in_channels=3, num_feat=num_feat)

@@ -47,6 +47,7 @@ from s2svr.data.registry import get_sequences
 from s2svr.data.sequence import rgb_to_y_uint8
 from s2svr.metrics import (dataset_metrics, delta_metrics, delta_over_videos, psnr, rgb_to_y,
                            sequence_metrics, ssim, to_uint8)
+from s2svr.report import show_source
 from s2svr.train.evaluate import metric_convention
 
 rng = np.random.default_rng(seed)
@@ -145,6 +146,13 @@ print(f"SSIM from scratch {mine:.8f} == s2svr.metrics.ssim {theirs:.8f}")
 # so $Y \in [16, 235]$. `rgb_to_y` keeps $Y$ as a float (BasicSR does not round it before scoring);
 # the loaders' `rgb_to_y_uint8`, which feeds the compressed-video task with Y frames, rounds it. The
 # pure colours land where the first row of {eq}`eq-rgb2ycbcr` says:
+
+# %% [markdown]
+# The package's lines (`s2svr/metrics.py`; `BT601_Y` is the first row of {eq}`eq-rgb2ycbcr`, the one copy in the
+# package):
+
+# %%
+show_source(rgb_to_y)
 
 # %%
 pure = {"black": (0, 0, 0), "red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255),

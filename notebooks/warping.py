@@ -42,6 +42,7 @@ from skimage import data as skdata
 from skimage.transform import resize
 
 from s2svr.configs.chapters import chapter_budget
+from s2svr.report import show_source
 from s2svr.report.figures import image_slider, plot_row
 from s2svr.flow import flow_warp, occlusion_mask, resize_flow, visibility_mask
 
@@ -72,6 +73,12 @@ num_steps = budget.num_steps  # slider positions
 # `flow_warp` implements {eq}`eq-backward-warp` with `torch.nn.functional.grid_sample`. A flow of
 # zero must give back the input exactly, and a flow that is a whole number of pixels must be an
 # exact shift:
+
+# %% [markdown]
+# The package's lines (`s2svr/flow/warp.py`):
+
+# %%
+show_source(flow_warp)
 
 # %%
 def to_tensor(img: np.ndarray) -> torch.Tensor:
