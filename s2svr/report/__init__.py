@@ -39,12 +39,13 @@ def start_chapter(profile: str, seed: int = 0, threads: int = 1, notice: str = C
 def source_of(obj) -> str:
     """The source of a function, class or method of `s2svr`, headed by the file and line it comes from."""
     import inspect
+    import textwrap
     from pathlib import Path
     lines, start = inspect.getsourcelines(obj)
     path = Path(inspect.getsourcefile(obj)).resolve()
     pkg = Path(__file__).resolve().parents[1]
     where = path.relative_to(pkg.parent) if path.is_relative_to(pkg.parent) else path
-    return f"# {where}, line {start}\n" + "".join(lines).rstrip() + "\n"
+    return f"# {where}, line {start}\n" + textwrap.dedent("".join(lines)).rstrip() + "\n"
 
 
 def show_source(*objs) -> None:
