@@ -199,14 +199,16 @@ def restore_video(model, input_path, output_path, device="cpu", tile: int | None
         n = min(n or max_frames, max_frames)
     frames = iter_frames(input_path, size=size, max_frames=max_frames)
     bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=n, desc=f"restore {Path(input_path).name}", unit="frame")
-    with VideoWriter(output_path, fps=fps or info.get("fps") or 25, overwrite=overwrite) as writer:
-        for out in restore_stream(model, frames, device=device, tile=tile, tile_overlap=tile_overlap, **kwargs):
-            writer.write(out)
-            if bar is not None:
-                bar.update(1)
-    if bar is not None:
-        bar.close()
+    try:
+        with VideoWriter(output_path, fps=fps or info.get("fps") or 25, overwrite=overwrite) as writer:
+            if progress:  # after the writer has accepted the output, so a refusal is one line
+                from tqdm.auto import tqdm
+                bar = tqdm(total=n, desc=f"restore {Path(input_path).name}", unit="frame")
+            for out in restore_stream(model, frames, device=device, tile=tile, tile_overlap=tile_overlap, **kwargs):
+                writer.write(out)
+                if bar is not None:
+                    bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
     return Path(output_path)
