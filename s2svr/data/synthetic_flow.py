@@ -1,6 +1,6 @@
 """Moving real photographs with exactly known motion: camera paths, layered scenes, ground-truth flow and occlusion.
 
-Explained in the book's chapter "Degradations: bicubic x4, blur, HEVC QP37"; the flow chapters use
+Explained in `notebooks/degradations.py`; the flow chapters use
 the clips it makes to measure PWC-Lite's end-point error. Every surface of a scene (the background seen by a
 moving camera, and foreground cut-outs of other photos moving on their own) is drawn through an affine map
 `q = A(t) p` from frame pixel `p = (x, y)` to the surface's texture coordinates, so the motion of every pixel

@@ -1,6 +1,6 @@
 """Cost volume (correlation layer) of PWC-Net / PWC-Lite in plain PyTorch.
 
-Explained in the book's chapter "PWC-Lite" (part "Unsupervised flow"). DESIGN.md: search range 4, so an
+Explained in `notebooks/pwclite.py`. PWC-Lite (ARFlow): search range 4, so an
 81-channel cost volume; plain-PyTorch correlation is enough (ARFlow ships a CUDA one beside a native one).
 
 For every pixel `x` and displacement `d = (dx, dy)` with `|dx|, |dy| <= r`:

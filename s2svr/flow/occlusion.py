@@ -1,6 +1,6 @@
 """Forward-backward occlusion check (Wang et al., 2018), the mask O of Eq. (11).
 
-Explained in the book's chapter "Warping and occlusion". A pixel of frame 1 is occluded when following
+Explained in `notebooks/warping.py`. A pixel of frame 1 is occluded when following
 `flow_fw` and then the backward flow found there does not come back close to where it started::
 
     |F12 + warp(F21, F12)|^2 > alpha1 * (|F12|^2 + |warp(F21, F12)|^2) + alpha2,  alpha1 = 0.01, alpha2 = 0.5.

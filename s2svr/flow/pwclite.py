@@ -1,7 +1,7 @@
 """PWC-Lite, the unsupervised optical-flow network of ARFlow (Liu et al., 2020) used by S2SVR (Sec. 3.3, Alg. 1).
 
-Explained in the book's chapter "PWC-Lite" (part "Unsupervised flow"). Architecture facts (DESIGN.md,
-"PWC-Lite and the unsupervised flow"; ARFlow's public models/pwclite.py, 2-frame model, reduce_dense):
+Explained in `notebooks/pwclite.py`. Architecture facts (ARFlow,
+its public models/pwclite.py, 2-frame model, reduce_dense):
 
 * feature pyramid 3->16->32->64->96->128->192: six stride-2 stages of two 3x3 convs + LeakyReLU(0.1);
 * coarse-to-fine decoding from 1/64 to 1/4 (5 levels): at each level the second frame's features are

@@ -1,6 +1,6 @@
 """Optical-flow colour coding with the Middlebury colour wheel (Baker et al., IJCV 2011).
 
-Explained in the book's chapter "PWC-Lite" (part "Unsupervised flow"), where the flows of PWC-Lite are shown.
+Explained in `notebooks/pwclite.py`, where the flows of PWC-Lite are shown.
 Hue encodes the direction, saturation the magnitude relative to `max_flow`: zero flow is white, +x (right)
 is red, -x cyan, +y (down) yellow-green ... Vectors longer than `max_flow` are drawn darker (x 0.75).
 Flow convention as everywhere in `s2svr.flow`: channel 0 = x (right), channel 1 = y (down), in pixels.

@@ -1,6 +1,6 @@
 """Backward warping and flow resizing, used by motion compensation (Eq. 8) and by the flow losses (Eq. 11).
 
-Explained in the book's chapter "Warping and occlusion". Conventions: flow `(B, 2, H, W)` in pixels,
+Explained in `notebooks/warping.py`. Conventions: flow `(B, 2, H, W)` in pixels,
 channel 0 = x (right), channel 1 = y (down); `flow_fw` maps frame 1 to frame 2, so warping frame 2 with
 `flow_fw` brings it onto frame 1: `flow_warp(x2, flow_fw)(p) = x2(p + flow_fw(p))`.
 """

@@ -1,6 +1,6 @@
 """Distillation loss from the HQ teacher flow to the LQ student flow, Eq. (16).
 
-Explained in the book's chapter "Distillation and Algorithm 1" (part "Unsupervised flow").
+Explained in `notebooks/distillation.py`.
 
     L_dis(F12^x, F12^y) = sum_p | F12^y(p) - F_u(F12^x)(p) |                                  (16)
 

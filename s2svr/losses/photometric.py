@@ -1,6 +1,6 @@
 """Photometric loss of the unsupervised flow, Eq. (11), with ARFlow's SSIM and census options.
 
-Explained in the book's chapter "The unsupervised flow losses" (part "Unsupervised flow").
+Explained in `notebooks/flow_losses.py`.
 
 ::
 

@@ -1,6 +1,6 @@
 """First-order edge-aware smoothness of a flow field, Eq. (13).
 
-Explained in the book's chapter "The unsupervised flow losses" (part "Unsupervised flow").
+Explained in `notebooks/flow_losses.py`.
 
 ::
 

@@ -1,6 +1,6 @@
 """Supervised flow loss (endpoint error to ground truth), for the Table 4 ablation "PWC-Lite, Sup.".
 
-Explained in the book's chapter "Distillation and Algorithm 1" (part "Unsupervised flow"). The paper's
+Explained in `notebooks/distillation.py`. The paper's
 supervised PWC-Lite was trained on FlyingChairs; here it is trained on the same pairs as Algorithm 1 but
 with their ground-truth flow. The loss is the mean endpoint error ``|F - F_gt|_2`` at every pyramid level,
 the ground truth resized to the level with `resize_flow` (vectors rescaled), weighted by `w_scales`

@@ -1,6 +1,6 @@
 """Algorithm 1: train the HQ teacher (step 1, Eq. 14), then the LQ student with distillation (step 2, Eq. 17).
 
-Explained in the book's chapter "Distillation and Algorithm 1" (part "Unsupervised flow"). Four stages::
+Explained in `notebooks/distillation.py`. Four stages::
 
     | stage               | frames | loss                                       | role                           |
     |---------------------|--------|--------------------------------------------|--------------------------------|

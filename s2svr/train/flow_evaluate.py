@@ -1,6 +1,6 @@
 """Measure flows: endpoint error to ground truth, and how well a flow aligns the HQ frames (Fig. 1).
 
-Explained in the book's chapter "Distillation and Algorithm 1" (part "Unsupervised flow").
+Explained in `notebooks/distillation.py`.
 
 * EPE = mean over pixels of ``|F - F_gt|_2`` in HQ pixels, on all pixels, on visible pixels and on occluded
   pixels (ground-truth occlusion of frame 1, or the forward-backward check of the GT flows if the pair
