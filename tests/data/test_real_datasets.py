@@ -347,3 +347,13 @@ def test_plain_http_is_refused_unless_allowed(tmp_path):
     with pytest.raises(DownloadError, match="plain HTTP is refused"):
         download("http://example.invalid/data.zip", tmp_path / "data.zip", progress=False)
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("line", ["../../etc", "/etc/passwd", "00001/../../x", "00001//0001", "C:/x"])
+def test_vimeo_list_lines_must_stay_inside_the_root(tmp_path, line):
+    from s2svr.data.registry import DatasetError
+    from s2svr.data.vimeo import read_vimeo_list
+    lst = tmp_path / "sep_testlist.txt"
+    lst.write_text(f"00001/0001\n{line}\n")
+    with pytest.raises(DatasetError, match=r"sep_testlist.txt:2: .* is not a relative septuplet key"):
+        read_vimeo_list(lst)
