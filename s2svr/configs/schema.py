@@ -68,7 +68,7 @@ class FlowConfig:
     lr_min: float = 0.0
     grad_clip: float = 0.0        # max global gradient norm; 0 = no clipping
     swap: bool = True             # swap the frame order with probability 1/2 (ARFlow's augmentation)
-    train_video: bool = False     # embedded data: also train on the task's real clips (consecutive frames, no GT)
+    train_video: float = 0.0      # embedded data: this fraction of each batch from the task's real clips (no GT)
     eval_every: int = 0           # every this many steps, EPE on the test pairs -> flow_<stage>_eval.csv (0 = never)
     eval_pairs: int = 40          # test pairs of that curve
     iters: int = 20000            # iterations of each stage of Algorithm 1

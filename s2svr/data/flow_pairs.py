@@ -112,21 +112,31 @@ class PairBatches:
         patch_size: HQ crop side; clipped to the smallest frame of the batch, rounded down to the scale.
         seed: batches are a function of (seed, step) only.
         flip: horizontal flip with probability 1/2 (ARFlow's `hflip`), flows mirrored and u negated.
+        weights: optional sampling weight per pair (default: uniform).
         swap: exchange the two frames with probability 1/2 (ARFlow's `swap`), and with them the forward and
             backward ground truth; the network must then find motion in both orders.
     """
 
     def __init__(self, pairs, batch_size: int, patch_size: int, seed: int = 0, flip: bool = False,
-                 swap: bool = False):
+                 swap: bool = False, weights=None):
         if len(pairs) == 0:
             raise ValueError("PairBatches needs at least one pair")
+        if weights is not None:
+            w = np.asarray(weights, dtype=np.float64)
+            if w.shape != (len(pairs),) or (w < 0).any() or w.sum() <= 0:
+                raise ValueError(f"PairBatches: weights must be {len(pairs)} non-negative numbers, not all 0")
+            self.p = w / w.sum()
+        else:
+            self.p = None
         self.pairs = [normalise_pair(p) for p in pairs] if isinstance(pairs, list) else pairs
         self.batch_size, self.patch_size, self.seed, self.flip = int(batch_size), int(patch_size), int(seed), flip
         self.swap = swap
 
     def batch(self, step: int) -> dict:
         rng = np.random.default_rng([self.seed, int(step)])
-        chosen = [normalise_pair(self.pairs[int(i)]) for i in rng.integers(0, len(self.pairs), self.batch_size)]
+        idx = (rng.integers(0, len(self.pairs), self.batch_size) if self.p is None
+               else rng.choice(len(self.pairs), self.batch_size, p=self.p))
+        chosen = [normalise_pair(self.pairs[int(i)]) for i in idx]
         scale = chosen[0]["hq1"].shape[-1] // chosen[0]["lq1"].shape[-1]
         hmin = min(p["hq1"].shape[-2] for p in chosen)
         wmin = min(p["hq1"].shape[-1] for p in chosen)
@@ -173,20 +183,32 @@ def pair_batches(pairs, batch_size: int, patch_size: int, seed: int = 0, flip: b
 def load_flow_pairs(cfg, split: str = "train", video: bool | None = None):
     """The pairs of `cfg.data`: the embedded flow set (with ground truth) or a dataset's consecutive frames.
 
-    On the embedded data, `video` (default `cfg.flow.train_video` for the train split) adds every consecutive
-    pair of the task's own clips of real footage (no ground truth: for the unsupervised stages only).
+    On the embedded data, `video` (default `cfg.flow.train_video > 0` for the train split) adds every consecutive
+    pair of the task's own clips of real footage (no ground truth: for the unsupervised stages only), each with
+    `real_footage=True`; `pair_weights` samples them as `cfg.flow.train_video` of a batch.
     """
     if cfg.data.dataset == "embedded":
         from .embedded import embedded_flow_pairs, embedded_sequences
         degradation = {"sr": "sr", "deblur": "blur", "vqe": "vqe"}[cfg.model.task]
         pairs = embedded_flow_pairs(cfg.data.root, split, degradation)
         if video is None:
-            video = split == "train" and getattr(cfg.flow, "train_video", False)
+            video = split == "train" and getattr(cfg.flow, "train_video", 0) > 0
         if video:
             seqs = embedded_sequences(cfg.data.root, cfg.model.task, split)
             real = SequencePairs(seqs, mode="rgb")  # RGB like the flow clips, so both stack into one batch
-            pairs = pairs + [real[k] for k in range(len(real))]
+            pairs = pairs + [{**real[k], "real_footage": True} for k in range(len(real))]
         return pairs
     from .registry import get_sequences
     seqs = get_sequences(cfg.data.dataset, cfg.data.root, cfg.model.task, split)
     return SequencePairs(seqs, mode="y" if cfg.model.task == "vqe" else "rgb")
+
+
+def pair_weights(pairs, real_fraction: float):
+    """Sampling weights that draw real-footage pairs (`real_footage=True`) as `real_fraction` of a batch; None
+    (uniform) when there are none or the fraction is 0."""
+    real = np.array([bool(p.get("real_footage")) for p in pairs])
+    if real_fraction <= 0 or not real.any() or real.all():
+        return None
+    if not 0 < real_fraction < 1:
+        raise ValueError(f"flow.train_video must be a fraction in [0, 1), got {real_fraction}")
+    return np.where(real, real_fraction / real.sum(), (1 - real_fraction) / (~real).sum())

@@ -290,15 +290,15 @@ def run_stage(cfg, stage: str, out_dir, *, teacher=None, device="auto", frames: 
         teacher: path of the teacher checkpoint (stage 'student').
     """
     from ..configs import config_to_dict
-    from ..data.flow_pairs import PairBatches, load_flow_pairs
+    from ..data.flow_pairs import PairBatches, load_flow_pairs, pair_weights
     if stage == "student" and not teacher:
         raise FlowTrainError("--stage student needs --teacher OUT/flow_teacher.pt (the teacher's checkpoint)")
     seed_everything(cfg.seed)
     model = build_flow_model(cfg.flow)
     teacher_net = load_flow_model(teacher, device) if stage == "student" else None
-    pairs = load_flow_pairs(cfg, "train", video=cfg.flow.train_video and stage != "supervised")
-    batches = PairBatches(pairs, cfg.flow.batch_size, cfg.flow.patch_size,
-                          seed=cfg.seed, flip=flip, swap=cfg.flow.swap)
+    pairs = load_flow_pairs(cfg, "train", video=cfg.flow.train_video > 0 and stage != "supervised")
+    batches = PairBatches(pairs, cfg.flow.batch_size, cfg.flow.patch_size, seed=cfg.seed, flip=flip,
+                          swap=cfg.flow.swap, weights=pair_weights(pairs, cfg.flow.train_video))
     evaluate = None
     if cfg.flow.eval_every > 0:
         from .flow_evaluate import evaluate_flow

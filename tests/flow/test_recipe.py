@@ -119,3 +119,18 @@ def test_eval_curve_is_written_once_per_step_across_a_resume(tmp_path):
     rows = (tmp_path / "flow_teacher_eval.csv").read_text().splitlines()
     assert rows[0].split(",")[:2] == ["step", "epe_all"] and [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3"]
     assert all(calls)  # evaluated on the model being trained, which stays in train mode
+
+
+def test_real_footage_fraction_of_a_batch():
+    from s2svr.data.flow_pairs import pair_weights
+    pairs = [{"x": i} for i in range(4)] + [{"x": i, "real_footage": True} for i in range(12)]
+    w = pair_weights(pairs, 0.25)
+    assert w[:4].sum() == pytest.approx(0.75) and w[4:].sum() == pytest.approx(0.25)
+    assert pair_weights(pairs, 0.0) is None and pair_weights(pairs[:4], 0.5) is None
+    with pytest.raises(ValueError, match="train_video"):
+        pair_weights(pairs, 1.5)
+    synth = synthetic_pairs(n=2, size=64)
+    only_first = PairBatches(synth, 16, 64, seed=0, weights=[1.0, 0.0]).batch(0)
+    first = PairBatches(synth[:1], 16, 64, seed=0).batch(0)
+    assert only_first["flow_gt"].shape == first["flow_gt"].shape
+    assert (only_first["flow_gt"][:, 0] == synth[0]["flow_fw"][0, 0, 0]).all()  # every draw is pair 0
