@@ -62,6 +62,7 @@ from s2svr.data.degrade import bicubic_x4
 from s2svr.data.embedded import build_embedded, embedded_card, embedded_sequences
 from s2svr.data.registry import DatasetError, get_sequences
 from s2svr.metrics import to_uint8
+from s2svr.report import show_source
 
 torch.manual_seed(seed)
 if profile == "ci":
@@ -239,7 +240,13 @@ for ds, path in real_roots.items():
 # every frame*, so the motion inside the clip stays the real motion. `PairedClipDataset` does this over
 # any list of `VideoSequence`. Sample `index` draws its start frame, crop position and augmentation from
 # a generator seeded by `(seed, epoch, index)`, so a sample does not depend on the number of loader
-# workers. The embedded LQ frames are small (34x80 for bikes), so we take 32x32 patches:
+# workers. The package's sampler:
+
+# %%
+show_source(PairedClipDataset.__getitem__)
+
+# %% [markdown]
+# The embedded LQ frames are small (34x80 for bikes), so we take 32x32 patches:
 
 # %%
 train = embedded_sequences(root, "sr", "train")
@@ -283,7 +290,11 @@ print(f"{num_samples} samples: |LQ crop - bicubic_x4(GT crop)| <= {worst_inside}
 # to every frame of the clip and to LQ and GT alike; flipping frames independently would invent a motion
 # that does not exist. Because the generator draws the same numbers whether or not augmentation is on,
 # the augmented sample is the plain one transformed, and we can check that exactly one of the eight
-# transformations explains all its frames, LQ and GT together:
+# transformations explains all its frames, LQ and GT together. The transformation, applied to a whole clip
+# `(T, H, W, C)` at once:
+
+# %%
+show_source(augment_clip)
 
 # %%
 augmented = PairedClipDataset(train, num_frames=num_frames, patch_size=32, seed=seed,
@@ -314,6 +325,9 @@ plot_row([(before[0], "GT, first frame"), (before[-1], "GT, last frame"),
 # %% [markdown]
 # A clip longer than its video is mirrored in time (0, 1, ..., n-1, n-2, ...), so every frame in it is a
 # real one, and evaluation uses whole sequences (`clips.SequenceDataset`):
+
+# %%
+show_source(clips.clip_indices)
 
 # %%
 assert clips.clip_indices(5, 2, 7) == [2, 3, 4, 3, 2, 1, 0]

@@ -38,10 +38,11 @@ from s2svr.configs.chapters import chapter_budget
 from s2svr.report.figures import grid_jpeg, image_slider, plot_row, zoom_box
 from s2svr.data import embedded_recipe
 from s2svr.data.degrade import (bicubic_x4, cubic, hevc_compress, hfr_camera_path, imresize,
-                                output_size, synthesize_blur)
+                                output_size, synthesize_blur, _contributions)
 from s2svr.data.embedded import build_embedded, embedded_sequences
 from s2svr.data.video_io import read_yuv420_frame
 from s2svr.metrics import psnr, sequence_metrics
+from s2svr.report import show_source
 
 if profile == "ci":
     print("profile ci: numbers are not meaningful (few frames)")
@@ -69,7 +70,13 @@ root = build_embedded(data_root, progress=False)  # no-op when the cache is up t
 # \end{cases}
 # ```
 #
-# which is `cubic` in the package. It interpolates ($k(0) = 1$, $k(\pm1) = k(\pm2) = 0$) and its integer
+# which is `cubic` in the package:
+
+# %%
+show_source(cubic)
+
+# %% [markdown]
+# It interpolates ($k(0) = 1$, $k(\pm1) = k(\pm2) = 0$) and its integer
 # translates sum to one, so a constant signal stays constant:
 
 # %%
@@ -102,7 +109,13 @@ plt.show()
 # {eq}`eq-imresize` to the rows, then to the columns, and MATLAB's output size is
 # $\lceil s \cdot \text{size} \rceil$. `imresize` implements this; the one known difference from MATLAB is
 # that uint8 input is rounded once at the end instead of after each 1-D pass (at most one grey level on a
-# few pixels, as in BasicSR's port).
+# few pixels, as in BasicSR's port). The weights $k_s(u_i - j)$, normalised, and the two 1-D passes:
+
+# %%
+show_source(_contributions, imresize)
+
+# %% [markdown]
+# A constant image must stay constant at every scale, and the output size is MATLAB's:
 
 # %%
 assert output_size(130, 0.25) == 33 and output_size(256, 0.25) == 64
@@ -185,8 +198,13 @@ print(f"  {frames_gt.shape} -> {frames_lq.shape}")
 #
 # with $[\cdot]$ rounding to uint8. GOPRO's `blur` folders, which the paper evaluates on, average the
 # stored sRGB values as written; its `blur_gamma` folders average $S^{2.2}$ and take the $1/2.2$ power,
-# closer to the linear light a sensor integrates (`gamma=2.2` in `synthesize_blur`).
-#
+# closer to the linear light a sensor integrates (`gamma=2.2` in `synthesize_blur`), which implements
+# {eq}`eq-gopro-blur`:
+
+# %%
+show_source(synthesize_blur)
+
+# %% [markdown]
 # The embedded footage is 25-30 fps, so `hfr_camera_path` makes the high-frame-rate video: output frame
 # $i$ shows real frame $i$ (the scene's own motion stays real), seen through a virtual camera moving along
 # a smooth random path (`synthetic_flow.CameraPath`: drift, hand-shake sinusoids, slight rotation and
@@ -258,8 +276,13 @@ print(f"{'':7s} {p_lin:.2f} dB with gamma 2.2 ('blur_gamma')")
 # so every +6 in QP doubles the step; QP 37 ($Q_\text{step} \approx 45$) is the strongest compression of
 # the usual 22 / 27 / 32 / 37 series. `hevc_compress` encodes with x265 (through PyAV) at constant QP,
 # with `bframes=0`, `keyint` = the clip's length and `scenecut=0` (one I-frame, then P-frames only), and
-# decodes again; the planes it returns are exactly the decoder's output. On the embedded carphone clip,
-# the raw frames of the compressed-video test set:
+# decodes again; the planes it returns are exactly the decoder's output:
+
+# %%
+show_source(hevc_compress)
+
+# %% [markdown]
+# On the embedded carphone clip, the raw frames of the compressed-video test set:
 
 # %%
 vqe_test = {s.name: s for s in embedded_sequences(root, "vqe", "test")}["vqe/carphone"]

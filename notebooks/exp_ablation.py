@@ -41,10 +41,10 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from s2svr.configs.chapters import chapter_budget
-from s2svr.report import start_chapter
+from s2svr.report import show_source, start_chapter
 from s2svr.report.runs import measured_label
 from s2svr.report.scores import paired_difference
-from s2svr.report.segments import grows_with_length, margins, segment_table
+from s2svr.report.segments import grows_with_length, margins, restore_segments, segment_bounds, segment_table
 from s2svr.experiments.plan import results
 from s2svr.configs import load_config
 from s2svr.experiments.paper import TABLE4, TABLE5, TABLE5_LENGTHS, params_text
@@ -110,7 +110,10 @@ display(table4.style.format({"PSNR dB (paper, REDS4)": "{:.2f}", "PSNR dB (measu
 # %% [markdown]
 # The paper's claim is the difference between the two PWC-Lite rows: +0.17 dB for the unsupervised
 # one. At this scale a difference of a few hundredths of a dB can be noise, so besides the mean we
-# count on how many of the test clips the sign is the same.
+# count on how many of the test clips the sign is the same, clip by clip on the same test clips:
+
+# %%
+show_source(paired_difference)
 
 # %%
 unsup, sup, nodis = (res[flow_rows[k]] for k in flow_rows)
@@ -193,7 +196,11 @@ display(Markdown(
 # methods are the plan's four SR models: S2SVR, the BasicVSR-style bidirectional recurrent
 # baseline, the single-frame network and bicubic upsampling (`identity`, which ignores context and
 # must score the same for every $L$: a built-in check). EDVR is not part of this project; the
-# paper's numbers are shown beside ours.
+# paper's numbers are shown beside ours. The cut and the restoration of each segment from a fresh state:
+
+# %%
+show_source(segment_bounds, restore_segments)
+assert segment_bounds(7, 3) == [(0, 3), (3, 6), (6, 7)]  # every frame once, the last segment shorter
 
 # %%
 methods = {"S2SVR": "sr/s2svr", "BasicVSR-style": "sr/basicvsr",
@@ -296,6 +303,11 @@ display(Markdown(
 
 # %% [markdown]
 # ### Verdict on "the longer the sequence, the larger S2SVR's margin"
+#
+# The margin at each length and the rule of the verdict (strictly growing with $L$), as computed:
+
+# %%
+show_source(margins, grows_with_length)
 
 # %%
 m_list = ", ".join(f"L = {L}: {v:+.3f} dB" for L, v in margin5.items())

@@ -23,7 +23,8 @@
 #
 # As in the chapter "Video super-resolution", the four runs come from the book's experiment plan
 # (`s2svr/experiments/plan.py`: `deblur/identity`, `deblur/single_frame`, `deblur/basicvsr`, `deblur/s2svr`)
-# and the tables and figures from `s2svr/report/` (`runs`, `run_setup`, `scores`, `per_frame`, `comparison`). The methods: the **blurred input** itself
+# and the tables and figures from `s2svr/report/` (`runs`, `run_setup`, `scores`, `per_frame`,
+# `comparison`). The methods: the **blurred input** itself
 # (`identity`, its score is the input's), a **single-frame** network built from S2SVR's blocks without
 # the time axis, a **BasicVSR-style** bidirectional recurrent network aligned by our PWC-Lite, and
 # **S2SVR** with its PWC-Lite initialised from the deblurring student of Algorithm 1 (trained on
@@ -39,9 +40,14 @@ output_dir = "outputs"
 # %%
 import time
 
+import torch
 from IPython.display import Markdown, display
 
-from s2svr.report import start_chapter
+from s2svr.losses import charbonnier_loss
+from s2svr.report import show_source, start_chapter
+from s2svr.train.evaluate import metric_convention
+from s2svr.metrics import psnr
+from s2svr.models import RestorationHead
 from s2svr.report.comparison import (comparison_figure, comparison_frames, figure_crops, slider_images,
                                      spaced_frames)
 from s2svr.report.per_frame import history_gain, per_frame_psnr, plot_per_frame
@@ -67,6 +73,20 @@ print(f"loaded {len(runs)} runs of profile {profile} in {time.perf_counter() - t
 # %%
 paper_cfg = load_config(CONFIG, "paper")
 show_setup(res, TASK, paper_cfg)  # fails unless the runs differ in model.arch only
+
+# %% [markdown]
+# ## The loss, the head and the score, in code
+#
+# What every run above minimises, what S2SVR's last step computes, and what the tables below report are the
+# package's own lines: the Charbonnier distance to the sharp frames (Sec. 4.1), the same-size head $F_f$ of
+# Eq. (4) (three convolutions plus the blurred frame itself as the residual), and the metric convention with
+# the PSNR it selects (RGB, no border crop, as on GOPRO).
+
+# %%
+show_source(charbonnier_loss, RestorationHead.forward, metric_convention, psnr)
+assert res["deblur/s2svr"]["convention"] == metric_convention(cfg)  # the runs were scored with the code above
+x = torch.rand(1, 2, 3, 8, 8)
+assert torch.isclose(charbonnier_loss(x, x), torch.tensor(1e-6))  # equal frames: exactly eps
 
 # %% [markdown]
 # ## Table 2

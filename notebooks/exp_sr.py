@@ -21,7 +21,8 @@
 #
 # The four runs come from the book's experiment plan (`s2svr/experiments/plan.py`, names `sr/identity`,
 # `sr/single_frame`, `sr/basicvsr`, `sr/s2svr`), which trains each of them once for the whole book and
-# caches the result; the tables and figures are built by `s2svr/report/` (`runs`, `run_setup`, `scores`, `per_frame`, `comparison`). The methods:
+# caches the result; the tables and figures are built by `s2svr/report/` (`runs`, `run_setup`, `scores`,
+# `per_frame`, `comparison`). The methods:
 #
 # - **bicubic** (`identity`): the MATLAB bicubic x4 upsampling of the input, no parameters (the
 #   "Bicubic" row of Table 1);
@@ -44,9 +45,14 @@ output_dir = "outputs"
 # %%
 import time
 
+import numpy as np
 from IPython.display import Markdown, display
 
-from s2svr.report import start_chapter
+from s2svr.losses import charbonnier_loss
+from s2svr.report import show_source, start_chapter
+from s2svr.train.evaluate import metric_convention
+from s2svr.metrics import psnr
+from s2svr.models import SRHead
 from s2svr.report.comparison import (comparison_figure, comparison_frames, figure_crops, slider_images,
                                      spaced_frames)
 from s2svr.report.per_frame import history_gain, per_frame_psnr, plot_per_frame
@@ -74,6 +80,21 @@ print(f"loaded {len(runs)} runs of profile {profile} in {time.perf_counter() - t
 # %%
 paper_cfg = load_config(CONFIG, "paper")
 show_setup(res, TASK, paper_cfg)  # fails unless the runs differ in model.arch only
+
+# %% [markdown]
+# ## The loss, the head and the score, in code
+#
+# What every run above minimises, what S2SVR's last step computes, and what the tables below report are the
+# package's own lines: the Charbonnier distance to the ground truth (Sec. 4.1; `charbonnier_eps` in the
+# config), the head $F_f$ of Eq. (4) for x4 SR (convolutions, two PixelShuffle x2, plus the bilinearly
+# upsampled LQ frame as a global residual), and the metric convention with the PSNR it selects (RGB and no
+# border crop on the embedded set and REDS4, Y on Vimeo-90K-T).
+
+# %%
+show_source(charbonnier_loss, SRHead.forward, metric_convention, psnr)
+assert res["sr/s2svr"]["convention"] == metric_convention(cfg)  # the runs were scored with the code above
+a, b = np.random.default_rng(seed).integers(0, 256, (2, 8, 8, 3)).astype(float)
+assert np.isclose(psnr(a, b), 10 * np.log10(255 ** 2 / np.mean((a - b) ** 2)))  # PSNR from its definition
 
 # %% [markdown]
 # ## Table 1

@@ -31,7 +31,8 @@
 # This chapter puts Table 3 beside what this book's run measures with the same code on the embedded
 # dataset's compressed-video subset, regenerates Fig. 6 and shows the frames one by one. The four runs
 # come from the experiment plan (`s2svr/experiments/plan.py`: `vqe/identity`, `vqe/single_frame`,
-# `vqe/basicvsr`, `vqe/s2svr`), the tables and figures from `s2svr/report/` (`runs`, `run_setup`, `scores`, `per_frame`, `comparison`). The methods: the
+# `vqe/basicvsr`, `vqe/s2svr`), the tables and figures from `s2svr/report/` (`runs`, `run_setup`, `scores`,
+# `per_frame`, `comparison`). The methods: the
 # **compressed input** itself (`identity`: $\Delta = 0$ by definition), a **single-frame** network of
 # S2SVR's blocks without the time axis, a **BasicVSR-style** bidirectional recurrent network aligned by
 # our PWC-Lite, and **S2SVR** with its PWC-Lite initialised from the compressed-video student of
@@ -52,7 +53,11 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from s2svr.report import start_chapter
+from s2svr.losses import charbonnier_loss
+from s2svr.report import show_source, start_chapter
+from s2svr.train.evaluate import metric_convention
+from s2svr.metrics import delta_metrics
+from s2svr.models import RestorationHead
 from s2svr.report.comparison import (comparison_figure, comparison_frames, figure_crops, slider_images,
                                      spaced_frames)
 from s2svr.report.per_frame import history_gain, per_frame_psnr, plot_per_frame
@@ -79,6 +84,22 @@ print(f"loaded {len(runs)} runs of profile {profile} in {time.perf_counter() - t
 # %%
 paper_cfg = load_config(CONFIG, "paper")
 show_setup(res, TASK, paper_cfg)  # fails unless the runs differ in model.arch only
+
+# %% [markdown]
+# ## The loss, the head and the score, in code
+#
+# What every run above minimises, what S2SVR's last step computes, and what the tables below report are the
+# package's own lines: the Charbonnier distance to the raw frames (Sec. 4.1), the same-size head $F_f$ of
+# Eq. (4) on the Y plane (three convolutions plus the compressed frame as the residual), and the metric
+# convention with the $\Delta$PSNR / $\Delta$SSIM it selects: per frame on Y, enhanced minus compressed
+# against the raw frame, averaged over the frames of a video, then over videos.
+
+# %%
+show_source(charbonnier_loss, RestorationHead.forward, metric_convention, delta_metrics)
+assert res["vqe/s2svr"]["convention"] == metric_convention(cfg)  # the runs were scored with the code above
+raw_y, comp_y = np.random.default_rng(seed).integers(0, 256, (2, 3, 8, 8)).astype(np.uint8)
+d0 = delta_metrics(comp_y, comp_y, raw_y, compute_ssim=False)
+assert d0["delta_psnr"] == 0.0  # the compressed input itself: Delta = 0 by definition (the identity row)
 
 # %% [markdown]
 # ## Table 3, the paper's

@@ -44,8 +44,10 @@ from s2svr.report import start_chapter
 from s2svr.report.figures import box_diagram, plot_row
 from s2svr.configs import load_config
 from s2svr.data.embedded import embedded_sequences
-from s2svr.models import (Decoder, Encoder, OutputEmbedding,
+from s2svr.experiments.paper import PARAMETERS
+from s2svr.models import (S2SVR, Decoder, Encoder, OutputEmbedding, SRHead,
                           build_model, parameter_breakdown)
+from s2svr.report import show_source
 
 t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
 cfg = load_config("sr_reds4", profile=profile).model  # this profile's sizes
@@ -74,7 +76,13 @@ print(cfg)
 # {eq}`eq-encoder`: it takes the warped states of all layers (or `None` at the first frame) and a
 # frame `(B, C_in, H, W)` and returns the new states `[z_i^1, ..., z_i^L]`, each
 # `(B, num_feat, H, W)`; the latent $z_i$ is the top one. `Encoder.forward(frames_lq, flow_fw,
-# flow_bw)` runs the whole clip. With zero flows (no warp) the two must agree:
+# flow_bw)` runs the whole clip. The package's step, line for line:
+
+# %%
+show_source(Encoder.step)
+
+# %% [markdown]
+# With zero flows (no warp), stepping frame by frame and running the whole clip must agree:
 
 # %%
 clip = embedded_sequences(data_root, "sr", "test")[0]
@@ -136,6 +144,16 @@ print(f"{t} latents z_i, each {tuple(latents[0].shape)}: step() == forward()")
 #   $s_i^{l-1}$ back as the residual of Eq. (9);
 # - the task head (`SRHead` for super-resolution) is $F_f$: convolutions, two PixelShuffle
 #   $\times 2$, plus the bilinearly upsampled LQ frame as a global residual.
+#
+# The three pieces in the package: $F_r$ (`Decoder.step`), $F_f$ (`SRHead.forward`), and
+# `S2SVR.decode_step`, which chains the attention of Eq. (7), $F_r$ and $F_f$ at frame $i$:
+
+# %%
+show_source(Decoder.step, SRHead.forward, S2SVR.decode_step)
+
+# %% [markdown]
+# Checked on a random decoder: the re-embedding brings $y_{i-1}$ back to the latents' size, and every
+# layer's state $s_i^l$ has the shape of $z_i$:
 
 # %%
 decoder = Decoder(in_channels=c, num_feat=cfg.num_feat,
@@ -253,7 +271,9 @@ box_diagram(boxes, arrows, size=(12, 6.2), xlim=(0.4, 11.6), ylim=(0, 6.1),
 # device, which gives every tensor its shape but no storage, so counting is instant):
 
 # %%
-PAPER_TOTAL = {"sr_reds4": 13.4e6, "sr_vimeo": 13.4e6, "deblur_gopro": 8.44e6}
+# the paper's counts, millions (s2svr/experiments/paper.py); Table 1 gives one count for REDS and Vimeo
+PAPER_TOTAL = {name: float(m) * 1e6 for name, m in PARAMETERS.items()}
+PAPER_TOTAL["sr_vimeo"] = PAPER_TOTAL["sr_reds4"]
 rows = {}
 for name in ("sr_reds4", "sr_vimeo", "deblur_gopro", "vqe_mfqe"):
     paper_cfg = load_config(name, profile="paper").model

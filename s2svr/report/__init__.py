@@ -11,6 +11,8 @@ One concept per module:
 - `s2svr.report.comparison`: the comparison figures of Figs. 4-6 and their sliders;
 - `s2svr.report.segments`: Table 5's sequence-length ablation;
 - `s2svr.report.saliency`: Fig. 7's feature saliency and its sharpness.
+- `s2svr.report.verdicts`: the report's verdicts, computed from measured numbers with noise rules, and its
+  table of claims.
 
 This package starts each chapter (:func:`start_chapter`) and shows the package's own code under an equation
 (:func:`show_source`). The book's build tooling is not here: it lives in `book/tools/`.
