@@ -34,3 +34,16 @@ def reference_checkpoint(name: str) -> Path:
         raise ReferenceError(f"{weights_dir() / MANIFEST}: no reference model '{name}' is shipped; pass --checkpoint "
                              f"(or run `make weights`)")
     return weights_dir() / entry["file"]
+
+
+def checkpoint_by_digest(sha256: str) -> Path:
+    """The shipped file whose sha256 is `sha256` (a restorer's frozen flow net, `flow_ref`)."""
+    import hashlib
+    for name, entry in manifest().items():
+        if entry.get("sha256") == sha256:
+            path = weights_dir() / entry["file"]
+            if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
+                raise ReferenceError(f"{path}: shipped flow net '{name}' is missing or does not match its sha256")
+            return path
+    raise ReferenceError(f"{weights_dir() / MANIFEST}: no shipped file with sha256 {sha256[:12]}... (the flow net "
+                         f"this restorer was trained with)")

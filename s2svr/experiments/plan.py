@@ -16,6 +16,7 @@ with the flow of each control.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -51,15 +52,27 @@ def root(profile: str, output_dir: str | Path = "outputs") -> Path:
     return Path(output_dir) / profile / "experiments"
 
 
+def may_train(profile: str) -> bool:
+    """Whether missing experiments may be trained: always with `S2SVR_TRAIN=1` (`make book TRAIN=1`), and for a
+    profile that has no shipped reference weights (ci, paper); a profile that has them builds from them."""
+    from ..reference import manifest
+    return os.environ.get("S2SVR_TRAIN") == "1" or not any(e.get("profile") == profile for e in manifest().values())
+
+
 def results(profile: str, names=None, output_dir: str | Path = "outputs", workers: int = 2,
-            progress: bool = True) -> dict:
-    """{name: result dict} for `names` (default: the whole plan), running what is not cached."""
+            progress: bool = True, shipped: bool = True, train: bool | None = None) -> dict:
+    """{name: result dict} for `names` (default: the whole plan), running what is not cached.
+
+    `shipped`: take what the reference weights hold (`s2svr.experiments.weights`); `train` (default
+    :func:`may_train`): train what is neither cached nor shipped, else that is an error naming `make weights`.
+    """
     plan = jobs(profile)
     names = list(plan) if names is None else list(names)
     unknown = [n for n in names if n not in plan]
     if unknown:
         raise KeyError(f"unknown experiment(s) {unknown}; known: {', '.join(plan)}")
-    done = run([plan[n] for n in names], root(profile, output_dir), workers=workers, progress=progress)
+    done = run([plan[n] for n in names], root(profile, output_dir), workers=workers, progress=progress,
+               shipped=shipped, train=may_train(profile) if train is None else train)
     return {n: done[plan[n]] for n in names}
 
 
@@ -70,12 +83,15 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--only", nargs="*", help="names (default: all); see --list")
     ap.add_argument("--list", action="store_true")
+    ap.add_argument("--train", action="store_true", help="train what is neither cached nor shipped")
+    ap.add_argument("--no-shipped", action="store_true", help="ignore the shipped weights (make weights)")
     args = ap.parse_args(argv)
     if args.list:
         print("\n".join(jobs(args.profile)))
         return 0
     t0 = time.time()
-    res = results(args.profile, args.only, output_dir=args.output_dir, workers=args.workers)
+    res = results(args.profile, args.only, output_dir=args.output_dir, workers=args.workers,
+                  shipped=not args.no_shipped, train=True if args.train else None)
     for name, r in res.items():
         extra = r.get("mean") or r.get("checkpoint")
         print(f"{name:32s} {extra}")

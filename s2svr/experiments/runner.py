@@ -70,10 +70,14 @@ def _spec(job, root) -> dict:
     return spec
 
 
-def _launch(job, root, progress) -> dict:
+def _launch(job, root, progress, entry=None) -> dict:
     d = job_dir(job, root)
     d.mkdir(parents=True, exist_ok=True)
-    (d / "job.json").write_text(json.dumps(_spec(job, root), indent=2))
+    spec = _spec(job, root)
+    if entry:  # evaluate the shipped weights instead of training
+        spec.update(shipped_checkpoint=entry["path"], shipped_steps=entry.get("steps"),
+                    shipped_log=entry.get("log_path"), shipped_seconds=entry.get("seconds"))
+    (d / "job.json").write_text(json.dumps(spec, indent=2))
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", S2SVR_THREADS="1")
     t0 = time.time()
     with open(d / "log.txt", "w") as log:
@@ -85,28 +89,66 @@ def _launch(job, root, progress) -> dict:
                               f"log {d / 'log.txt'}")
     res = cached(job, root)
     if progress:
-        print(f"  done {d.name} in {time.time() - t0:.0f} s", flush=True)
+        print(f"\n  done {d.name} in {time.time() - t0:.0f} s", flush=True)
     return res
 
 
-def run(jobs, root, workers: int = 2, progress: bool = True) -> dict:
+def _adopt(job, entry: dict, root) -> dict:
+    """A shipped flow stage as a finished result (no training): its checkpoint and log are the shipped files."""
+    d = job_dir(job, root)
+    d.mkdir(parents=True, exist_ok=True)
+    res = {"checkpoint": entry["path"], "log": entry.get("log_path"), "seconds": entry.get("seconds"),
+           "shipped": entry["name"], "spec": _spec(job, root)}
+    tmp = d / (RESULT + ".tmp")
+    tmp.write_text(json.dumps(res, indent=2))
+    tmp.replace(d / RESULT)
+    return res
+
+
+def run(jobs, root, workers: int = 2, progress: bool = True, shipped: bool = True, train: bool = True) -> dict:
     """Run every job of `jobs` (and their dependencies) that has no result under `root` yet, `workers` at a
-    time, dependencies first; returns {job: result dict} for all of them."""
+    time, dependencies first; returns {job: result dict} for all of them.
+
+    With `shipped`, a job that the reference weights hold (`s2svr.experiments.weights.shipped`, same cache key)
+    is not trained: a flow stage is adopted, a restoration network evaluated from its shipped weights. Without
+    `train`, a job that would have to be trained is an error naming it (the book builds from the weights).
+    """
+    from .weights import shipped as shipped_entry
     order = _ordered(jobs)
     results = {j: cached(j, root) for j in order}
     todo = [j for j in order if results[j] is None]
+    entries = {j: shipped_entry(j) for j in todo} if shipped else {}
+    for j in [j for j in todo if entries.get(j) is not None and j.kind == "flow"]:
+        results[j] = _adopt(j, entries[j], root)
+        todo.remove(j)
+    missing = [j for j in todo if entries.get(j) is None and not (j.kind == "restore" and j.arch == "identity")]
+    if missing and not train:
+        raise ExperimentError(f"{len(missing)} experiment(s) are neither cached nor in the shipped weights (stale or "
+                              f"missing: {', '.join(f'{j.config}/{j.label}' for j in missing[:4])}...): run "
+                              "`make weights`, or `make book TRAIN=1` to train them")
     if progress and todo:
-        print(f"experiments: {len(order) - len(todo)} cached, running {len(todo)} under {root}", flush=True)
+        print(f"experiments: {len(order) - len(todo)} ready, running {len(todo)} under {root}", flush=True)
+    bar = None
+    if progress and todo:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(todo), desc="experiments", unit="job")  # ETA from the finished jobs' pace
     futures = {}
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        pending = list(todo)
-        while pending or futures:
-            for j in [j for j in pending if all(results[d] is not None for d in j.dependencies())]:
-                pending.remove(j)
-                futures[pool.submit(_launch, j, root, progress)] = j
-            if not futures:
-                raise ExperimentError("unsatisfiable dependencies: " + ", ".join(j.label for j in pending))
-            finished, _ = wait(futures, return_when=FIRST_COMPLETED)
-            for f in finished:
-                results[futures.pop(f)] = f.result()
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            pending = list(todo)
+            while pending or futures:
+                for j in [j for j in pending if all(results[d] is not None for d in j.dependencies())]:
+                    pending.remove(j)
+                    entry = entries.get(j)
+                    futures[pool.submit(_launch, j, root, progress, entry)] = j
+                if not futures:
+                    raise ExperimentError("unsatisfiable dependencies: " + ", ".join(j.label for j in pending))
+                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    results[futures.pop(f)] = f.result()
+                    if bar is not None:
+                        bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
     return results

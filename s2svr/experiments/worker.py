@@ -55,6 +55,9 @@ def run_restore(spec: dict, d: Path) -> dict:
     if spec["arch"] == "identity":
         torch.manual_seed(cfg.seed)
         model = build_model(cfg.model, flow_net=build_flow_net(cfg.flow)).to(device).eval()
+    elif spec.get("shipped_checkpoint"):  # the reference weights: evaluated afresh, not trained
+        model, _ = model_from_checkpoint(spec["shipped_checkpoint"], device=device)
+        steps = int(spec.get("shipped_steps") or 0)
     else:
         res = train(cfg, d / "train", device=str(device), progress=False)
         steps = res.step
@@ -67,9 +70,12 @@ def run_restore(spec: dict, d: Path) -> dict:
     with torch.no_grad():
         ev = evaluate_sequences(model, build_test_sequences(cfg), cfg, device=device, progress=False,
                                 save_dir=out_dir if spec["save_outputs"] else None)
+    if spec.get("shipped_checkpoint"):
+        train_s = spec.get("shipped_seconds") or 0.0  # where and how long it trained: the manifest
     return {**ev, "arch": spec["arch"], "steps": steps, "train_seconds": train_s,
             "eval_seconds": time.time() - t1, "parameters": parameter_breakdown(model),
-            "checkpoint": str(d / "train" / "last.pt") if steps else None,
+            "checkpoint": spec.get("shipped_checkpoint") or (str(d / "train" / "last.pt") if steps else None),
+            "log": spec.get("shipped_log") or (str(d / "train" / "log.csv") if (d / "train" / "log.csv").is_file() else None),
             "outputs": str(out_dir) if spec["save_outputs"] else None,
             "torch": torch.__version__, "threads": torch.get_num_threads(), "numpy": np.__version__}
 

@@ -323,5 +323,10 @@ def model_from_checkpoint(path: str | Path, device: str | torch.device = "cpu", 
     state = load_checkpoint(path, kind="restoration", task=task)
     cfg = config_from_dict(state["config"], str(path))
     model = build_model(cfg.model, flow_net=build_flow_net(cfg.flow))
-    load_weights(model, state["model"], path)
+    weights = dict(state["model"])
+    if state.get("flow_ref"):  # a shipped restorer stores its frozen flow net once, by the flow file's digest
+        from ..reference import checkpoint_by_digest
+        flow = load_checkpoint(checkpoint_by_digest(state["flow_ref"]["sha256"]), kind="flow")
+        weights.update({f"flow.{k}": v for k, v in flow["model"].items()})
+    load_weights(model, weights, path)
     return model.to(device).eval(), cfg

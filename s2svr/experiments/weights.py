@@ -1,0 +1,188 @@
+"""The shipped reference weights: a pre-filled cache of the experiment plan (profile cpu).
+
+`weights/manifest.json` (see `s2svr.reference`) lists, for every model of the plan, its file (an fp16
+safetensors checkpoint, `s2svr.train.checkpoint` format), the experiment cache key of the job that made it
+(`s2svr.experiments.jobs.key`: the hash of its resolved config and of its dependencies'), the file's sha256,
+the git commit, steps, wall time, the machine, its final metrics and its training log (CSV, beside it).
+
+- The runner looks a job up here before training it (:func:`shipped`): a flow stage is adopted as it is, a
+  restoration network is evaluated afresh from the shipped weights, so the book builds without training.
+- A restorer whose flow net stayed frozen does not repeat it: its file lacks the `flow.*` weights and names
+  the flow entry's sha256 (`flow_ref`); `load_restorer` puts them back.
+- `python -m s2svr.experiments.weights export --profile cpu` writes the folder from a finished plan run
+  (`make weights` trains the plan from scratch first); `check` verifies every digest and config hash.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import platform
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from ..reference import MANIFEST, manifest, weights_dir
+from .jobs import key
+
+FORMAT = "s2svr-weights-v1"
+
+
+class WeightsError(RuntimeError):
+    """A shipped entry is missing, stale or corrupted; the message names it and `make weights`."""
+
+
+def sha256_file(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def shipped(job) -> dict | None:
+    """The manifest entry made by exactly this job (same cache key), with `path` set; None if there is none."""
+    k = key(job)
+    for name, entry in manifest().items():
+        if entry.get("key") == k:
+            path = weights_dir() / entry["file"]
+            if not path.is_file():
+                raise WeightsError(f"{weights_dir() / MANIFEST}: entry '{name}' names {entry['file']}, which is missing")
+            return {**entry, "name": name, "path": str(path),
+                    "log_path": str(weights_dir() / entry["log"]) if entry.get("log") else None}
+    return None
+
+
+def stale_entries(profile: str = "cpu") -> list[str]:
+    """Names of manifest entries whose config hash no longer matches the plan's job of that name."""
+    from .plan import jobs
+    plan = jobs(profile)
+    return [name for name, e in manifest().items() if e.get("profile") == profile
+            and (name not in plan or key(plan[name]) != e.get("key"))]
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                              cwd=Path(__file__).resolve().parent, timeout=10).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _machine() -> str:
+    import os
+
+    import torch
+    dev = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
+    return f"{platform.machine()}, {os.cpu_count()} cores, {dev}, torch {torch.__version__}, 1 thread per job"
+
+
+def _file_name(name: str) -> str:
+    return name.replace("/", "-").replace("+", "_")
+
+
+def _release_state(state: dict, flow_ref: dict | None) -> dict:
+    """The release form of a checkpoint: fp16 floating weights, no training state; a frozen flow by reference."""
+    import torch
+    model = {k: (v.half() if v.is_floating_point() else v) for k, v in state["model"].items()
+             if not (flow_ref and k.startswith("flow."))}
+    out = {k: v for k, v in state.items() if k not in ("model", "optimizer", "scheduler", "rng")}
+    out.update(model=model, weights_only=True)
+    if flow_ref:
+        out["flow_ref"] = flow_ref
+    assert all(t.dtype != torch.float32 for t in model.values() if t.is_floating_point())
+    return out
+
+
+def export(profile: str = "cpu", output_dir="outputs", dest=None, names=None) -> Path:
+    """Write every finished job of the plan (or `names`) under `output_dir` into `dest` (default `weights/`)."""
+    from ..train.checkpoint import load_checkpoint, save_checkpoint
+    from .plan import jobs, root
+    from .runner import cached
+    dest = Path(dest) if dest is not None else weights_dir()
+    dest.mkdir(parents=True, exist_ok=True)
+    plan = jobs(profile)
+    names = list(plan) if names is None else list(names)
+    entries, by_key = {}, {}
+    for name in names:  # the plan lists flow stages before the restorers that use them
+        job = plan[name]
+        res = cached(job, root(profile, output_dir))
+        if res is None:
+            raise WeightsError(f"{name}: not trained under {root(profile, output_dir)}; run the plan first (make weights)")
+        entry = {"profile": profile, "key": key(job), "kind": job.kind, "commit": _git_commit(), "machine": _machine(),
+                 "config": res["spec"]["resolved"]["config"]}
+        ckpt = res.get("checkpoint")
+        flow_ref = None
+        if job.kind == "flow":
+            entry.update(steps=res["spec"]["resolved"]["config"]["flow"]["iters"], seconds=res["seconds"])
+        else:
+            entry.update(steps=res["steps"], seconds=res["train_seconds"], metrics=res["mean"], arch=job.arch)
+            t = res["spec"]["resolved"]["config"]["train"]
+            if job.flow is not None and t["flow_freeze_iters"] >= t["iters"] and key(job.flow) in by_key:
+                flow_ref = {"name": by_key[key(job.flow)], "sha256": entries[by_key[key(job.flow)]]["sha256"]}
+        if ckpt:
+            state = load_checkpoint(ckpt)
+            fname = _file_name(name) + ".safetensors"
+            save_checkpoint(dest / fname, _release_state(state, flow_ref))
+            entry.update(file=fname, sha256=sha256_file(dest / fname))
+            if flow_ref:
+                entry["flow_ref"] = flow_ref
+        log = res.get("log") or (str(Path(ckpt).parent / "log.csv") if ckpt else None)
+        if log and Path(log).is_file():
+            lname = _file_name(name) + "_log.csv"
+            shutil.copyfile(log, dest / lname)
+            entry["log"] = lname
+            eval_log = Path(log).with_name(Path(log).name.replace("_log.csv", "_eval.csv"))
+            if eval_log.is_file() and eval_log != Path(log):
+                shutil.copyfile(eval_log, dest / (_file_name(name) + "_eval.csv"))
+                entry["eval_log"] = _file_name(name) + "_eval.csv"
+        entries[name] = entry
+        by_key[entry["key"]] = name
+    doc = {"format": FORMAT, "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "entries": entries}
+    tmp = dest / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=1))
+    tmp.replace(dest / MANIFEST)
+    return dest / MANIFEST
+
+
+def check(profile: str = "cpu") -> list[str]:
+    """Problems with the shipped weights: missing files, wrong digests, stale config hashes (empty = all good)."""
+    problems = []
+    entries = manifest()
+    for name, e in entries.items():
+        if "file" not in e:
+            continue
+        p = weights_dir() / e["file"]
+        if not p.is_file():
+            problems.append(f"{name}: {e['file']} is missing")
+        elif sha256_file(p) != e["sha256"]:
+            problems.append(f"{name}: {e['file']} does not match its sha256 (corrupted or replaced)")
+        ref = e.get("flow_ref")
+        if ref and entries.get(ref["name"], {}).get("sha256") != ref["sha256"]:
+            problems.append(f"{name}: its flow net '{ref['name']}' is not the one it was trained with")
+    problems += [f"{name}: stale, its config changed since it was trained; run `make weights`"
+                 for name in stale_entries(profile)]
+    return problems
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m s2svr.experiments.weights", description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+    e = sub.add_parser("export", help="write weights/ from a finished plan run")
+    e.add_argument("--profile", default="cpu")
+    e.add_argument("--output-dir", default="outputs")
+    e.add_argument("--dest", default=None)
+    c = sub.add_parser("check", help="verify digests and config hashes of weights/")
+    c.add_argument("--profile", default="cpu")
+    args = ap.parse_args(argv)
+    if args.command == "export":
+        print(export(args.profile, args.output_dir, args.dest))
+        return 0
+    problems = check(args.profile)
+    print("\n".join(problems) if problems else f"{len(manifest())} entries: digests and config hashes match")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,81 @@
+"""Shipped weights as a pre-filled cache: export, digests, stale config hashes, adoption without training."""
+import json
+
+import pytest
+
+from s2svr.experiments import plan, weights
+from s2svr.experiments.jobs import ExperimentError
+from s2svr.experiments.runner import run
+
+NAMES = ["flow/teacher", "flow/sr/student", "sr/single_frame"]
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory, monkeypatch_module):
+    out = tmp_path_factory.mktemp("outputs")
+    dest = tmp_path_factory.mktemp("weights")
+    monkeypatch_module.setenv("S2SVR_WEIGHTS", str(dest))
+    trained = plan.results("ci", NAMES, output_dir=out, progress=False, shipped=False, train=True)
+    weights.export("ci", out, dest, names=NAMES)
+    return out, dest, trained
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+def test_export_writes_fp16_files_with_provenance(shipped):
+    _, dest, trained = shipped
+    doc = json.loads((dest / "manifest.json").read_text())
+    assert set(doc["entries"]) == set(NAMES)
+    for name, e in doc["entries"].items():
+        assert (dest / e["file"]).is_file() and e["sha256"] == weights.sha256_file(dest / e["file"])
+        assert e["key"] and e["commit"] and e["machine"] and e["profile"] == "ci" and e["steps"] >= 1
+        assert (dest / e["log"]).is_file()
+    assert doc["entries"]["sr/single_frame"]["metrics"] == trained["sr/single_frame"]["mean"]
+    from s2svr.train.checkpoint import load_checkpoint
+    st = load_checkpoint(dest / doc["entries"]["flow/teacher"]["file"], kind="flow")
+    assert all(v.dtype.is_floating_point is False or str(v.dtype) == "torch.float16" for v in st["model"].values())
+    assert "optimizer" not in st and weights.check("ci") == []
+
+
+def test_the_book_builds_from_the_shipped_weights_without_training(shipped, tmp_path, monkeypatch):
+    _, dest, trained = shipped
+    import s2svr.experiments.runner as runner
+    launched = []
+    real = runner._launch
+    monkeypatch.setattr(runner, "_launch", lambda job, *a, **k: launched.append((job, a[-1])) or real(job, *a, **k))
+    res = plan.results("ci", NAMES, output_dir=tmp_path, progress=False, train=False)
+    assert res["flow/teacher"]["shipped"] == "flow/teacher"  # adopted, not launched
+    assert [(j.arch, entry["name"]) for j, entry in launched] == [("single_frame", "sr/single_frame")]
+    # evaluated afresh from the fp16 weights: within 0.01 dB of the fp32 model's measurement
+    assert abs(res["sr/single_frame"]["mean"]["psnr"] - trained["sr/single_frame"]["mean"]["psnr"]) < 0.01
+
+
+def test_a_job_neither_cached_nor_shipped_is_refused_without_train(shipped, tmp_path):
+    with pytest.raises(ExperimentError, match="make weights"):
+        plan.results("ci", ["sr/basicvsr"], output_dir=tmp_path, progress=False, train=False)
+
+
+def test_digest_and_stale_config_checks_name_the_entry(shipped, monkeypatch):
+    _, dest, _ = shipped
+    doc = json.loads((dest / "manifest.json").read_text())
+    f = dest / doc["entries"]["sr/single_frame"]["file"]
+    data = f.read_bytes()
+    try:
+        f.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+        assert any("sr/single_frame" in p and "sha256" in p for p in weights.check("ci"))
+    finally:
+        f.write_bytes(data)
+    real_jobs = plan.jobs
+
+    def changed(profile):
+        js = real_jobs(profile)
+        js["flow/teacher"] = js["flow/teacher"].with_overrides(flow={"lr": 1e-3})
+        return js
+    monkeypatch.setattr(plan, "jobs", changed)
+    problems = weights.check("ci")
+    assert any(p.startswith("flow/teacher: stale") and "make weights" in p for p in problems)
