@@ -72,6 +72,7 @@ class FlowConfig:
     eval_every: int = 0           # every this many steps, EPE on the test pairs -> flow_<stage>_eval.csv (0 = never)
     eval_pairs: int = 40          # test pairs of that curve
     iters: int = 20000            # iterations of each stage of Algorithm 1
+    lq_iters: Optional[int] = None  # iterations of the stages on LQ frames (students, supervised-lq); None = iters
     batch_size: int = 8
     patch_size: int = 256         # HQ crop size for flow training
     save_every: int = 2000        # checkpoint interval of each Algorithm 1 stage (always saved at the end)
@@ -101,6 +102,7 @@ class TrainConfig:
     flow_lr: float = 5e-5         # flow-net learning rate
     betas: tuple = (0.9, 0.99)    # Adam
     eta_min: float = 1e-7         # cosine decay floor
+    warmup_iters: int = 0         # linear learning-rate warm-up before the cosine (paper: none)
     flow_freeze_iters: int = 0    # keep the flow net frozen for this many iterations (public code: 10000)
     charbonnier_eps: float = 1e-6
     val_every: int = 5000

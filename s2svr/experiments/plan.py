@@ -25,6 +25,8 @@ from .jobs import FlowJob, RestoreJob
 from .runner import run
 
 TASK_CONFIGS = {"sr": "sr_reds4", "deblur": "deblur_gopro", "vqe": "vqe_mfqe"}
+PAPER_FLOW = {"cost_norm": False, "lr": 1e-4, "lr_warmup_iters": 0, "lr_schedule": "constant", "grad_clip": 0.0,
+              "occ_warmup_iters": 0}
 
 
 def jobs(profile: str) -> dict:
@@ -37,6 +39,10 @@ def jobs(profile: str) -> dict:
     out["flow/sr/student-nodistill"] = FlowJob("sr_reds4", profile, "student-nodistill")
     out["flow/sr/supervised-hq"] = FlowJob("sr_reds4", profile, "supervised", frames="hq")
     out["flow/sr/supervised-lq"] = FlowJob("sr_reds4", profile, "supervised", frames="lq")
+    # the recipe against the plateau: the same teacher with ARFlow's raw cost volume, and on the paper's path
+    # (raw cost volume, constant lr 1e-4, forward-backward occlusion from the start, no clipping)
+    out["flow/teacher-rawcost"] = teacher.with_overrides(flow={"cost_norm": False})
+    out["flow/teacher-paper"] = teacher.with_overrides(flow=PAPER_FLOW)
     for task, config in TASK_CONFIGS.items():
         student = out[f"flow/{task}/student"]
         for arch in ARCHS:
@@ -44,6 +50,8 @@ def jobs(profile: str) -> dict:
             out[f"{task}/{arch}"] = RestoreJob(config, profile, arch=arch, flow=flow)
     for control in ("student-nodistill", "supervised-hq"):
         out[f"sr/s2svr+{control}"] = RestoreJob("sr_reds4", profile, arch="s2svr", flow=out[f"flow/sr/{control}"])
+    # Table 4 without learning the flow at all: S2SVR with OpenCV's DIS flow (runs offline, unlike RAFT)
+    out["sr/s2svr+dis"] = RestoreJob("sr_reds4", profile, arch="s2svr").with_overrides(flow={"net": "dis"})
     return out
 
 

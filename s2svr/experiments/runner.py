@@ -97,8 +97,11 @@ def _adopt(job, entry: dict, root) -> dict:
     """A shipped flow stage as a finished result (no training): its checkpoint and log are the shipped files."""
     d = job_dir(job, root)
     d.mkdir(parents=True, exist_ok=True)
+    from ..reference import weights_dir
     res = {"checkpoint": entry["path"], "log": entry.get("log_path"), "seconds": entry.get("seconds"),
-           "shipped": entry["name"], "spec": _spec(job, root)}
+           "steps": entry.get("steps"), "shipped": entry["name"], "spec": _spec(job, root)}
+    if entry.get("eval_log"):
+        res["eval_log"] = str(weights_dir() / entry["eval_log"])
     tmp = d / (RESULT + ".tmp")
     tmp.write_text(json.dumps(res, indent=2))
     tmp.replace(d / RESULT)

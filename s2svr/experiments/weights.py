@@ -115,7 +115,7 @@ def export(profile: str = "cpu", output_dir="outputs", dest=None, names=None) ->
         ckpt = res.get("checkpoint")
         flow_ref = None
         if job.kind == "flow":
-            entry.update(steps=res["spec"]["resolved"]["config"]["flow"]["iters"], seconds=res["seconds"])
+            entry.update(steps=res.get("steps"), seconds=res["seconds"])
         else:
             entry.update(steps=res["steps"], seconds=res["train_seconds"], metrics=res["mean"], arch=job.arch)
             t = res["spec"]["resolved"]["config"]["train"]
@@ -133,10 +133,13 @@ def export(profile: str = "cpu", output_dir="outputs", dest=None, names=None) ->
             lname = _file_name(name) + "_log.csv"
             shutil.copyfile(log, dest / lname)
             entry["log"] = lname
-            eval_log = Path(log).with_name(Path(log).name.replace("_log.csv", "_eval.csv"))
-            if eval_log.is_file() and eval_log != Path(log):
-                shutil.copyfile(eval_log, dest / (_file_name(name) + "_eval.csv"))
-                entry["eval_log"] = _file_name(name) + "_eval.csv"
+        val = Path(ckpt).parent / "val.csv" if ckpt and job.kind == "restore" else None
+        if val is not None and val.is_file():  # a restorer's validation PSNR against steps
+            shutil.copyfile(val, dest / (_file_name(name) + "_val.csv"))
+            entry["val_log"] = _file_name(name) + "_val.csv"
+        if res.get("eval_log") and Path(res["eval_log"]).is_file():  # a flow stage's EPE-against-iterations curve
+            shutil.copyfile(res["eval_log"], dest / (_file_name(name) + "_eval.csv"))
+            entry["eval_log"] = _file_name(name) + "_eval.csv"
         entries[name] = entry
         by_key[entry["key"]] = name
     doc = {"format": FORMAT, "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "entries": entries}

@@ -305,9 +305,10 @@ def run_stage(cfg, stage: str, out_dir, *, teacher=None, device="auto", frames: 
         test = load_flow_pairs(cfg, "test", video=False)[:cfg.flow.eval_pairs]
         on = stage_frames(stage, frames)
         evaluate = lambda m: evaluate_flow(m, test, on, device=resolve_device(device))  # noqa: E731
+    iters = cfg.flow.lq_iters if stage_frames(stage, frames) == "lq" and cfg.flow.lq_iters else cfg.flow.iters
     return train_flow(stage, model, batches, cfg.flow, teacher=teacher_net, out_dir=out_dir, device=device,
                       seed=cfg.seed, resume=resume, progress=progress, config=config_to_dict(cfg),
-                      max_steps=max_steps, frames=frames, evaluate=evaluate)
+                      max_steps=max_steps, frames=frames, evaluate=evaluate, iters=iters)
 
 
 def reference_flow_checkpoint(name: str = "flow-teacher"):

@@ -71,7 +71,8 @@ def _param_groups(model, cfg: ExperimentConfig):
 
 
 def lr_factors(cfg: ExperimentConfig):
-    """LambdaLR factors: cosine from 1 to eta_min/lr over `iters`; the flow group is 0 while frozen."""
+    """LambdaLR factors: linear warm-up over `warmup_iters`, cosine from 1 to eta_min/lr over `iters`; the flow
+    group is 0 while frozen."""
     t = cfg.train
 
     def cosine(base):
@@ -80,8 +81,10 @@ def lr_factors(cfg: ExperimentConfig):
             return (t.eta_min + (base - t.eta_min) * c) / base
         return f
 
-    net, flow_cos = cosine(t.lr), cosine(t.flow_lr)
-    return [net, lambda step: 0.0 if step < t.flow_freeze_iters else flow_cos(step)]
+    net_cos, flow_cos = cosine(t.lr), cosine(t.flow_lr)
+    warm = lambda step: min(1.0, (step + 1) / t.warmup_iters) if t.warmup_iters > 0 else 1.0  # noqa: E731
+    return [lambda step: warm(step) * net_cos(step),
+            lambda step: 0.0 if step < t.flow_freeze_iters else warm(step) * flow_cos(step)]
 
 
 def load_flow_init(model, path: str) -> None:
