@@ -123,6 +123,10 @@ def _params(args) -> int:
 def _train(args) -> int:
     from ..train.trainer import train
     overrides = {"train": {"iters": args.iters}} if args.iters else None
+    if args.init:
+        if not Path(args.init).is_file():
+            raise UserError(f"--init {args.init}: no such checkpoint")
+        overrides = {"train": {**(overrides or {}).get("train", {}), "init": str(args.init)}}
     if args.out:
         check_folder(args.out, "--out")
     cfg = _config(args.config, args.profile, overrides)
@@ -177,8 +181,19 @@ def _restore(args) -> int:
         raise UserError(f"--chunk-overlap {args.chunk_overlap}: must be smaller than --chunk {args.chunk}")
     if not Path(args.input).exists():
         raise UserError(f"{args.input}: input not found")
-    check_output(args.output, reads=[args.input, args.checkpoint], overwrite=args.overwrite)
-    model, _ = model_from_checkpoint(args.checkpoint, device=args.device or "cpu")
+    checkpoint = args.checkpoint
+    if checkpoint is None:
+        if args.task is None:
+            raise UserError("--checkpoint: give a checkpoint, or --task sr|deblur|vqe for the shipped reference model")
+        from ..reference import ReferenceError, reference_checkpoint
+        try:
+            checkpoint = reference_checkpoint(f"{args.task}/s2svr")
+        except ReferenceError as e:
+            raise UserError(str(e)) from None
+        print(f"using the shipped reference model {args.task}/s2svr ({checkpoint}; small cpu-profile model, "
+              f"see weights/manifest.json)", file=sys.stderr)
+    check_output(args.output, reads=[args.input, checkpoint], overwrite=args.overwrite)
+    model, _ = model_from_checkpoint(checkpoint, device=args.device or "cpu", task=args.task)
     out = restore_video(model, args.input, args.output, device=args.device or "cpu", tile=args.tile,
                         tile_overlap=args.tile_overlap, size=args.size, max_frames=args.max_frames,
                         chunk=args.chunk, chunk_overlap=args.chunk_overlap, overwrite=args.overwrite)
@@ -226,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--iters", type=positive_int, help="override train.iters")
     p.add_argument("--max-steps", type=positive_int, help="stop after this many steps in this call")
     p.add_argument("--flow-checkpoint", help="initialise the flow net from an Algorithm 1 student checkpoint")
+    p.add_argument("--init", help="fine-tune: start from another run's weights (e.g. Vimeo from the REDS model)")
     p.add_argument("--no-resume", action="store_true", help="start from scratch even if the run folder has a checkpoint")
     p.set_defaults(func=_train)
 
@@ -242,7 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("restore", help="restore a video file, image folder or YUV file (streams with the paper layout)")
     p.add_argument("input")
     p.add_argument("output", help=".mp4/.mkv/.avi, .yuv, or a folder for PNGs")
-    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--checkpoint", help="restoration checkpoint (default: the shipped reference model of --task)")
+    p.add_argument("--task", choices=("sr", "deblur", "vqe"), help="the task (checked against --checkpoint)")
     p.add_argument("--device", default=None)
     p.add_argument("--size", type=frame_size, help="WIDTHxHEIGHT of a raw .yuv input")
     p.add_argument("--tile", type=positive_int, help="process frames in tiles of this many LQ pixels")

@@ -117,6 +117,9 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
     model = build_model(cfg.model, flow_net=build_flow_net(cfg.flow)).to(info.device)
     if cfg.flow.checkpoint:
         load_flow_init(model, cfg.flow.checkpoint)
+    if cfg.train.init:  # fine-tuning: every weight from another run (its flow net too, overriding flow.checkpoint)
+        init = load_checkpoint(cfg.train.init, kind="restoration", task=cfg.model.task)
+        load_weights(model, restorer_weights(init), cfg.train.init)
     if cfg.train.flow_freeze_iters >= cfg.train.iters and getattr(model, "flow", None) is not None:
         # Frozen for the whole run: no flow gradients at all (the backward pass skips the flow net), not
         # merely a zero learning rate. Decided before DDP wraps the model, so every rank agrees.
@@ -326,10 +329,16 @@ def model_from_checkpoint(path: str | Path, device: str | torch.device = "cpu", 
     state = load_checkpoint(path, kind="restoration", task=task)
     cfg = config_from_dict(state["config"], str(path))
     model = build_model(cfg.model, flow_net=build_flow_net(cfg.flow))
+    load_weights(model, restorer_weights(state), path)
+    return model.to(device).eval(), cfg
+
+
+def restorer_weights(state: dict) -> dict:
+    """A restoration checkpoint's weights; a shipped restorer's frozen flow net comes from the flow file it
+    names by digest (`flow_ref`), stored once for every restorer that uses it."""
     weights = dict(state["model"])
-    if state.get("flow_ref"):  # a shipped restorer stores its frozen flow net once, by the flow file's digest
+    if state.get("flow_ref"):
         from ..reference import checkpoint_by_digest
         flow = load_checkpoint(checkpoint_by_digest(state["flow_ref"]["sha256"]), kind="flow")
         weights.update({f"flow.{k}": v for k, v in flow["model"].items()})
-    load_weights(model, weights, path)
-    return model.to(device).eval(), cfg
+    return weights
