@@ -51,6 +51,8 @@ from s2svr.report import start_chapter
 from s2svr.report.figures import box_diagram, plot_row
 from s2svr.data.embedded import embedded_flow_pairs
 from s2svr.flow import PWCLite, correlation, flow_to_color, flow_warp, resize_flow
+from s2svr.flow.pwclite import normalise_features
+from s2svr.report import show_source
 from s2svr.train.flow_evaluate import endpoint_error
 from s2svr.data.flow_pairs import normalise_pair
 from s2svr.flow.pwclite import NUM_DECODE_LEVELS, PYRAMID_CHANNELS
@@ -302,12 +304,11 @@ display(Markdown(
 # warps frame 2's features onto frame 1 first, so the cost volume only needs to find the
 # *residual* motion. In `PWCLite._decode`:
 #
-# ```python
-# flow = 2.0 * F.interpolate(flow, size=x1.shape[-2:], mode="bilinear", align_corners=True)
-# x2_warp = flow_warp(x2, flow)
-# cost = F.leaky_relu(correlation(x1, x2_warp, self.search_range), 0.1)
-# ```
-#
+# (the method below; `cost_norm` is the option of the next section)
+# %%
+show_source(PWCLite._decode)
+
+# %% [markdown]
 # The factor 2 is because a displacement of one pixel at level $l$ is two pixels at level
 # $l - 1$. Because each level adds up to $\pm r$ of its own pixels, the displacement the five
 # cost volumes can *see* adds up to:
@@ -331,6 +332,27 @@ before = float((best == centre)[vis_inner].float().mean())
 after = float((best_w == centre)[vis_inner].float().mean())
 print(f"visible pixels whose best match is d = 0: {before:.1%} before warping, "
       f"{after:.1%} after warping frame 2 by the true flow")
+
+# %% [markdown]
+# ### A normalised cost volume (an option, not ARFlow's PWC-Lite)
+#
+# `PWCLite(cost_norm=True)` centres both frames' features by their joint per-channel mean and
+# L2-normalises each pixel before the correlation, so the cost volume is a cosine similarity in
+# $[-1, 1]$ (UFlow does this). ARFlow's PWC-Lite correlates the raw features; trained from scratch
+# on a CPU budget it stays on a plateau where it outputs one global flow (chapter
+# `notebooks/distillation.py` measures both). On our patch features the two volumes rank the
+# displacements alike; what changes is their scale and offset, which an untrained network does not
+# yet know how to read:
+
+# %%
+show_source(normalise_features)
+n1, n2 = normalise_features(pf1, pf2)
+cv_norm = correlation(n1, n2, r) * pf1.shape[1]
+agree = float((cv_norm.argmax(1) == best)[vis_inner].float().mean())
+print(f"raw cost volume: mean {cv.mean():.3f}, std {cv.std():.3f}; normalised: mean {cv_norm.mean():.3f}, "
+      f"std {cv_norm.std():.3f}, in [{cv_norm.min():.2f}, {cv_norm.max():.2f}]; same best match on "
+      f"{agree:.0%} of the visible pixels")
+assert cv_norm.abs().max() <= 1 + 1e-4
 
 # %% [markdown]
 # ## The shared, reduced estimator and the context network
