@@ -59,6 +59,9 @@ class FlowJob:
         return [self.teacher] if self.teacher else []
 
 
+FLOW_ARCHS = ("basicvsr", "s2svr")  # the restorers that run a flow net
+
+
 @dataclass(frozen=True)
 class RestoreJob:
     """Train `arch` on `config` (profile `profile`) with the flow net initialised from `flow`'s checkpoint,
@@ -91,6 +94,8 @@ class RestoreJob:
     def resolved(self) -> dict:
         from ..configs import config_to_dict
         d = config_to_dict(self.cfg())
+        if self.arch not in FLOW_ARCHS:  # no flow net: the flow recipe is not part of what it is
+            d["flow"] = {}
         return {"kind": "restore", "config": d, "flow": key(self.flow) if self.flow else None,
                 "save_outputs": self.save_outputs}
 
