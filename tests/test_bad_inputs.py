@@ -11,7 +11,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import write_config
+from tests.conftest import write_config
 from s2svr.configs import load_config
 from s2svr.data.video_io import write_png_folder, write_video
 from s2svr.train.checkpoint import load_checkpoint, save_checkpoint

@@ -16,9 +16,9 @@ from s2svr.flow.warp import flow_warp
 def _split_sources(rec):
     out = {"train": set(), "test": set()}
     for subset in E.SUBSETS:
-        for split in ("train", "test"):
-            for clip in rec[subset][split]:
-                out[split] |= R.sources_of(subset, clip)
+        for split in rec[subset]:
+            for clip in rec[subset][split]:  # held-out flow clips use test sources only
+                out["train" if split == "train" else "test"] |= R.sources_of(subset, clip)
     return out
 
 
@@ -132,13 +132,15 @@ def test_full_recipe_builds(tmp_path):
     stamp = json.loads((root / "STAMP.json").read_text())
     assert stamp["recipe"] == "full" and stamp["megabytes"] < 150
     assert seconds < 180            # about a minute on an idle 2-core machine; generous for loaded CI
-    built = {"train": set(), "test": set()}
+    built = {"train": set(), "test": set(), "heldout": set()}
     for subset in E.SUBSETS:
         for m in json.loads((root / subset / "meta.json").read_text())["clips"]:
             built[m["split"]] |= set(m["sources"])
-    assert not (built["train"] & built["test"])
+    assert not (built["train"] & built["test"]) and not (built["train"] & built["heldout"])
     counts = {t: (len(embedded_sequences(root, t, "train")), len(embedded_sequences(root, t, "test"))) for t in E.TASKS}
     assert counts == {"sr": (11, 4), "deblur": (6, 3), "vqe": (6, 3)}
     sr = embedded_sequences(root, "sr", "test")[0]
     assert sr.gt.read([0]).shape == (1, 136, 320, 3) and sr.lq.read([0]).shape == (1, 34, 80, 3)
     assert len(embedded_flow_pairs(root, "test", "sr")) == 40
+    held = embedded_flow_pairs(root, "heldout", "sr")
+    assert len(held) == 24 and {p["motion"] for p in held} == {"zoom", "rotation", "fast"}
