@@ -105,7 +105,12 @@ class RestoreJob:
 
 @functools.lru_cache(maxsize=None)  # jobs are frozen: resolving a config (YAML) once per job is enough
 def key(job) -> str:
-    """Identity of a job: sha256 of its resolved config and of its dependencies' identities."""
+    """Identity of a job: sha256 of its resolved config, of its dependencies' identities and, on the embedded
+    dataset, of the recipe that builds it (a changed clip is a changed experiment)."""
     h = hashlib.sha256(CACHE_VERSION.encode())
-    h.update(json.dumps(job.resolved(), sort_keys=True, default=str).encode())
+    resolved = job.resolved()
+    h.update(json.dumps(resolved, sort_keys=True, default=str).encode())
+    if resolved["config"]["data"]["dataset"] == "embedded":
+        from ..data.embedded_recipe import recipe, recipe_hash
+        h.update(recipe_hash(recipe()).encode())
     return h.hexdigest()[:12]
