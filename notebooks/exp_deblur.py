@@ -75,6 +75,23 @@ paper_cfg = load_config(CONFIG, "paper")
 show_setup(res, TASK, paper_cfg)  # fails unless the runs differ in model.arch only
 
 # %% [markdown]
+# ## How the models were trained
+#
+# Where each network was trained and for how long, its training loss and its validation PSNR
+# against steps (`s2svr/report/training.py`; from the shipped logs when the book is built from the
+# reference weights). "Converged" is the cpu profile's criterion: at most 0.05 dB gained over the
+# last 20% of the iterations. The validation runs on the test clips (there is no separate
+# validation split in the embedded data); no checkpoint is chosen by it, the last one is used.
+
+# %%
+from s2svr.report.training import plot_training, training_table
+
+trained = {f"{TASK}/{a}": r for a, r in runs.items() if r.get("steps")}
+display(training_table(trained).style.format({"train minutes": "{:.1f}", "last-20% gain (dB)": "{:+.3f}"},
+                                             na_rep="-"))
+plot_training(trained)
+
+# %% [markdown]
 # ## The loss, the head and the score, in code
 #
 # What every run above minimises, what S2SVR's last step computes, and what the tables below report are the

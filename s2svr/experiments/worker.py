@@ -80,6 +80,8 @@ def run_restore(spec: dict, d: Path) -> dict:
             "eval_seconds": time.time() - t1, "parameters": parameter_breakdown(model),
             "checkpoint": spec.get("shipped_checkpoint") or (str(d / "train" / "last.pt") if steps else None),
             "log": spec.get("shipped_log") or (str(d / "train" / "log.csv") if (d / "train" / "log.csv").is_file() else None),
+            "val_log": spec.get("shipped_val_log") or (str(d / "train" / "val.csv") if (d / "train" / "val.csv").is_file() else None),
+            "shipped": spec.get("shipped"),
             "outputs": str(out_dir) if spec["save_outputs"] else None,
             "torch": torch.__version__, "threads": torch.get_num_threads(), "numpy": np.__version__}
 

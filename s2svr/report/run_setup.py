@@ -45,9 +45,13 @@ def _flat(d: Mapping, prefix: str = "") -> dict:
 def budget_differences(results: Mapping[str, dict]) -> set:
     """Flattened config keys (e.g. 'model.arch') whose value differs between the runs of `results`: with the
     same trainer, data and budget for every method this is {'model.arch'}."""
-    flats = [_flat(run_config(r)) for r in results.values()]
+    from ..experiments.jobs import FLOW_ARCHS
+    # a run without a flow net does not record the flow recipe (its `flow` section is left at the defaults)
+    flats = [{k: v for k, v in _flat(run_config(r)).items()
+              if not (k.startswith("flow.") and run_config(r)["model"]["arch"] not in FLOW_ARCHS)}
+             for r in results.values()]
     keys = set().union(*flats) if flats else set()
-    return {k for k in keys if len({repr(f.get(k)) for f in flats}) > 1}
+    return {k for k in keys if len({repr(f[k]) for f in flats if k in f}) > 1}
 
 def _show(value) -> str:
     if value is None:

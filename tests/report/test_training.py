@@ -1,0 +1,34 @@
+"""Convergence criteria and the training table of `s2svr.report.training`."""
+import pytest
+
+from s2svr.report.training import converged_flow, converged_restorer, late_change, training_table
+
+
+def test_late_change_uses_the_last_fifth():
+    steps = [250, 500, 750, 1000, 1250, 1500, 1750, 2000]
+    psnr = [25.0, 26.0, 26.5, 26.8, 26.9, 27.00, 27.02, 27.04]
+    assert late_change(steps, psnr) == pytest.approx(27.04 - 27.00)  # from step 1500 (<= 0.8 x 2000) to 2000
+    assert converged_restorer(steps, psnr) == (True, pytest.approx(0.04))
+    rising = psnr[:-1] + [27.2]
+    assert converged_restorer(steps, rising)[0] is False
+    assert converged_restorer([100], [20.0]) == (None, None)
+
+
+def test_flow_convergence_is_relative():
+    steps = [100 * k for k in range(1, 16)]
+    epe = [2.0 - 0.05 * k for k in range(12)] + [1.45, 1.44, 1.44]
+    ok, rel = converged_flow(steps, epe)
+    assert rel == pytest.approx((1.44 - 1.45) / 1.45, abs=1e-3) and ok
+    assert converged_flow(steps, [2.0 - 0.08 * k for k in range(15)])[0] is False
+
+
+def test_training_table_reads_the_val_log(tmp_path):
+    run = tmp_path / "train"
+    run.mkdir()
+    (run / "val.csv").write_text("step,psnr,ssim\n500,26.0,0.7\n1000,26.5,0.72\n1500,26.6,0.73\n2000,26.9,0.74\n")
+    res = {"sr/s2svr": {"steps": 2000, "train_seconds": 600.0, "checkpoint": str(run / "last.pt"), "spec": {}},
+           "sr/identity": {"steps": 0}}
+    t = training_table(res)
+    assert list(t.index) == ["sr/s2svr"] and t.loc["sr/s2svr", "train minutes"] == 10
+    assert t.loc["sr/s2svr", "last-20% gain (dB)"] == pytest.approx(0.3) and not t.loc["sr/s2svr", "converged"]
+    assert t.loc["sr/s2svr", "trained"] == "in this build"
