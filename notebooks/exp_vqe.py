@@ -95,12 +95,9 @@ show_setup(res, TASK, paper_cfg)  # fails unless the runs differ in model.arch o
 # validation split in the embedded data); no checkpoint is chosen by it, the last one is used.
 
 # %%
-from s2svr.report.training import plot_training, training_table
+from s2svr.report.training import show_training
 
-trained = {f"{TASK}/{a}": r for a, r in runs.items() if r.get("steps")}
-display(training_table(trained).style.format({"train minutes": "{:.1f}", "last-20% gain (dB)": "{:+.3f}"},
-                                             na_rep="-"))
-plot_training(trained)
+show_training(runs, TASK)
 
 # %% [markdown]
 # ## The loss, the head and the score, in code

@@ -97,3 +97,13 @@ def plot_training(results: Mapping[str, dict], labels: Mapping[str, str] | None 
         ax.legend(fontsize=7)
     fig.tight_layout()
     plt.show()
+
+
+def show_training(runs: Mapping[str, dict], task: str) -> None:
+    """The training section of an Experiments chapter: :func:`training_table` and :func:`plot_training` of the
+    runs of `task` that trained (`runs` = {arch: result}, as `s2svr.report.runs.load_task` gives)."""
+    from IPython.display import display
+    trained = {f"{task}/{a}": r for a, r in runs.items() if r.get("steps")}
+    display(training_table(trained).style.format({"train minutes": "{:.1f}", "last-20% gain (dB)": "{:+.3f}"},
+                                                 na_rep="-"))
+    plot_training(trained)
