@@ -48,6 +48,7 @@ from s2svr.report.segments import grows_with_length, margins, restore_segments, 
 from s2svr.experiments.plan import results
 from s2svr.configs import load_config
 from s2svr.experiments.paper import TABLE4, TABLE5, TABLE5_LENGTHS, params_text
+from s2svr.flow.classical import DISFlow
 from s2svr.flow.standins import ZeroFlow
 from s2svr.train.flow_evaluate import evaluate_flow
 from s2svr.data.flow_pairs import load_flow_pairs
@@ -68,6 +69,7 @@ print(label)
 # | PWC-Lite, Sup. | PWC-Lite trained with ground-truth flow on FlyingChairs | `sr/s2svr+supervised-hq`: PWC-Lite trained with the **ground-truth flow of the embedded flow set** on its HQ frames (stage `supervised`, multi-scale EPE) |
 # | RAFT, Sup. | pretrained RAFT (4.81 M parameters) | **not run**: RAFT is not part of this project and its pretrained weights cannot be downloaded on this offline machine |
 # | (not in the paper) | the student trained without the distillation term | `sr/s2svr+student-nodistill`, a control for Eq. (16) |
+# | (not in the paper) | OpenCV's DIS flow, no learning at all | `sr/s2svr+dis` (`flow.net: dis`): the offline stand-in for a strong off-the-shelf flow, where RAFT cannot run |
 #
 # FlyingChairs is not available offline either; the embedded flow set plays its part: synthetic
 # layered motion with exact flow. Like FlyingChairs, it is labelled, but unlike FlyingChairs it
@@ -80,7 +82,8 @@ print(label)
 # %%
 flow_rows = {"PWC-Lite, Unsup. (distilled)": "sr/s2svr",
              "PWC-Lite, Sup. (embedded GT flow)": "sr/s2svr+supervised-hq",
-             "PWC-Lite, Unsup. w/o distillation": "sr/s2svr+student-nodistill"}
+             "PWC-Lite, Unsup. w/o distillation": "sr/s2svr+student-nodistill",
+             "DIS (OpenCV), no learning": "sr/s2svr+dis"}
 flow_jobs = {"sr/s2svr": "flow/sr/student",
              "sr/s2svr+supervised-hq": "flow/sr/supervised-hq",
              "sr/s2svr+student-nodistill": "flow/sr/student-nodistill"}
@@ -90,14 +93,15 @@ res = results(profile, list(flow_rows.values()) + list(flow_jobs.values()) + ["f
 paper_t4 = {"RAFT, Sup. (pretrained)": TABLE4["RAFT, Sup."],  # (flow params M, PSNR): s2svr/experiments/paper.py
             "PWC-Lite, Sup. (embedded GT flow)": TABLE4["PWC-Lite, Sup."],
             "PWC-Lite, Unsup. (distilled)": TABLE4["PWC-Lite, Unsup."],
-            "PWC-Lite, Unsup. w/o distillation": (None, None)}
+            "PWC-Lite, Unsup. w/o distillation": (None, None),
+            "DIS (OpenCV), no learning": (None, None)}
 rows = []
 for row, (p_params, p_psnr) in paper_t4.items():
     r = res.get(flow_rows.get(row))
     rows.append({"flow estimator": row,
                  "flow params (paper)": params_text(p_params),
                  "PSNR dB (paper, REDS4)": p_psnr if p_psnr else np.nan,
-                 "flow params (measured)": f"{r['parameters']['flow'] / 1e6:.2f} M" if r else "not run",
+                 "flow params (measured)": (f"{r['parameters'].get('flow', 0) / 1e6:.2f} M" if r else "not run"),
                  "PSNR dB (measured)": r["mean"]["psnr"] if r else np.nan,
                  "SSIM (measured)": r["mean"]["ssim"] if r else np.nan,
                  "restoration steps": r["steps"] if r else np.nan})
@@ -116,10 +120,12 @@ display(table4.style.format({"PSNR dB (paper, REDS4)": "{:.2f}", "PSNR dB (measu
 show_source(paired_difference)
 
 # %%
-unsup, sup, nodis = (res[flow_rows[k]] for k in flow_rows)
+unsup, sup, nodis, dis_run = (res[flow_rows[k]] for k in flow_rows)
 vs_sup, vs_nodis = paired_difference(unsup, sup), paired_difference(unsup, nodis)
+vs_dis = paired_difference(unsup, dis_run)
 per_clip = pd.DataFrame({"Unsup. - Sup. (dB)": vs_sup["per_sequence"],
-                         "Unsup. - w/o distillation (dB)": vs_nodis["per_sequence"]})
+                         "Unsup. - w/o distillation (dB)": vs_nodis["per_sequence"],
+                         "Unsup. - DIS (dB)": vs_dis["per_sequence"]})
 display(per_clip.style.format("{:+.3f}"))
 n_clips = vs_sup["sequences"]
 t4_verdict = ("not meaningful in profile ci" if profile == "ci"
@@ -129,7 +135,8 @@ display(Markdown(
     f"{t4_verdict}.** Measured difference {vs_sup['diff']:+.3f} dB (the unsupervised one higher on "
     f"{vs_sup['wins']} of {n_clips} clips; the verdict asks for both a positive mean and a majority of clips). "
     f"Distillation control: distilled minus not distilled {vs_nodis['diff']:+.3f} dB ({vs_nodis['wins']} of "
-    f"{n_clips} clips). RAFT: not testable here."))
+    f"{n_clips} clips). Against DIS flow, which needs no learning: {vs_dis['diff']:+.3f} dB ({vs_dis['wins']} of "
+    f"{n_clips} clips) for the learned flow. RAFT: not testable here."))
 
 # %% [markdown]
 # ### The same flow estimators, measured as flows
@@ -150,8 +157,8 @@ teacher = load_flow_model(res["flow/teacher"]["checkpoint"])
 flow_eval = {"zero flow (no motion compensation)": evaluate_flow(ZeroFlow(), pairs, "lq", max_pairs=max_pairs,
                                                                  reference=teacher)}
 for row, job in flow_rows.items():
-    flow_eval[row] = evaluate_flow(load_flow_model(res[flow_jobs[job]]["checkpoint"]), pairs, "lq",
-                                   max_pairs=max_pairs, reference=teacher)
+    net = DISFlow() if job == "sr/s2svr+dis" else load_flow_model(res[flow_jobs[job]]["checkpoint"])
+    flow_eval[row] = evaluate_flow(net, pairs, "lq", max_pairs=max_pairs, reference=teacher)
 flow_eval["teacher (HQ frames, for reference)"] = evaluate_flow(teacher, pairs, "hq", max_pairs=max_pairs)
 flow_df = pd.DataFrame(flow_eval).T[["pairs", "epe_all", "psnr_vis", "epe_ref"]]
 flow_df["S2SVR PSNR dB"] = [np.nan] + [res[j]["mean"]["psnr"] for j in flow_rows.values()] + [np.nan]
@@ -159,7 +166,7 @@ display(Markdown(f"Flow quality on the first {int(flow_df['pairs'].iloc[0])} emb
                  f"and the restoration PSNR of the S2SVR using each flow ({label})."))
 display(flow_df.style.format({"pairs": "{:.0f}", "epe_all": "{:.3f}", "psnr_vis": "{:.2f}",
                               "epe_ref": "{:.3f}", "S2SVR PSNR dB": "{:.3f}"}, na_rep="-"))
-fl = flow_df.loc[list(flow_rows)]
+fl = flow_df.loc[[r for r in flow_rows if "DIS" not in r]]
 best_epe, best_psnr = fl["epe_all"].idxmin(), fl["S2SVR PSNR dB"].idxmax()
 zero_epe = flow_df["epe_all"].iloc[0]
 teacher_epe = flow_eval["teacher (HQ frames, for reference)"]["epe_all"]
