@@ -47,7 +47,7 @@ import torch
 from IPython.display import Markdown, display
 
 from s2svr.configs.chapters import chapter_budget
-from s2svr.report import start_chapter
+from s2svr.report import show_source, start_chapter
 from s2svr.report.figures import box_diagram, plot_row
 from s2svr.configs.schema import FlowConfig
 from s2svr.data.embedded import embedded_flow_pairs
@@ -55,6 +55,7 @@ from s2svr.flow import PWCLite, occlusion_mask, resize_flow, visibility_mask
 from s2svr.data.flow_pairs import normalise_pair
 from s2svr.losses import (FlowLoss, edge_weights, image_gradients, photometric_loss, resize_images,
                           smoothness_loss)
+from s2svr.losses.photometric import photometric_distance
 from s2svr.utils import seed_everything
 
 t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
@@ -136,8 +137,12 @@ print(f"{raw['name']}: {tuple(img1.shape)}, |F12| max {flow_fw.norm(dim=1).max()
 # run in both directions during training. $\rho$ is the L1 distance in the paper; ARFlow, whose
 # recipe the paper's weights come from, uses
 # $\rho = |y_1 - \hat{y}_1| + \tfrac{0.85}{0.15}\,\tfrac{1 - \mathrm{SSIM}_{3\times 3}}{2}$ and
-# optionally a census term (`w_ssim`, `w_census` of `photometric_loss` and `FlowConfig`).
-#
+# optionally a census term (`w_ssim`, `w_census` of `photometric_loss` and `FlowConfig`). The code:
+
+# %%
+show_source(photometric_loss, photometric_distance)
+
+# %% [markdown]
 # **Is the true flow the minimum?** Add a constant offset $(\delta_x, \delta_y)$ to the true flow
 # and measure $\mathcal{L}_{ph}$ with plain L1, keeping $O$ fixed (from the true flows):
 
@@ -261,6 +266,14 @@ display(pd.DataFrame({"precision": [precision], "recall": [recall],
 # The edge weights $e^{-\alpha|\partial_d y_1|}$ are 1 on flat image regions and small on edges.
 # With $\alpha = 1$ they hardly vary (intensities are in $[0, 1]$, so $e^{-|\partial y|} \ge e^{-1}$):
 
+#
+# In `s2svr/losses/smoothness.py`:
+
+# %%
+show_source(edge_weights, smoothness_loss)
+
+# %% [markdown]
+#
 # %%
 def weight_map(img, alpha):
     """Mean of the x and y edge weights, (B, 1, H-1, W-1), for display."""
@@ -315,14 +328,15 @@ display(Markdown(
 # \qquad \omega_{ph} = 0.15,\ \omega_{sm} = 50.
 # ```
 #
-# `FlowLoss` implements it with ARFlow's conventions where the paper is silent; every choice is a
-# field of `FlowConfig`, the `flow:` section of the YAML configs:
+# `FlowLoss` implements it with ARFlow's conventions where the paper is silent (its weighted terms and
+# their sum below); every choice is a field of `FlowConfig`, the `flow:` section of the YAML configs:
 
 # %%
 cfg = FlowConfig()
 keys = ["w_ph", "w_sm", "w_l1", "w_ssim", "w_census", "smooth_alpha", "w_scales", "w_sm_scales",
         "bidirectional", "min_visible"]
 display(pd.DataFrame({"default": [str(getattr(cfg, k)) for k in keys]}, index=keys))
+show_source(FlowLoss.photometric_term, FlowLoss.smoothness_term, FlowLoss.forward)
 
 # %% [markdown]
 # - $\omega_{ph} = 0.15$ and $\omega_{sm} = 50$ are ARFlow's `w_l1` and `w_smooth`; with
