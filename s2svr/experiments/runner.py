@@ -142,7 +142,11 @@ def run(jobs, root, workers: int = 2, progress: bool = True, shipped: bool = Tru
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             pending = list(todo)
             while pending or futures:
+                # hand a job to a worker only when one is free, the first ready one in dependency order: a
+                # student queued behind every independent job would wait for all of them
                 for j in [j for j in pending if all(results[d] is not None for d in j.dependencies())]:
+                    if len(futures) >= max(1, workers):
+                        break
                     pending.remove(j)
                     entry = entries.get(j)
                     futures[pool.submit(_launch, j, root, progress, entry)] = j

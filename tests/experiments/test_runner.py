@@ -45,3 +45,18 @@ def test_a_failing_job_names_itself_and_leaves_no_result(tmp_path):
     with pytest.raises(ExperimentError, match=r"sr_reds4-single_frame-\w+: failed .*log"):
         run([bad], tmp_path, progress=False)
     assert cached(bad, tmp_path) is None
+
+
+def test_a_dependent_job_is_not_queued_behind_independent_ones(tmp_path, monkeypatch):
+    teacher = FlowJob("sr_reds4", "ci", "teacher")
+    student = FlowJob("sr_reds4", "ci", "student", teacher=teacher)
+    others = [RestoreJob("sr_reds4", "ci", arch="single_frame").with_overrides(seed=s) for s in range(3)]
+    started = []
+
+    def fake(job, root, progress, entry=None):
+        started.append(job)
+        return {"checkpoint": "x", "seconds": 0, "spec": {}}
+    monkeypatch.setattr(runner, "_launch", fake)
+    run([teacher, student, *others], tmp_path, workers=1, progress=False)
+    # one worker: the student goes right after its teacher, before the independent jobs that were ready earlier
+    assert started[:2] == [teacher, student] and set(started[2:]) == set(others)
