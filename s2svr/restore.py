@@ -177,6 +177,29 @@ def _stream_official(model, frames, device, tile, tile_overlap, chunk, chunk_ove
         yield from restore_window(n - len(window), n)
 
 
+def estimate_memory(model, h: int, w: int, tile: int | None, tile_overlap: int) -> int:
+    """Bytes that restoring `h x w` LQ frames holds at once, roughly: the blended output frame (float32 sum,
+    weights and result) plus, with the paper layout, every tile's recurrent state (encoder and decoder
+    layers and the attention window of `2r + 1` latents, `num_feat` channels each)."""
+    scale, c = getattr(model, "scale", 1), getattr(model, "in_channels", 3)
+    blend = 3 * (h * scale) * (w * scale) * (c + 1) * 4
+    tiler = Tiler(h, w, tile, tile_overlap, scale)
+    th, tw = tiler.boxes[0][2], tiler.boxes[0][3]
+    per_pixel = getattr(model, "num_feat", 64) * (2 * getattr(model, "num_layers", 3) + 2 * getattr(model, "radius", 1) + 3)
+    return int(blend + len(tiler.boxes) * th * tw * per_pixel * 4)
+
+
+def available_memory() -> int | None:
+    """MemAvailable of /proc/meminfo in bytes (None where there is none)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
 def restore_video(model, input_path, output_path, device="cpu", tile: int | None = None, tile_overlap: int = 16,
                   size: tuple | None = None, fps: float | None = None, max_frames: int | None = None,
                   progress: bool = True, overwrite: bool = True, **kwargs) -> Path:
@@ -191,6 +214,11 @@ def restore_video(model, input_path, output_path, device="cpu", tile: int | None
     check_tiles(tile, tile_overlap)
     info = probe(input_path, size=size)
     out_w, out_h = info["width"] * model.scale, info["height"] * model.scale
+    need, avail = estimate_memory(model, info["height"], info["width"], tile, tile_overlap), available_memory()
+    if avail is not None and need > 0.9 * avail:  # refuse up front rather than run out of memory mid-video
+        raise VideoIOError(input_path, f"restoring {info['width']}x{info['height']} frames needs about "
+                                       f"{need / 2**30:.1f} GiB, {avail / 2**30:.1f} GiB are available; restore a "
+                                       "smaller video (the restored frame itself must fit in memory)")
     if Path(output_path).suffix.lower() == ".yuv" and (out_w % 2 or out_h % 2):
         raise VideoIOError(output_path, f"the restored frames are {out_w}x{out_h}; YUV 4:2:0 needs even sizes "
                                         "(write .mp4 or a PNG folder instead)")

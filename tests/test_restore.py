@@ -125,3 +125,23 @@ def test_frame_wise_baseline_restores_each_frame_alone():
     out = list(restore_stream(model, iter(frames)))
     alone = list(restore_stream(model, iter(frames[1:2])))
     assert len(out) == 3 and np.array_equal(out[1], alone[0])
+
+
+def test_memory_is_checked_up_front(tmp_path, monkeypatch):
+    """A video whose restoration cannot fit in memory is refused before any frame is read or written."""
+    import numpy as np
+
+    import s2svr.restore as R
+    from s2svr.data.video_io import VideoIOError, write_png_folder
+    from s2svr.models import build_model
+    from s2svr.configs import load_config
+    cfg = load_config("sr_reds4", "ci")
+    model = build_model(cfg.model).eval()
+    write_png_folder(tmp_path / "in", np.zeros((2, 16, 16, 3), np.uint8))
+    small = R.estimate_memory(model, 16, 16, None, 16)
+    assert R.estimate_memory(model, 4000, 3000, 128, 16) > 100 * small  # grows with the frame
+    monkeypatch.setattr(R, "available_memory", lambda: small // 2)
+    import pytest
+    with pytest.raises(VideoIOError, match="GiB"):
+        R.restore_video(model, tmp_path / "in", tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
