@@ -174,5 +174,8 @@ def evaluate_flow_rows(models: dict, pairs, frames: str = "auto", device="cpu", 
     for path, (state, model) in models.items():
         stage = state.get("stage", "?")
         fr = frames if frames != "auto" else state.get("frames", "hq" if stage == "teacher" else "lq")
-        rows[f"{stage} ({Path(path).name})"] = run(model, fr)
+        label = f"{stage} ({Path(path).name})"
+        if label in rows:  # e.g. two supervised runs, both flow_supervised.pt: name their folders
+            label = f"{stage} ({Path(path).parent.name}/{Path(path).name})"
+        rows[label] = run(model, fr)
     return rows
