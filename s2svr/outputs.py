@@ -88,6 +88,19 @@ def same_path(a, b) -> bool:
     return a.resolve() == b.resolve()
 
 
+def check_writable_ancestor(path, start, create: str, write: str) -> None:
+    """The nearest existing folder among `start` and its parents must be a writable folder, or `path` cannot be
+    created there: OutputError 'cannot <create>: X is a file' / 'cannot <write>: folder X is not writable'."""
+    start = Path(start)
+    for p in (start, *start.resolve().parents):
+        if p.exists():
+            if not p.is_dir():
+                raise OutputError(path, f"cannot {create}: {p} is a file, not a folder")
+            if not os.access(p, os.W_OK | os.X_OK):
+                raise OutputError(path, f"cannot {write}: folder {p} is not writable")
+            return
+
+
 def check_output(path, reads: Iterable = (), overwrite: bool = False, option: str = "output") -> Path:
     """Refuse (with :class:`OutputError`) an output that would destroy data or cannot be written.
 
@@ -102,14 +115,7 @@ def check_output(path, reads: Iterable = (), overwrite: bool = False, option: st
             raise OutputError(path, f"the {option} is also read by this command ({r}); choose another {option}")
         if r is not None and path.is_dir() and Path(r).resolve().is_relative_to(path.resolve()):
             raise OutputError(path, f"the {option} folder holds {r}, which this command reads; choose another {option}")
-    parent = path.resolve().parent
-    for p in (parent, *parent.parents):
-        if p.exists():
-            if not p.is_dir():
-                raise OutputError(path, f"cannot write the {option}: {p} is a file, not a folder")
-            if not os.access(p, os.W_OK | os.X_OK):
-                raise OutputError(path, f"cannot write the {option}: folder {p} is not writable")
-            break
+    check_writable_ancestor(path, path.resolve().parent, f"write the {option}", f"write the {option}")
     if path.exists() and not overwrite:
         what = "folder" if path.is_dir() else "file"
         raise OutputError(path, f"the {option} {what} exists; pass --overwrite to replace it, or choose another {option}")

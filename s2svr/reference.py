@@ -17,6 +17,16 @@ class ReferenceError(FileNotFoundError):
     """No shipped reference model of that name."""
 
 
+def sha256_file(path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def weights_dir() -> Path:
     return Path(os.environ.get("S2SVR_WEIGHTS") or Path(__file__).resolve().parent.parent / "weights")
 
@@ -38,11 +48,10 @@ def reference_checkpoint(name: str) -> Path:
 
 def checkpoint_by_digest(sha256: str) -> Path:
     """The shipped file whose sha256 is `sha256` (a restorer's frozen flow net, `flow_ref`)."""
-    import hashlib
     for name, entry in manifest().items():
         if entry.get("sha256") == sha256:
             path = weights_dir() / entry["file"]
-            if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
+            if not path.is_file() or sha256_file(path) != sha256:
                 raise ReferenceError(f"{path}: shipped flow net '{name}' is missing or does not match its sha256")
             return path
     raise ReferenceError(f"{weights_dir() / MANIFEST}: no shipped file with sha256 {sha256[:12]}... (the flow net "

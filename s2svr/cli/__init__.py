@@ -25,26 +25,21 @@ class UserError(Exception):
 # ------------------------------------------------------------------------------ argument checks
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
-    return v
+def _int_at_least(minimum: int, expected: str, too_small: str):
+    """An argparse type: an integer >= `minimum`, with the two messages of a wrong value."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if v < minimum:
+            raise argparse.ArgumentTypeError(f"{too_small}, got {v}")
+        return v
+    return parse
 
 
-def nonnegative_int(text: str) -> int:
-    """argparse type: an integer >= 0."""
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
-    return v
+positive_int = _int_at_least(1, "a positive integer", "must be at least 1")
+nonnegative_int = _int_at_least(0, "an integer >= 0", "must be >= 0")
 
 
 def frame_size(text: str) -> tuple:
@@ -78,17 +73,11 @@ def check_device(text: str | None, option: str = "--device") -> None:
 
 def check_folder(path, option: str) -> None:
     """Refuse an output folder that is a file, sits under a file, or cannot be created or written."""
-    from ..outputs import OutputError
+    from ..outputs import OutputError, check_writable_ancestor
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise OutputError(path, f"{option} must be a folder; this is a file")
-    for p in (path, *path.resolve().parents):
-        if p.exists():
-            if not p.is_dir():
-                raise OutputError(path, f"cannot create {option}: {p} is a file, not a folder")
-            if not os.access(p, os.W_OK | os.X_OK):
-                raise OutputError(path, f"cannot write {option}: folder {p} is not writable")
-            return
+    check_writable_ancestor(path, path, f"create {option}", f"write {option}")
 
 
 def _config(name, profile, overrides=None):

@@ -15,7 +15,6 @@ the git commit, steps, wall time, the machine, its final metrics and its trainin
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import platform
 import shutil
@@ -23,7 +22,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from ..reference import MANIFEST, manifest, weights_dir
+from ..reference import MANIFEST, manifest, sha256_file, weights_dir
 from .jobs import key
 
 FORMAT = "s2svr-weights-v1"
@@ -31,14 +30,6 @@ FORMAT = "s2svr-weights-v1"
 
 class WeightsError(RuntimeError):
     """A shipped entry is missing, stale or corrupted; the message names it and `make weights`."""
-
-
-def sha256_file(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def shipped(job) -> dict | None:

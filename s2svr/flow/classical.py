@@ -14,8 +14,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-# ITU-R BT.601 luma weights, the grey image the classical methods see
-_LUMA = (0.299, 0.587, 0.114)
+from ..metrics import BT601_Y
+
+# BT.601 luma as full-range weights (0.299, 0.587, 0.114): the grey image the classical methods see
+_LUMA = tuple(c / sum(BT601_Y) for c in BT601_Y)
 
 
 def _grey_u8(img: torch.Tensor) -> list[np.ndarray]:
