@@ -55,6 +55,15 @@ class FlowJob:
         return {"kind": "flow", "stage": self.stage, "frames": self.frames, "config": d,
                 "teacher": key(self.teacher) if self.teacher else None}
 
+    def identity(self) -> dict:
+        """What the stage depends on (the hashed part of `resolved`): the seed, the flow section and the data it
+        trains on, not the restorers' model and training budget (`run_stage` reads nothing else), so a changed
+        restoration budget keeps the shipped flow stages."""
+        r = self.resolved()
+        c = r["config"]
+        return {**r, "config": {"seed": c["seed"], "flow": c["flow"], "model": {"task": c["model"]["task"]},
+                                "data": {k: c["data"][k] for k in ("dataset", "root")}}}
+
     def dependencies(self) -> list:
         return [self.teacher] if self.teacher else []
 
@@ -99,6 +108,9 @@ class RestoreJob:
         return {"kind": "restore", "config": d, "flow": key(self.flow) if self.flow else None,
                 "save_outputs": self.save_outputs}
 
+    def identity(self) -> dict:
+        return self.resolved()
+
     def dependencies(self) -> list:
         return [self.flow] if self.flow else []
 
@@ -108,9 +120,9 @@ def key(job) -> str:
     """Identity of a job: sha256 of its resolved config, of its dependencies' identities and, on the embedded
     dataset, of the recipe that builds it (a changed clip is a changed experiment)."""
     h = hashlib.sha256(CACHE_VERSION.encode())
-    resolved = job.resolved()
-    h.update(json.dumps(resolved, sort_keys=True, default=str).encode())
-    if resolved["config"]["data"]["dataset"] == "embedded":
+    ident = job.identity()
+    h.update(json.dumps(ident, sort_keys=True, default=str).encode())
+    if ident["config"]["data"]["dataset"] == "embedded":
         from ..data.embedded_recipe import recipe, recipe_hash
         h.update(recipe_hash(recipe()).encode())
     return h.hexdigest()[:12]

@@ -18,6 +18,15 @@ def test_key_follows_the_resolved_config():
     assert key(FlowJob("sr_reds4", "ci", "student", teacher=t1)) != key(FlowJob("sr_reds4", "ci", "student", teacher=t2))
 
 
+def test_flow_stage_identity_is_what_the_stage_reads():
+    t = FlowJob("sr_reds4", "ci", "teacher")
+    # the restorers' budget and size do not retrain (or stale) a flow stage; its own recipe and data do
+    assert key(t) == key(t.with_overrides(train={"iters": 7}, model={"num_feat": 4}))
+    assert key(t) != key(t.with_overrides(flow={"lr": 1e-5}))
+    assert key(t) != key(t.with_overrides(data={"root": "elsewhere"}))
+    assert t.with_overrides(train={"iters": 7}).resolved()["config"]["train"]["iters"] == 7  # the worker gets it all
+
+
 def test_run_trains_evaluates_and_reuses(tmp_path, monkeypatch):
     teacher = FlowJob("sr_reds4", "ci", "teacher")
     student = FlowJob("sr_reds4", "ci", "student", teacher=teacher)
