@@ -111,6 +111,9 @@ class TrainConfig:
     log_every: int = 100
     amp: Optional[str] = None     # None, 'bf16' or 'fp16' (GPU speed option)
     channels_last: bool = False
+    # A flow net frozen for the whole run (flow_freeze_iters >= iters) runs once per training sequence, on whole
+    # frames, instead of once per step on the crop (s2svr.train.flow_bank); False: per step, as the public code.
+    precompute_flow: bool = True
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,19 @@ def augment_clip(frames: np.ndarray, hflip: bool, vflip: bool, transpose: bool) 
     return frames
 
 
+def augment_flow(flow: np.ndarray, hflip: bool, vflip: bool, transpose: bool) -> np.ndarray:
+    """The flips / transpose of :func:`augment_clip` on flows `(N, 2, H, W)` (pixels, channel 0 = x), so that
+    they stay the flows between the augmented frames: a flip mirrors the field and negates its component
+    along the flip, the transpose swaps both the axes and the two components."""
+    if hflip:
+        flow = flow[..., ::-1] * np.array([-1, 1], np.float32)[:, None, None]
+    if vflip:
+        flow = flow[..., ::-1, :] * np.array([1, -1], np.float32)[:, None, None]
+    if transpose:
+        flow = flow.transpose(0, 1, 3, 2)[:, ::-1]
+    return flow
+
+
 class PairedClipDataset(Dataset):
     """Random aligned LQ/GT clips for training.
 
@@ -66,13 +79,16 @@ class PairedClipDataset(Dataset):
         seed: base seed; sample i of epoch e is a pure function of (seed, e, i).
         augment: random flips and transpose.
         repeat: the dataset has `repeat * len(sequences)` samples; sample i uses sequence i mod N.
+        flows: optional precomputed LQ flows of the whole sequences (`s2svr.train.flow_bank.FlowBank`): each
+            sample then also holds its clip's `flow_fw`, `flow_bw` `(T-1, 2, h, w)`, cropped and augmented
+            with the frames (and, where the clip is mirrored in time, the two directions swapped).
 
     Returns dicts `{'frames_lq': (T, C, h, w), 'frames_gt': (T, C, s*h, s*w), 'name': str, 'start': int}`,
     float32 in [0, 1].
     """
 
     def __init__(self, sequences: Sequence, num_frames: int, patch_size: Optional[int] = 64, mode: str = "rgb",
-                 seed: int = 0, augment: bool = True, repeat: int = 1):
+                 seed: int = 0, augment: bool = True, repeat: int = 1, flows=None):
         if not sequences:
             raise ValueError("PairedClipDataset needs at least one sequence")
         if mode not in ("rgb", "y"):
@@ -84,6 +100,7 @@ class PairedClipDataset(Dataset):
         self.seed = int(seed)
         self.augment = augment
         self.repeat = int(repeat)
+        self.flows = flows
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -109,6 +126,7 @@ class PairedClipDataset(Dataset):
             from .video_io import VideoIOError  # a ValueError naming the LQ folder: one line in the CLI
             raise VideoIOError(seq.lq.path, f"LQ frames are {w}x{h}, GT frames ({seq.gt.path}) {gt.shape[2]}x"
                                             f"{gt.shape[1]}: expected LQ = GT/{s}")
+        flows = self.flows.clip(index % len(self.sequences), idx) if self.flows is not None else None
         if self.patch_size is not None:
             p = self.patch_size
             if h < p or w < p:
@@ -117,10 +135,17 @@ class PairedClipDataset(Dataset):
             left = int(u_left * (w - p + 1))
             lq = lq[:, top:top + p, left:left + p]
             gt = gt[:, s * top:s * (top + p), s * left:s * (left + p)]
+            if flows is not None:
+                flows = [f[..., top:top + p, left:left + p] for f in flows]
         if self.augment:
             lq = augment_clip(lq, *flips)
             gt = augment_clip(gt, *flips)
-        return {"frames_lq": to_tensor(lq), "frames_gt": to_tensor(gt), "name": seq.name, "start": start}
+            if flows is not None:
+                flows = [augment_flow(f, *flips) for f in flows]
+        out = {"frames_lq": to_tensor(lq), "frames_gt": to_tensor(gt), "name": seq.name, "start": start}
+        if flows is not None:
+            out["flow_fw"], out["flow_bw"] = (torch.from_numpy(np.ascontiguousarray(f)) for f in flows)
+        return out
 
 
 class SequenceDataset(Dataset):

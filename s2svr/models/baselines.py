@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from ..flow.warp import flow_warp
 from .convgru import ResidualBlock
 from .heads import build_head
-from .motion import estimate_flows
+from .motion import check_flows, estimate_flows
 
 BASELINES = ("identity", "single_frame", "basicvsr")
 
@@ -156,11 +156,15 @@ class BasicVSRBaseline(nn.Module):
         self.fusion = nn.Sequential(nn.Conv2d(2 * num_feat, num_feat, 1), nn.LeakyReLU(0.1, inplace=True))
         self.head = build_head(task, num_feat=num_feat, in_channels=in_channels, scale=self.scale, upsample=upsample)
 
-    def forward(self, frames_lq: torch.Tensor) -> torch.Tensor:
-        """`(B, T, C_in, H, W)` -> `(B, T, C_in, sH, sW)`; every output depends on the whole clip."""
+    def forward(self, frames_lq: torch.Tensor, flows=None) -> torch.Tensor:
+        """`(B, T, C_in, H, W)` -> `(B, T, C_in, sH, sW)`; every output depends on the whole clip. `flows`: as
+        for :class:`s2svr.models.S2SVR`, computed beforehand (default: the flow net runs here)."""
         _check_input(frames_lq, self.in_channels)
+        check_flows(flows, frames_lq)
         b, t, c, h, w = frames_lq.shape
-        if t > 1:
+        if t > 1 and flows is not None:
+            flow_fw, flow_bw = flows
+        elif t > 1:
             # flow_fw[:, i] = F_o(x_i, x_{i+1}) aligns frame i+1 with frame i; flow_bw[:, i] = F_o(x_{i+1}, x_i)
             # aligns frame i with frame i+1 (s2svr.models.motion naming). One batched call for the clip.
             flow_fw, flow_bw = estimate_flows(self.flow, frames_lq, self.flow_size)  # (B, T-1, 2, H, W) each

@@ -50,6 +50,17 @@ def estimate_flows(flow_net: nn.Module, frames_lq: torch.Tensor, flow_size: int 
     return flow_fw.view(b, t - 1, 2, h, w), flow_bw.view(b, t - 1, 2, h, w)
 
 
+def check_flows(flows, frames_lq: torch.Tensor) -> None:
+    """Precomputed `flows` = (flow_fw, flow_bw) must be `(B, T-1, 2, H, W)` each for frames `(B, T, C, H, W)`."""
+    if flows is None:
+        return
+    b, t, _, h, w = frames_lq.shape
+    for f in flows:
+        if tuple(f.shape) != (b, t - 1, 2, h, w):
+            raise ValueError(f"precomputed flows must be {(b, t - 1, 2, h, w)} for frames {tuple(frames_lq.shape)}, "
+                             f"got {tuple(f.shape)}")
+
+
 def warp_states(states: Sequence[torch.Tensor], flow: torch.Tensor) -> list[torch.Tensor]:
     """Eq. (8) for every layer: s_hat^l = F_w(s^l, o). states: list of `(B, C, H, W)`; flow `(B, 2, H, W)`."""
     return [flow_warp(s, flow) for s in states]

@@ -41,7 +41,7 @@ from .attention import LocalAttention
 from .decoder import Decoder
 from .encoder import Encoder
 from .heads import build_head
-from .motion import align_window, estimate_flow_pair, estimate_flows, warp_states
+from .motion import align_window, check_flows, estimate_flow_pair, estimate_flows, warp_states
 
 
 @dataclass
@@ -130,14 +130,20 @@ class S2SVR(nn.Module):
             raise RuntimeError("streaming needs layout='paper' (the official layout needs the whole clip)")
         return StreamState(keep_attention=keep_attention)
 
-    def stream_step(self, state: StreamState, frame: torch.Tensor) -> list[torch.Tensor]:
+    def stream_step(self, state: StreamState, frame: torch.Tensor, flows=None) -> list[torch.Tensor]:
         """Feed the next LQ frame x_t `(B, C_in, H, W)` in [0, 1]; return the frames now ready: y_{t-r}
-        `(B, C_in, sH, sW)` once its r look-ahead latents exist, so 0 or 1 of them."""
+        `(B, C_in, sH, sW)` once its r look-ahead latents exist, so 0 or 1 of them.
+
+        `flows`: (F_o(x_{t-1}, x_t), F_o(x_t, x_{t-1})) computed beforehand (a frozen flow net run once per
+        training clip, `s2svr.train.flow_bank`), instead of running the flow net here."""
         t = state.num_in
         enc_states = None
         if t > 0:
-            flow_fw, flow_bw = estimate_flow_pair(self.flow, state.prev_frame, frame, self.flow_size,
-                                                  with_fw=self.radius > 0)
+            if flows is not None:
+                flow_fw, flow_bw = flows
+            else:
+                flow_fw, flow_bw = estimate_flow_pair(self.flow, state.prev_frame, frame, self.flow_size,
+                                                      with_fw=self.radius > 0)
             state.flow_bw[t] = flow_bw
             if flow_fw is not None:
                 state.flow_fw[t - 1] = flow_fw
@@ -189,9 +195,11 @@ class S2SVR(nn.Module):
         yield from ready
 
     # ----- official layout: whole clip ----------------------------------------------------------------------
-    def _forward_official(self, frames_lq: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    def _forward_official(self, frames_lq: torch.Tensor, flows=None) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         b, t, c, h, w = frames_lq.shape
-        if t > 1:
+        if t > 1 and flows is not None:
+            flow_fw, flow_bw = flows
+        elif t > 1:
             flow_fw, flow_bw = estimate_flows(self.flow, frames_lq, self.flow_size)  # (B, T-1, 2, H, W) each
         else:
             flow_fw = flow_bw = frames_lq.new_zeros(b, 0, 2, h, w)
@@ -209,20 +217,24 @@ class S2SVR(nn.Module):
                                                              frames_lq[:, i])
         return outputs, alphas
 
-    def forward(self, frames_lq: torch.Tensor, return_attention: bool = False):
+    def forward(self, frames_lq: torch.Tensor, return_attention: bool = False, flows=None):
         """frames_lq `(B, T, C_in, H, W)` in [0, 1] -> restored `(B, T, C_in, sH, sW)` (not clamped).
 
         With `return_attention=True` also returns alpha `(B, T, 2r+1, C, H, W)`, in frame order.
+        `flows`: `(flow_fw, flow_bw)`, each `(B, T-1, 2, H, W)` as `s2svr.models.motion.estimate_flows` returns
+        them, computed beforehand (training with a frozen flow net); default: the flow net runs here.
         """
         if frames_lq.dim() != 5 or frames_lq.shape[2] != self.in_channels:
             raise ValueError(f"expected frames_lq (B, T, {self.in_channels}, H, W), got {tuple(frames_lq.shape)}")
+        check_flows(flows, frames_lq)
         if self.layout == "official":
-            outputs, alphas = self._forward_official(frames_lq)
+            outputs, alphas = self._forward_official(frames_lq, flows)
         else:
             state = self.init_stream(keep_attention=return_attention)
             outputs = []
             for i in range(frames_lq.shape[1]):
-                outputs += self.stream_step(state, frames_lq[:, i])
+                pair = None if flows is None or i == 0 else (flows[0][:, i - 1], flows[1][:, i - 1])
+                outputs += self.stream_step(state, frames_lq[:, i], flows=pair)
             outputs += self.stream_flush(state)
             alphas = state.attention
         out = torch.stack(outputs, dim=1)  # (B, T, C_in, sH, sW)

@@ -35,11 +35,17 @@ class EpochKeyed(Dataset):
         return self.base[index]
 
 
-def build_train_dataset(cfg: ExperimentConfig) -> EpochKeyed:
+def build_train_sequences(cfg: ExperimentConfig):
+    return get_sequences(cfg.data.dataset, cfg.data.root, cfg.model.task, "train")
+
+
+def build_train_dataset(cfg: ExperimentConfig, sequences=None, flows=None) -> EpochKeyed:
+    """The training clips of `cfg` (`sequences`: default :func:`build_train_sequences`); `flows`, a
+    `s2svr.train.flow_bank.FlowBank` of those sequences, adds each clip's precomputed flows."""
     d = cfg.data
-    seqs = get_sequences(d.dataset, d.root, cfg.model.task, "train")
+    seqs = build_train_sequences(cfg) if sequences is None else sequences
     return EpochKeyed(PairedClipDataset(seqs, num_frames=d.num_frames, patch_size=d.patch_size,
-                                        mode=data_mode(cfg), seed=cfg.seed, augment=True))
+                                        mode=data_mode(cfg), seed=cfg.seed, augment=True, flows=flows))
 
 
 def build_test_sequences(cfg: ExperimentConfig):
@@ -48,6 +54,10 @@ def build_test_sequences(cfg: ExperimentConfig):
 
 def collate_clips(items: list[dict]) -> dict:
     """Stack clips into `(B, T, C, H, W)`; names and starts stay lists."""
-    return {"frames_lq": torch.stack([it["frames_lq"] for it in items]),
-            "frames_gt": torch.stack([it["frames_gt"] for it in items]),
-            "name": [it["name"] for it in items], "start": [it["start"] for it in items]}
+    out = {"frames_lq": torch.stack([it["frames_lq"] for it in items]),
+           "frames_gt": torch.stack([it["frames_gt"] for it in items]),
+           "name": [it["name"] for it in items], "start": [it["start"] for it in items]}
+    for k in ("flow_fw", "flow_bw"):  # precomputed flows (a frozen flow net, s2svr.train.flow_bank)
+        if k in items[0]:
+            out[k] = torch.stack([it[k] for it in items])
+    return out

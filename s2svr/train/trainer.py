@@ -3,7 +3,8 @@
 Explained in the book's chapters "Experiments" and "Use it". Charbonnier loss; Adam (0.9, 0.99); cosine
 decay to `eta_min` over the run; separate learning rates for the flow net (5e-5) and the rest (2e-4); an
 optional frozen-flow warm-up (the public code's 10k iterations); the flow net initialised from an
-Algorithm 1 student checkpoint when given.
+Algorithm 1 student checkpoint when given. A flow net frozen for the whole run (the cpu profile) runs once
+per training sequence instead of once per step (`train.precompute_flow`, `s2svr.train.flow_bank`).
 
 Exact resume: the data order is a function of (seed, step) (:class:`StepSampler`), every random crop is
 seeded by (seed, epoch, index), and the checkpoint holds model, optimiser, scheduler, step and RNG states,
@@ -35,7 +36,8 @@ from ..flow.nets import build_flow_net
 from ..models import build_model
 from ..utils import seed_everything
 from .checkpoint import CheckpointError, load_checkpoint, load_weights, rng_state, save_checkpoint, set_rng_state
-from .data import build_train_dataset, build_test_sequences, collate_clips
+from .data import build_test_sequences, build_train_dataset, build_train_sequences, collate_clips, data_mode
+from .flow_bank import FlowBank
 from .distributed import DistInfo, all_reduce_mean, barrier, init_distributed
 from .evaluate import evaluate_sequences
 from .sampler import StepSampler
@@ -120,7 +122,8 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
     if cfg.train.init:  # fine-tuning: every weight from another run (its flow net too, overriding flow.checkpoint)
         init = load_checkpoint(cfg.train.init, kind="restoration", task=cfg.model.task)
         load_weights(model, restorer_weights(init), cfg.train.init)
-    if cfg.train.flow_freeze_iters >= cfg.train.iters and getattr(model, "flow", None) is not None:
+    frozen = cfg.train.flow_freeze_iters >= cfg.train.iters and getattr(model, "flow", None) is not None
+    if frozen:
         # Frozen for the whole run: no flow gradients at all (the backward pass skips the flow net), not
         # merely a zero learning rate. Decided before DDP wraps the model, so every rank agrees.
         model.flow.requires_grad_(False)
@@ -147,7 +150,11 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
         ddp = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[info.device.index] if info.device.type == "cuda" else None)
 
-    dataset = build_train_dataset(cfg)
+    train_seqs = build_train_sequences(cfg)
+    bank = None
+    if frozen and cfg.train.precompute_flow:  # the frozen flow net once per sequence, not once per step
+        bank = FlowBank.compute(model.flow, train_seqs, data_mode(cfg), cfg.model.flow_size, device=info.device)
+    dataset = build_train_dataset(cfg, train_seqs, flows=bank)
     total_steps = cfg.train.iters
     end = total_steps if max_steps is None else min(total_steps, step + max_steps)
     sampler = StepSampler(len(dataset), cfg.data.batch_size, seed=cfg.seed, rank=info.rank,
@@ -185,8 +192,11 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
         for batch in batches:
             lq = batch["frames_lq"].to(info.device, non_blocking=True)  # (B, T, C, h, w)
             gt = batch["frames_gt"].to(info.device, non_blocking=True)  # (B, T, C, s*h, s*w)
+            kwargs = {}
+            if "flow_fw" in batch:  # precomputed (FlowBank): (B, T-1, 2, h, w) each
+                kwargs["flows"] = (batch["flow_fw"].to(info.device), batch["flow_bw"].to(info.device))
             with torch.autocast(info.device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
-                out = ddp(lq)
+                out = ddp(lq, **kwargs)
                 loss = charbonnier_loss(out.float(), gt, eps=cfg.train.charbonnier_eps)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
