@@ -19,6 +19,7 @@ help:
 	@echo "make book-ci - the same with PROFILE=ci (seconds per chapter; numbers meaningless), as the tests do"
 	@echo "make book TRAIN=1 - train whatever the shipped weights lack (stale or missing) instead of failing"
 	@echo "make weights - retrain the whole cpu plan from scratch (resumable) and rewrite weights/ and its manifest"
+	@echo "make weights KEEP=1 - keep the shipped weights that are still current and train only the rest"
 	@echo "make clean  - remove build output (keeps .venv and the embedded data cache)"
 
 venv: $(STAMP)
@@ -50,9 +51,11 @@ book-ci:
 
 # The reference weights: the whole cpu plan trained from scratch under $(WEIGHTS_RUN) (two jobs at a time; an
 # interrupted run resumes where it stopped), then exported to weights/ (fp16 safetensors, manifest, logs).
+# KEEP=1 keeps what weights/ already holds (same config hash) and trains only the rest: the plan trained in
+# chunks over several sessions, a chunk shipped at a time.
 weights: $(STAMP)
 	$(BIN)/python data_scripts/build_embedded.py
-	time $(BIN)/python -m s2svr.experiments.plan --profile cpu --no-shipped --train --output-dir $(WEIGHTS_RUN)
+	time $(BIN)/python -m s2svr.experiments.plan --profile cpu $(if $(KEEP),,--no-shipped) --train --output-dir $(WEIGHTS_RUN)
 	$(BIN)/python -m s2svr.experiments.weights export --profile cpu --output-dir $(WEIGHTS_RUN)
 	$(BIN)/python -m s2svr.experiments.weights check --profile cpu
 

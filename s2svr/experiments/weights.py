@@ -86,6 +86,12 @@ def _release_state(state: dict, flow_ref: dict | None) -> dict:
     return out
 
 
+def _last_row(csv_path) -> dict:
+    import csv
+    rows = list(csv.DictReader(open(csv_path, newline="")))
+    return {k: float(v) for k, v in rows[-1].items()} if rows else {}
+
+
 def export(profile: str = "cpu", output_dir="outputs", dest=None, names=None) -> Path:
     """Write every finished job of the plan (or `names`) under `output_dir` into `dest` (default `weights/`)."""
     from ..train.checkpoint import load_checkpoint, save_checkpoint
@@ -96,11 +102,21 @@ def export(profile: str = "cpu", output_dir="outputs", dest=None, names=None) ->
     plan = jobs(profile)
     names = list(plan) if names is None else list(names)
     entries, by_key = {}, {}
+    old = manifest()
     for name in names:  # the plan lists flow stages before the restorers that use them
         job = plan[name]
         res = cached(job, root(profile, output_dir))
         if res is None:
             raise WeightsError(f"{name}: not trained under {root(profile, output_dir)}; run the plan first (make weights)")
+        if res.get("shipped") and old.get(res["shipped"], {}).get("key") == key(job):
+            # adopted from the shipped weights (`make weights KEEP=1`): kept as it is, with its own provenance
+            entry = dict(old[res["shipped"]])
+            for f in [entry.get(k) for k in ("file", "log", "val_log", "eval_log")]:
+                if f and (dest / f).resolve() != (weights_dir() / f).resolve():
+                    shutil.copyfile(weights_dir() / f, dest / f)
+            entries[name] = entry
+            by_key[entry["key"]] = name
+            continue
         entry = {"profile": profile, "key": key(job), "kind": job.kind, "commit": _git_commit(), "machine": _machine(),
                  "config": res["spec"]["resolved"]["config"]}
         ckpt = res.get("checkpoint")
@@ -131,6 +147,7 @@ def export(profile: str = "cpu", output_dir="outputs", dest=None, names=None) ->
         if res.get("eval_log") and Path(res["eval_log"]).is_file():  # a flow stage's EPE-against-iterations curve
             shutil.copyfile(res["eval_log"], dest / (_file_name(name) + "_eval.csv"))
             entry["eval_log"] = _file_name(name) + "_eval.csv"
+            entry["metrics"] = _last_row(res["eval_log"])  # its final test EPE, fb_pass, ... (fp32)
         entries[name] = entry
         by_key[entry["key"]] = name
     doc = {"format": FORMAT, "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "entries": entries}
@@ -167,11 +184,12 @@ def main(argv=None) -> int:
     e.add_argument("--profile", default="cpu")
     e.add_argument("--output-dir", default="outputs")
     e.add_argument("--dest", default=None)
+    e.add_argument("--only", nargs="*", help="these jobs of the plan (default: all); see plan --list")
     c = sub.add_parser("check", help="verify digests and config hashes of weights/")
     c.add_argument("--profile", default="cpu")
     args = ap.parse_args(argv)
     if args.command == "export":
-        print(export(args.profile, args.output_dir, args.dest))
+        print(export(args.profile, args.output_dir, args.dest, names=args.only))
         return 0
     problems = check(args.profile)
     print("\n".join(problems) if problems else f"{len(manifest())} entries: digests and config hashes match")

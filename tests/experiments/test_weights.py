@@ -79,3 +79,23 @@ def test_digest_and_stale_config_checks_name_the_entry(shipped, monkeypatch):
     monkeypatch.setattr(plan, "jobs", changed)
     problems = weights.check("ci")
     assert any(p.startswith("flow/teacher: stale") and "make weights" in p for p in problems)
+
+
+def test_keep_shipped_exports_the_adopted_entries_unchanged(shipped, tmp_path, monkeypatch):
+    """`make weights KEEP=1`: what weights/ holds is adopted, not retrained, and exported with its own provenance."""
+    import shutil
+    _, dest, _ = shipped
+    earlier = tmp_path / "earlier"
+    shutil.copytree(dest, earlier)
+    doc = json.loads((earlier / "manifest.json").read_text())
+    doc["entries"]["flow/teacher"]["commit"] = "an-earlier-session"
+    (earlier / "manifest.json").write_text(json.dumps(doc))
+    monkeypatch.setenv("S2SVR_WEIGHTS", str(earlier))
+    out = tmp_path / "run"
+    plan.results("ci", NAMES, output_dir=out, progress=False, shipped=True, train=True)
+    new = tmp_path / "new"
+    weights.export("ci", out, new, names=NAMES)
+    got = json.loads((new / "manifest.json").read_text())["entries"]
+    assert got["flow/teacher"] == doc["entries"]["flow/teacher"]  # kept, not re-stamped with this commit
+    assert (new / got["flow/teacher"]["file"]).read_bytes() == (earlier / got["flow/teacher"]["file"]).read_bytes()
+    assert got["sr/single_frame"]["key"] == doc["entries"]["sr/single_frame"]["key"]
