@@ -65,6 +65,7 @@ from s2svr.flow.occlusion import occlusion_from_range, range_map
 from s2svr.flow.pwclite import normalise_features
 from s2svr.report import show_source
 from s2svr.train.flow import STAGES, learning_rate, load_flow_model
+from s2svr.report.training import converged_flow
 from s2svr.losses import FlowLoss
 from s2svr.losses.distillation import distillation_loss
 
@@ -369,6 +370,23 @@ display(Markdown(
     + ("the paper's path " + ("stays no better than zero flow" if end.get("teacher, paper's path", 0)
                                >= ref_lines["zero flow"] else "beats zero flow") + " at this budget."
        if "teacher, paper's path" in end else "")))
+
+# %% [markdown]
+# Has each stage stopped improving? The cpu profile's criterion for a flow stage: its test EPE changed by at
+# most 2% over the last 20% of its iterations (`s2svr.report.training.converged_flow`, the same curves):
+
+# %%
+conv = {}
+for row in curves:
+    ok, rel = converged_flow(curves[row]["step"], curves[row]["epe_all"])
+    conv[row] = {"steps": int(curves[row]["step"].iloc[-1]), "final EPE": curves[row]["epe_all"].iloc[-1],
+                 "EPE change over the last 20%": rel, "converged (<= 2%)": ok}
+conv = pd.DataFrame(conv).T
+display(conv.style.format({"final EPE": "{:.3f}", "EPE change over the last 20%": "{:+.1%}"}, na_rep="-"))
+open_runs = [r for r, ok in conv["converged (<= 2%)"].items() if ok is False]
+display(Markdown(("In profile ci the stages took 2 steps: none of this means anything. " if profile == "ci" else "")
+                 + ("Every stage meets the criterion." if not open_runs else
+                    "**Still improving at the end** (more than 2% over the last 20%): " + ", ".join(open_runs) + ".")))
 
 # %% [markdown]
 # ## Measuring the flows
