@@ -130,7 +130,7 @@ def run(jobs, root, workers: int = 2, progress: bool = True, shipped: bool = Tru
     if missing and not train:
         raise ExperimentError(f"{len(missing)} experiment(s) are neither cached nor in the shipped weights (stale or "
                               f"missing: {', '.join(f'{j.config}/{j.label}' for j in missing[:4])}...): run "
-                              "`make weights`, or `make book TRAIN=1` to train them")
+                              "`make weights KEEP=1` (trains only what weights/ lacks), or `make book TRAIN=1`")
     if progress and todo:
         print(f"experiments: {len(order) - len(todo)} ready, running {len(todo)} under {root}", flush=True)
     bar = None
