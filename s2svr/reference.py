@@ -1,6 +1,6 @@
 """The shipped reference weights: `weights/manifest.json` and the checkpoints it lists (profile cpu).
 
-The manifest maps a model's name (e.g. 'flow-teacher', 'sr-s2svr') to its file, digest, config hash and
+The manifest maps a model's name (the experiment plan's, e.g. 'flow/teacher', 'sr/s2svr') to its file, digest, config hash and
 provenance. `make weights` writes it; the CLI's defaults and the experiment plan read it. The folder is
 `weights/` beside the package (a source checkout) or `$S2SVR_WEIGHTS`.
 """

@@ -126,8 +126,10 @@ def _flow_net(args):
         return DISFlow(), "DIS (OpenCV)"
     if args.method == "farneback":
         return FarnebackFlow(), "Farneback (OpenCV)"
-    ckpt = args.checkpoint or reference_flow_checkpoint()
-    return load_flow_model(ckpt, args.device), str(ckpt)
+    if args.checkpoint:
+        return load_flow_model(args.checkpoint, args.device), str(args.checkpoint)
+    ckpt = reference_flow_checkpoint()
+    return load_flow_model(ckpt, args.device), f"the shipped reference teacher ({ckpt})"
 
 
 def flow_main(args) -> int:

@@ -311,7 +311,7 @@ def run_stage(cfg, stage: str, out_dir, *, teacher=None, device="auto", frames: 
                       max_steps=max_steps, frames=frames, evaluate=evaluate, iters=iters)
 
 
-def reference_flow_checkpoint(name: str = "flow-teacher"):
+def reference_flow_checkpoint(name: str = "flow/teacher"):
     """The shipped reference HQ teacher (`weights/manifest.json`), the default of `s2svr flow`."""
     from ..reference import reference_checkpoint
     return reference_checkpoint(name)

@@ -58,3 +58,22 @@ def test_a_small_shipped_restorer_measures_what_its_manifest_says():
     with torch.no_grad():
         ev = evaluate_sequences(model, build_test_sequences(cfg), cfg, progress=False)
     assert abs(ev["mean"]["psnr"] - restorers[name]["metrics"]["psnr"]) < 0.01, name
+
+
+def test_flow_command_defaults_to_the_shipped_teacher(tmp_path, capsys):
+    """`s2svr flow A B OUT.flo` with no --checkpoint: the reference HQ teacher, said in its one line."""
+    import numpy as np
+    from s2svr.cli import main
+    from s2svr.data.flo import read_flo
+    from s2svr.data.video_io import write_image
+    from tests.flow.test_recipe import textured
+    tex = textured(144)
+    a, b = tex[..., 8:136, 8:136], tex[..., 10:138, 5:133]  # a(p) = b(p + (3, -2))
+    to_u8 = lambda t: (t[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)  # noqa: E731
+    write_image(tmp_path / "a.png", to_u8(a))
+    write_image(tmp_path / "b.png", to_u8(b))
+    assert main(["flow", str(tmp_path / "a.png"), str(tmp_path / "b.png"), str(tmp_path / "ab.flo")]) == 0
+    assert "shipped reference teacher" in capsys.readouterr().out
+    flow = read_flo(tmp_path / "ab.flo")
+    assert flow.shape == (128, 128, 2)
+    assert abs(np.median(flow[..., 0]) - 3) < 1 and abs(np.median(flow[..., 1]) + 2) < 1
