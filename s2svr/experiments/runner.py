@@ -79,6 +79,8 @@ def _launch(job, root, progress, entry=None) -> dict:
         spec.update(shipped_checkpoint=entry["path"], shipped_steps=entry.get("steps"), shipped=entry["name"],
                     shipped_log=entry.get("log_path"), shipped_seconds=entry.get("seconds"),
                     shipped_val_log=str(weights_dir() / entry["val_log"]) if entry.get("val_log") else None)
+    from .weights import git_commit
+    spec["commit"] = git_commit()  # the code it trained with (the manifest's provenance)
     (d / "job.json").write_text(json.dumps(spec, indent=2))
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", S2SVR_THREADS="1")
     t0 = time.time()

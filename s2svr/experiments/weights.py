@@ -53,10 +53,14 @@ def stale_entries(profile: str = "cpu") -> list[str]:
             and (name not in plan or key(plan[name]) != e.get("key"))]
 
 
-def _git_commit() -> str:
+def git_commit() -> str:
+    """HEAD of the checkout the package is in, with `-dirty` when a tracked file differs from it."""
+    here = Path(__file__).resolve().parent.parent
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).resolve().parent, timeout=10).stdout.strip() or "unknown"
+        run = lambda *a: subprocess.run(["git", *a], capture_output=True, text=True, cwd=here,  # noqa: E731
+                                        timeout=10).stdout.strip()
+        head = run("rev-parse", "HEAD")
+        return (head + ("-dirty" if run("status", "--porcelain", "-uno", "--", ".") else "")) if head else "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
@@ -117,7 +121,8 @@ def export(profile: str = "cpu", output_dir="outputs", dest=None, names=None) ->
             entries[name] = entry
             by_key[entry["key"]] = name
             continue
-        entry = {"profile": profile, "key": key(job), "kind": job.kind, "commit": _git_commit(), "machine": _machine(),
+        entry = {"profile": profile, "key": key(job), "kind": job.kind,
+                 "commit": res["spec"].get("commit") or git_commit(), "machine": _machine(),
                  "config": res["spec"]["resolved"]["config"]}
         ckpt = res.get("checkpoint")
         flow_ref = None
