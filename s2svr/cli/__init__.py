@@ -295,7 +295,11 @@ def _one_line(text) -> str:
 def main(argv=None) -> int:
     from ..outputs import sigterm_as_interrupt
     ap = build_parser()
-    args = ap.parse_args(argv)
+    args, extra = ap.parse_known_args(argv)
+    if extra and getattr(args, "command", None) == "flow-eval" and not any(a.startswith("-") for a in extra):
+        args.checkpoints = list(args.checkpoints) + extra  # `flow-eval CONFIG --profile cpu CKPT...`: positionals after an option
+    elif extra:
+        ap.parse_args(argv)  # argparse's own one-line error for what it does not know
     sigterm_as_interrupt()
     try:
         check_device(getattr(args, "device", None))

@@ -104,3 +104,16 @@ def test_epe_ref_measures_distance_to_the_reference_hq_flow():
     off = evaluate_flow(ConstantFlow(0.0, -2 / 4), pairs, frames="lq", reference=teacher)
     assert abs(off["epe_ref"] - 3.0) < 1e-5 and "epe_ref" not in evaluate_flow(ZeroFlow(), pairs)
     assert "epe_ref" in format_table({"zero flow": {"frames": "lq", **zero}}).splitlines()[0]
+
+
+def test_flow_eval_takes_checkpoints_after_an_option(capsys, tmp_path):
+    """`s2svr flow-eval CONFIG --profile cpu A B` (the order a user types) reaches the checkpoints, not argparse's
+    'unrecognized arguments'; an unknown option is still argparse's one-line error."""
+    from s2svr.cli import main
+    assert main(["flow-eval", "sr_reds4", "--profile", "ci", str(tmp_path / "a.pt"), str(tmp_path / "b.pt")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "a.pt" in err and "unrecognized" not in err
+    import pytest
+    with pytest.raises(SystemExit):
+        main(["flow-eval", "sr_reds4", "--profile", "ci", "--no-such-option"])
+    assert "unrecognized arguments: --no-such-option" in capsys.readouterr().err
