@@ -37,6 +37,8 @@ def shipped(job) -> dict | None:
     k = key(job)
     for name, entry in manifest().items():
         if entry.get("key") == k:
+            if not entry.get("file"):  # an identity baseline: metrics only, nothing to load (evaluated afresh)
+                return None
             path = weights_dir() / entry["file"]
             if not path.is_file():
                 raise WeightsError(f"{weights_dir() / MANIFEST}: entry '{name}' names {entry['file']}, which is missing")

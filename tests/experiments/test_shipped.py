@@ -18,15 +18,35 @@ def repo_weights(monkeypatch):
 def test_every_shipped_entry_is_current_and_intact():
     problems = weights.check("cpu")
     assert problems == [], "\n".join(problems)
-    assert sum((weights_dir() / e["file"]).stat().st_size for e in manifest().values()) <= 60 * 2**20
+    assert sum((weights_dir() / e["file"]).stat().st_size for e in manifest().values() if e.get("file")) <= 60 * 2**20
+
+
+def test_the_plan_finds_every_shipped_entry():
+    """What the runner does before training: each plan job with a shipped entry finds it (a weights file, or
+    None for an identity baseline, which carries metrics only and is evaluated afresh)."""
+    jobs = plan.jobs("cpu")
+    by_key = {e["key"]: n for n, e in manifest().items()}
+    for name, job in jobs.items():
+        if name not in manifest():
+            continue
+        found = weights.shipped(job)
+        if manifest()[name].get("file"):
+            assert found is not None and found["name"] == by_key[found["key"]], name
+        else:
+            assert found is None and job.arch == "identity", name
 
 
 def test_every_entry_records_its_provenance():
     for name, e in manifest().items():
         assert name in plan.jobs("cpu"), name
-        for k in ("key", "sha256", "commit", "machine", "steps", "seconds", "config", "metrics", "log"):
+        has_file = bool(e.get("file"))  # an identity baseline has metrics only
+        needed = ("key", "commit", "machine", "config", "metrics") + (("sha256", "steps", "seconds", "log") * has_file)
+        for k in needed:
             assert e.get(k) not in (None, "", {}), f"{name}: no {k}"
-        assert (weights_dir() / e["log"]).is_file()
+        if has_file:
+            assert (weights_dir() / e["log"]).is_file()
+        else:
+            assert e["arch"] == "identity", name
 
 
 def test_the_shipped_teacher_measures_what_its_manifest_says():
