@@ -488,6 +488,41 @@ display(Markdown(("In profile ci the networks took 2 steps: none of this means a
                     < 0.25 * (z - sup_hq) else "also the unsupervised loss, not only the budget.")))
 
 # %% [markdown]
+# ### Where the teacher's error comes from
+#
+# The flow networks train on the 40 pairs of the embedded `train` split (10 scenes, 192x192) and are
+# measured on the 40 pairs of `test` (10 other scenes and cut-outs). The same networks on the pairs they
+# trained on tell whether what is missing is fitting (training too short, network too small) or
+# generalising (too little training data):
+
+# %%
+train_pairs = embedded_flow_pairs(data_root, "train", "sr")
+train_pairs = train_pairs[:max_pairs] if max_pairs else train_pairs
+gap_rows = {}
+for row, test_row, net_, frames in [("zero flow", "zero flow (no motion compensation)", ZeroFlow(), "lq"),
+                                    ("DIS (OpenCV), HQ", "DIS (OpenCV), HQ frames", dis, "hq"),
+                                    ("teacher (HQ)", "teacher (HQ)", teacher, "hq"),
+                                    ("supervised on HQ", "supervised on HQ", nets["supervised on HQ"], "hq")]:
+    gap_rows[row] = {"EPE, train pairs": evaluate_flow(net_, train_pairs, frames, device)["epe_all"],
+                     "EPE, test pairs": table[test_row]["epe_all"]}
+gap = pd.DataFrame(gap_rows).T
+z_train, z_test = gap.loc["zero flow"]
+gap["x zero, train"] = gap["EPE, train pairs"] / z_train
+gap["x zero, test"] = gap["EPE, test pairs"] / z_test
+display(gap.style.format("{:.3f}"))
+t_gap, d_gap = gap.loc["teacher (HQ)"], gap.loc["DIS (OpenCV), HQ"]
+ratio_t, ratio_d = t_gap["x zero, test"] / t_gap["x zero, train"], d_gap["x zero, test"] / d_gap["x zero, train"]
+display(Markdown(("In profile ci these are 2-step networks: meaningless. " if profile == "ci" else "")
+                 + f"Relative to zero flow, the teacher reaches {t_gap['x zero, train']:.2f} x on the pairs it trained "
+                 f"on and {t_gap['x zero, test']:.2f} x on the test pairs (test / train = {ratio_t:.2f}); DIS, which "
+                 f"learns nothing and so cannot overfit, {d_gap['x zero, train']:.2f} x and {d_gap['x zero, test']:.2f} x "
+                 f"({ratio_d:.2f}): that much of the difference is the test pairs being harder. "
+                 + ("The teacher loses clearly more than DIS between the splits: it is short of training data (it "
+                    "fits its own pairs better than it generalises)." if ratio_t > 1.1 * ratio_d else
+                    "The teacher loses no more than DIS does between the splits, so it generalises as well as a method "
+                    "with no training at all: what it lacks is fitting (steps, network at this input size), not data.")))
+
+# %% [markdown]
 # ### Held-out motion types
 #
 # The embedded flow set keeps a third split, `heldout`, whose motion types no training scene has:

@@ -44,6 +44,26 @@ def converged_flow(steps, epe) -> tuple[bool | None, float | None]:
     return abs(rel) <= EPE_TOL, rel
 
 
+def late_mean(steps, values, fraction: float = LAST_FRACTION) -> float | None:
+    """Mean of `values` over the logged steps in the last `fraction` of the run (step > (1 - fraction) * last)."""
+    pts = sorted(zip(steps, values))
+    if not pts:
+        return None
+    tail = [v for s, v in pts if s > (1 - fraction) * pts[-1][0]]
+    return sum(tail) / len(tail) if tail else None
+
+
+def final_train_loss(result: dict, fraction: float = LAST_FRACTION) -> float | None:
+    """A run's mean training loss over the last 20% of its logged steps (None without a log): how well the
+    model fits its training clips, comparable between models trained on the same batches with the same loss."""
+    import pandas as pd
+    log = result.get("log")
+    if not log or not Path(log).is_file():
+        return None
+    lg = pd.read_csv(log)
+    return late_mean(lg["step"], lg["loss"], fraction) if "loss" in lg else None
+
+
 def _val_log(result: dict) -> Path | None:
     for cand in (result.get("val_log"), result.get("checkpoint") and Path(result["checkpoint"]).parent / "val.csv"):
         if cand and Path(cand).is_file():
@@ -67,6 +87,11 @@ def training_table(results: Mapping[str, dict], psnr_key: str = "psnr"):
             col = psnr_key if psnr_key in v else next((c for c in v.columns if c != "step"), None)
             ok, gain = converged_restorer(v["step"], v[col]) if col else (None, None)
             row.update({"last-20% gain (dB)": gain, "converged": ok})
+            if col:  # a run that peaked early and fell back is converged by the rule, but says more
+                best = v[col].idxmax()
+                row.update({"best val": float(v[col][best]), "at step": int(v["step"][best]),
+                            "final - best (dB)": float(v[col].iloc[-1] - v[col][best])})
+        row["train loss, last 20%"] = final_train_loss(r)
         rows[name] = row
     return pd.DataFrame.from_dict(rows, orient="index")
 
@@ -104,6 +129,7 @@ def show_training(runs: Mapping[str, dict], task: str) -> None:
     runs of `task` that trained (`runs` = {arch: result}, as `s2svr.report.runs.load_task` gives)."""
     from IPython.display import display
     trained = {f"{task}/{a}": r for a, r in runs.items() if r.get("steps")}
-    display(training_table(trained).style.format({"train minutes": "{:.1f}", "last-20% gain (dB)": "{:+.3f}"},
-                                                 na_rep="-"))
+    display(training_table(trained).style.format({"train minutes": "{:.1f}", "last-20% gain (dB)": "{:+.3f}",
+                                                  "best val": "{:.3f}", "final - best (dB)": "{:+.3f}",
+                                                  "train loss, last 20%": "{:.5f}"}, na_rep="-"))
     plot_training(trained)

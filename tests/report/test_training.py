@@ -1,7 +1,7 @@
 """Convergence criteria and the training table of `s2svr.report.training`."""
 import pytest
 
-from s2svr.report.training import converged_flow, converged_restorer, late_change, training_table
+from s2svr.report.training import converged_flow, converged_restorer, final_train_loss, late_change, training_table
 
 
 def test_late_change_uses_the_last_fifth():
@@ -32,3 +32,20 @@ def test_training_table_reads_the_val_log(tmp_path):
     assert list(t.index) == ["sr/s2svr"] and t.loc["sr/s2svr", "train minutes"] == 10
     assert t.loc["sr/s2svr", "last-20% gain (dB)"] == pytest.approx(0.3) and not t.loc["sr/s2svr", "converged"]
     assert t.loc["sr/s2svr", "trained"] == "in this build"
+
+
+def test_training_table_shows_a_peak_that_fell_back_and_the_late_training_loss(tmp_path):
+    """A run that peaked early and lost 0.2 dB is 'converged' by the rule; the table shows the peak and the fall,
+    and the mean training loss over its last 20% of logged steps."""
+    run = tmp_path / "train"
+    run.mkdir()
+    (run / "val.csv").write_text("step,psnr,ssim\n500,27.1,0.7\n1000,27.48,0.72\n1500,27.28,0.73\n2000,27.27,0.74\n")
+    (run / "log.csv").write_text("step,loss\n" + "".join(f"{s},{0.05 if s <= 1600 else 0.02}\n"
+                                                          for s in range(100, 2001, 100)))
+    res = {"sr/s2svr": {"steps": 2000, "seconds": 60.0, "checkpoint": str(run / "last.pt"), "log": str(run / "log.csv")}}
+    t = training_table(res)
+    row = t.loc["sr/s2svr"]
+    assert row["converged"] and row["best val"] == pytest.approx(27.48) and row["at step"] == 1000
+    assert row["final - best (dB)"] == pytest.approx(-0.21)
+    assert row["train loss, last 20%"] == pytest.approx(0.02)  # steps 1700-2000 only
+    assert final_train_loss({"log": str(tmp_path / "missing.csv")}) is None

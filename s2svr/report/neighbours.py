@@ -1,0 +1,51 @@
+"""Does a trained multi-frame model use its neighbouring frames? (the report, `notebooks/report.py`).
+
+Each probe restores a short window of real frames around frame c, then the same window with every frame replaced
+by frame c (a still video: no motion and nothing the centre frame does not already hold), and scores frame c's
+output against its ground truth both times. A model that draws on its neighbours gains from the real window; a
+frame-wise model gains exactly nothing. The gain at the paper's scale is what Tables 1-5 rest on; at a size
+where it is ~0, the multi-frame models have learned, in effect, a single-frame restorer.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..metrics import psnr_torch
+
+PAST, FUTURE = 4, 2  # window frames before / after the scored frame (the paper layout looks r = 1 ahead)
+
+
+@torch.no_grad()
+def neighbour_gain(model, sequences, mode: str = "rgb", num_frames: int = 40, stride: int = 4,
+                   convention=None) -> dict:
+    """PSNR of frame c restored from its real window minus from a still window of frame c.
+
+    Args:
+        model: a restoration network (`model(frames_lq (1, T, C, h, w)) -> (1, T, C, H, W)`), in eval mode.
+        sequences: test `VideoSequence`s; windows centred every `stride` frames within the first `num_frames`.
+        mode: 'rgb', or 'y' for a model of Y frames (compressed video).
+        convention: the run's metric convention (`test_y`, `crop_border`); default RGB, no crop.
+    Returns:
+        {'real', 'still' (mean PSNR, dB), 'gain' (mean of the per-window differences), 'wins' (windows where the
+        real one is better), 'windows', 'per_window' (list of (sequence, c, real, still))}.
+    """
+    from ..data.clips import to_tensor
+    from ..train.evaluate import restore_frames
+    conv = convention or {}
+    test_y, crop = bool(conv.get("test_y")), int(conv.get("crop_border", 0))
+    rows = []
+    for seq in sequences:
+        n = min(len(seq), num_frames)
+        lq, gt = (to_tensor(x) for x in (seq.lq.read(list(range(n)), mode), seq.gt.read(list(range(n)), mode)))
+        for c in range(PAST, n - FUTURE, stride):
+            real = restore_frames(model, lq[c - PAST:c + FUTURE + 1])[PAST]
+            still = restore_frames(model, lq[c:c + 1].expand(PAST + FUTURE + 1, -1, -1, -1).contiguous())[PAST]
+            score = lambda out: float(psnr_torch(out.clamp(0, 1)[None], gt[c][None], crop_border=crop,  # noqa: E731
+                                                 test_y=test_y and out.shape[0] == 3))
+            rows.append((seq.name, c, score(real), score(still)))
+    if not rows:
+        raise ValueError(f"no window of {PAST + FUTURE + 1} frames fits in the first {num_frames} frames")
+    real, still = np.array([r[2] for r in rows]), np.array([r[3] for r in rows])
+    return {"real": float(real.mean()), "still": float(still.mean()), "gain": float((real - still).mean()),
+            "wins": int((real > still).sum()), "windows": len(rows), "per_window": rows}
