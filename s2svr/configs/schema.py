@@ -68,6 +68,8 @@ class FlowConfig:
     lr_min: float = 0.0
     grad_clip: float = 0.0        # max global gradient norm; 0 = no clipping
     swap: bool = True             # swap the frame order with probability 1/2 (ARFlow's augmentation)
+    augment: str = "hflip"        # geometric augmentation: 'hflip' (ARFlow) or 'dihedral' (+ vertical flip, transpose)
+    jitter: float = 0.0           # photometric jitter shared by the two frames: brightness +-j, contrast, gamma x e^+-j
     train_video: float = 0.0      # embedded data: this fraction of each batch from the task's real clips (no GT)
     eval_every: int = 0           # every this many steps, EPE on the test pairs -> flow_<stage>_eval.csv (0 = never)
     eval_pairs: int = 40          # test pairs of that curve

@@ -19,6 +19,8 @@ uninterrupted run would have seen.
 """
 from __future__ import annotations
 
+import math
+
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -103,6 +105,26 @@ def _flip_field(t: torch.Tensor, dim: int, negate: int | None) -> torch.Tensor:
     return t
 
 
+def _dihedral(item: dict, vflip: bool, transpose: bool) -> dict:
+    """A vertical flip and / or a transpose of every field of a crop; flows keep pointing between the frames."""
+    out = {}
+    for k, v in item.items():
+        if vflip:
+            v = _flip_field(v, -2, 1 if k.startswith("flow") else None)
+        if transpose:
+            v = v.transpose(-1, -2)
+            if k.startswith("flow"):
+                v = v.flip(0)  # (u, v) -> (v, u)
+        out[k] = v
+    return out
+
+
+def _jitter(item: dict, b: float, log_c: float, log_g: float) -> dict:
+    """The same brightness / contrast / gamma change on every frame of a crop (HQ and LQ alike)."""
+    c, g = math.exp(log_c), math.exp(log_g)
+    return {k: (((v - 0.5) * c + 0.5 + b).clamp(0, 1) ** g if k in FRAME_KEYS else v) for k, v in item.items()}
+
+
 class PairBatches:
     """Endless batches of random aligned crops (HQ `patch_size`, LQ `patch_size / scale`) from `pairs`.
 
@@ -115,10 +137,14 @@ class PairBatches:
         weights: optional sampling weight per pair (default: uniform).
         swap: exchange the two frames with probability 1/2 (ARFlow's `swap`), and with them the forward and
             backward ground truth; the network must then find motion in both orders.
+        dihedral: with `flip`, also a vertical flip and a transpose, each with probability 1/2 (the 8 symmetries
+            of the square); flows follow (v negated; u and v exchanged).
+        jitter: photometric jitter of amplitude j, the same for both frames of a pair (brightness constancy
+            holds): `x -> ((x - 0.5) c + 0.5 + b) ** g`, b in [-j, j], c and g in [e^-j, e^j], clipped to [0, 1].
     """
 
     def __init__(self, pairs, batch_size: int, patch_size: int, seed: int = 0, flip: bool = False,
-                 swap: bool = False, weights=None):
+                 swap: bool = False, weights=None, dihedral: bool = False, jitter: float = 0.0):
         if len(pairs) == 0:
             raise ValueError("PairBatches needs at least one pair")
         if weights is not None:
@@ -131,6 +157,9 @@ class PairBatches:
         self.pairs = [normalise_pair(p) for p in pairs] if isinstance(pairs, list) else pairs
         self.batch_size, self.patch_size, self.seed, self.flip = int(batch_size), int(patch_size), int(seed), flip
         self.swap = swap
+        self.dihedral, self.jitter = bool(dihedral), float(jitter)
+        if self.jitter < 0:
+            raise ValueError(f"PairBatches: jitter must be >= 0, got {jitter}")
 
     def batch(self, step: int) -> dict:
         rng = np.random.default_rng([self.seed, int(step)])
@@ -157,6 +186,10 @@ class PairBatches:
                 item[k] = crop
             if self.swap and rng.random() < 0.5:
                 item = {SWAPPED.get(k, k): v for k, v in item.items()}
+            if self.flip and self.dihedral:  # drawn only when on, so the other options' batches stay as they were
+                item = _dihedral(item, *(rng.random(2) < 0.5))
+            if self.jitter > 0:
+                item = _jitter(item, *rng.uniform(-self.jitter, self.jitter, 3))
             items.append(item)
         out = {k: torch.stack([it[k] for it in items]) for k in FRAME_KEYS}
         for k, name in (("flow_fw", "flow_gt"), ("flow_bw", "flow_gt_bw"), ("occlusion", "occ_gt")):

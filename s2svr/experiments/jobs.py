@@ -115,12 +115,26 @@ class RestoreJob:
         return [self.flow] if self.flow else []
 
 
+# Config fields added after reference weights were shipped. At these values (their defaults, which reproduce what
+# came before them) they change nothing a job computes, so they are left out of its key: the shipped weights stay
+# current. Set to anything else, they are hashed like every other field.
+ADDED_LATER = {"flow": {"augment": "hflip", "jitter": 0.0}}
+
+
+def _without_later_defaults(ident: dict) -> dict:
+    cfg = dict(ident.get("config") or {})
+    for section, fields in ADDED_LATER.items():
+        if isinstance(cfg.get(section), dict):
+            cfg[section] = {k: v for k, v in cfg[section].items() if not (k in fields and v == fields[k])}
+    return {**ident, "config": cfg}
+
+
 @functools.lru_cache(maxsize=None)  # jobs are frozen: resolving a config (YAML) once per job is enough
 def key(job) -> str:
     """Identity of a job: sha256 of its resolved config, of its dependencies' identities and, on the embedded
     dataset, of the recipe that builds it (a changed clip is a changed experiment)."""
     h = hashlib.sha256(CACHE_VERSION.encode())
-    ident = job.identity()
+    ident = _without_later_defaults(job.identity())
     h.update(json.dumps(ident, sort_keys=True, default=str).encode())
     if ident["config"]["data"]["dataset"] == "embedded":
         from ..data.embedded_recipe import recipe, recipe_hash

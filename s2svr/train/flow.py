@@ -297,8 +297,11 @@ def run_stage(cfg, stage: str, out_dir, *, teacher=None, device="auto", frames: 
     model = build_flow_model(cfg.flow)
     teacher_net = load_flow_model(teacher, device) if stage == "student" else None
     pairs = load_flow_pairs(cfg, "train", video=cfg.flow.train_video > 0 and stage != "supervised")
+    if cfg.flow.augment not in ("hflip", "dihedral"):
+        raise FlowTrainError(f"flow.augment must be 'hflip' or 'dihedral', got {cfg.flow.augment!r}")
     batches = PairBatches(pairs, cfg.flow.batch_size, cfg.flow.patch_size, seed=cfg.seed, flip=flip,
-                          swap=cfg.flow.swap, weights=pair_weights(pairs, cfg.flow.train_video))
+                          swap=cfg.flow.swap, weights=pair_weights(pairs, cfg.flow.train_video),
+                          dihedral=cfg.flow.augment == "dihedral", jitter=cfg.flow.jitter)
     evaluate = None
     if cfg.flow.eval_every > 0:
         from .flow_evaluate import evaluate_flow

@@ -134,3 +134,42 @@ def test_real_footage_fraction_of_a_batch():
     first = PairBatches(synth[:1], 16, 64, seed=0).batch(0)
     assert only_first["flow_gt"].shape == first["flow_gt"].shape
     assert (only_first["flow_gt"][:, 0] == synth[0]["flow_fw"][0, 0, 0]).all()  # every draw is pair 0
+
+
+def _warp_error(batch):
+    """Mean |warp(hq2, flow_gt) - hq1| away from the border, where the translated texture is defined."""
+    err = (flow_warp(batch["hq2"], batch["flow_gt"]) - batch["hq1"]).abs()[..., 4:-4, 4:-4]
+    return float(err.mean())
+
+
+def test_dihedral_augmentation_keeps_the_flow_between_the_frames():
+    pairs = synthetic_pairs(n=3, size=64)
+    plain = PairBatches(pairs, 16, 64, seed=1, flip=True)
+    dihedral = PairBatches(pairs, 16, 64, seed=1, flip=True, dihedral=True)
+    a, b = plain.batch(0), dihedral.batch(0)
+    assert _warp_error(b) < 0.01 and _warp_error(a) < 0.01
+    # the translations of synthetic_pairs have u != v: a transposed sample shows (v, u) instead of (u, v)
+    uv = lambda bt: {tuple(f[:, 10, 10].round().tolist()) for f in bt["flow_gt"]}  # noqa: E731
+    assert uv(b) - uv(a), "no vertical flip or transpose drawn in 16 samples"
+    same_draws = PairBatches(pairs, 16, 64, seed=1, flip=True, dihedral=False, jitter=0.0)
+    assert torch.equal(same_draws.batch(0)["hq1"], a["hq1"])  # the new options off: the batches of before
+
+
+def test_jitter_changes_both_frames_alike():
+    tex = synthetic_pairs(n=1, size=64)[0]
+    still = [{**tex, "hq2": tex["hq1"], "lq2": tex["lq1"]}]  # identical frames must stay identical
+    b = PairBatches(still, 8, 64, seed=0, jitter=0.3).batch(0)
+    plain = PairBatches(still, 8, 64, seed=0).batch(0)
+    assert torch.equal(b["hq1"], b["hq2"]) and torch.equal(b["lq1"], b["lq2"])
+    assert not torch.allclose(b["hq1"], plain["hq1"]) and b["hq1"].min() >= 0 and b["hq1"].max() <= 1
+    with pytest.raises(ValueError, match="jitter"):
+        PairBatches(still, 2, 64, jitter=-0.1)
+
+
+def test_options_added_later_leave_keys_unchanged_at_their_defaults():
+    from s2svr.experiments import FlowJob, key
+    base = FlowJob("sr_reds4", "ci", "teacher")
+    explicit = base.with_overrides(flow={"augment": "hflip", "jitter": 0.0})
+    assert key(explicit) == key(base)
+    assert key(base.with_overrides(flow={"augment": "dihedral"})) != key(base)
+    assert key(base.with_overrides(flow={"jitter": 0.1})) != key(base)
