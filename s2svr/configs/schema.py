@@ -70,6 +70,7 @@ class FlowConfig:
     swap: bool = True             # swap the frame order with probability 1/2 (ARFlow's augmentation)
     augment: str = "hflip"        # geometric augmentation: 'hflip' (ARFlow) or 'dihedral' (+ vertical flip, transpose)
     jitter: float = 0.0           # photometric jitter shared by the two frames: brightness +-j, contrast, gamma x e^+-j
+    zoom: float = 1.0             # PWC-Lite works on frames enlarged by this factor, in training and in use (not ARFlow)
     train_video: float = 0.0      # embedded data: this fraction of each batch from the task's real clips (no GT)
     eval_every: int = 0           # every this many steps, EPE on the test pairs -> flow_<stage>_eval.csv (0 = never)
     eval_pairs: int = 40          # test pairs of that curve

@@ -23,6 +23,10 @@ PWC-Lite learns one global flow that ignores it; normalised, it leaves that plat
 Any input size works: the frames are bilinearly RESIZED (not padded) to the next multiple of 64 (at least
 64) so that the six stride-2 stages divide exactly, and `forward` resizes the flow back with `resize_flow`,
 which rescales the vectors. Padding would put zero borders inside the photometric loss; resizing does not.
+
+`zoom` (not in ARFlow; `flow.zoom`): the network works on the frames enlarged by this factor, in training
+(`forward_pyramid`) and in use (`forward`) alike, so its 1/4-resolution output is 1/(4 zoom) of the input's.
+The public S2SVR code does the same with a fixed 256x256 (`model.flow_size`); a factor keeps the aspect ratio.
 """
 from __future__ import annotations
 
@@ -128,10 +132,13 @@ def _as_size(size) -> tuple[int, int]:
 class PWCLite(nn.Module):
     """PWC-Lite flow network; see the module docstring for the architecture and the size handling."""
 
-    def __init__(self, search_range: int = 4, cost_norm: bool = False):
+    def __init__(self, search_range: int = 4, cost_norm: bool = False, zoom: float = 1.0):
         super().__init__()
+        if not zoom > 0:
+            raise ValueError(f"PWCLite: zoom must be > 0, got {zoom}")
         self.search_range = int(search_range)
         self.cost_norm = bool(cost_norm)
+        self.zoom = float(zoom)
         dim_corr = (2 * self.search_range + 1) ** 2
         self.feature_pyramid = FeaturePyramid(PYRAMID_CHANNELS)
         # one 1x1 reduction per decoded level, coarsest first: 192, 128, 96, 64, 32 -> 32
@@ -145,11 +152,15 @@ class PWCLite(nn.Module):
     @classmethod
     def from_config(cls, flow_cfg) -> "PWCLite":
         """A new PWC-Lite for a `s2svr.configs.FlowConfig` (its `cost_norm`)."""
-        return cls(cost_norm=bool(getattr(flow_cfg, "cost_norm", False)))
+        return cls(cost_norm=bool(getattr(flow_cfg, "cost_norm", False)), zoom=float(getattr(flow_cfg, "zoom", 1.0)))
 
     def arch(self) -> dict:
-        """The constructor arguments, stored in checkpoints so that a loader rebuilds the same network."""
-        return {"search_range": self.search_range, "cost_norm": self.cost_norm}
+        """The constructor arguments, stored in checkpoints so that a loader rebuilds the same network (`zoom` only
+        when it is not 1, so the checkpoints written before it existed describe themselves the same way)."""
+        out = {"search_range": self.search_range, "cost_norm": self.cost_norm}
+        if self.zoom != 1.0:
+            out["zoom"] = self.zoom
+        return out
 
     @torch.no_grad()
     def init_weights(self) -> None:
@@ -221,12 +232,13 @@ class PWCLite(nn.Module):
             {'flows_fw': [finest, ..., coarsest] five `(B, 2, h_l, w_l)` flows in pixels of their own
             resolution; finest = `size`, then /2, /4, /8, /16 (each level's 1/4..1/64 flow upsampled x4);
             'flows_bw': same from img2 to img1 (only if with_bw);
-            'size': (h, w) the network worked at = `network_size(H, W)`, equal to (H, W) when H and W are
-            multiples of 64. Losses should resize the frames to each flow's size (ARFlow uses 'area').}
+            'size': (h, w) the network worked at = `network_size(zoom H, zoom W)`, equal to (H, W) when zoom = 1
+            and H and W are multiples of 64. Losses should resize the frames to each flow's size (ARFlow uses
+            'area').}
         """
         img1, img2 = self._prepare(img1, img2)
         b, _, h, w = img1.shape
-        size = self.network_size(h, w)
+        size = self.network_size(round(h * self.zoom), round(w * self.zoom))
         imgs = torch.cat([img1, img2], 0)  # (2B, 3, H, W): one pyramid pass for both frames
         if (h, w) != size:
             imgs = F.interpolate(imgs, size=size, mode="bilinear", align_corners=False)

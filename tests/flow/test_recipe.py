@@ -173,3 +173,20 @@ def test_options_added_later_leave_keys_unchanged_at_their_defaults():
     assert key(explicit) == key(base)
     assert key(base.with_overrides(flow={"augment": "dihedral"})) != key(base)
     assert key(base.with_overrides(flow={"jitter": 0.1})) != key(base)
+
+
+def test_zoom_enlarges_the_frames_the_network_works_on_and_is_stored():
+    torch.manual_seed(0)
+    plain, zoomed = PWCLite(cost_norm=True), PWCLite(cost_norm=True, zoom=2.0)
+    zoomed.load_state_dict(plain.state_dict())
+    a, b = textured(64)[..., :64, :64], textured(64, seed=1)[..., :64, :64]
+    assert plain.forward_pyramid(a, b)["size"] == (64, 64) and zoomed.forward_pyramid(a, b)["size"] == (128, 128)
+    assert zoomed(a, b).shape == (1, 2, 64, 64)  # in use: the flow at the input's size, in its pixels
+    # zoom 2 on 64 px is zoom 1 on the same frames enlarged to 128 px, the flow brought back
+    big = [F.interpolate(x, size=(128, 128), mode="bilinear", align_corners=False) for x in (a, b)]
+    expected = F.interpolate(plain(*big), size=(64, 64), mode="bilinear", align_corners=False) / 2
+    assert torch.allclose(zoomed(a, b), expected, atol=1e-5)
+    assert zoomed.arch() == {"search_range": 4, "cost_norm": True, "zoom": 2.0} and "zoom" not in plain.arch()
+    assert PWCLite.from_config(FlowConfig(zoom=2.0)).zoom == 2.0
+    with pytest.raises(ValueError, match="zoom"):
+        PWCLite(zoom=0)
