@@ -184,6 +184,21 @@ def check(profile: str = "cpu") -> list[str]:
     return problems
 
 
+def cost(profile: str = "cpu") -> dict:
+    """What the shipped plan cost to train: {kind: core-hours} from the manifest's `seconds` (one core per job),
+    'total', and 'wall_2_jobs' (total / 2: `make weights` runs two jobs at a time; a lower bound, dependencies
+    can leave a core idle), plus 'entries' and 'bytes' (the weights files)."""
+    entries = [e for e in manifest().values() if e.get("profile") == profile]
+    out = {}
+    for e in entries:
+        out[e["kind"]] = out.get(e["kind"], 0.0) + float(e.get("seconds") or 0.0) / 3600
+    out["total"] = sum(out.values())
+    out["wall_2_jobs"] = out["total"] / 2
+    out["entries"] = len(entries)
+    out["bytes"] = sum((weights_dir() / e["file"]).stat().st_size for e in entries if e.get("file"))
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m s2svr.experiments.weights", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", required=True)
@@ -194,7 +209,15 @@ def main(argv=None) -> int:
     e.add_argument("--only", nargs="*", help="these jobs of the plan (default: all); see plan --list")
     c = sub.add_parser("check", help="verify digests and config hashes of weights/")
     c.add_argument("--profile", default="cpu")
+    s = sub.add_parser("cost", help="what the shipped plan cost to train (core-hours from the manifest)")
+    s.add_argument("--profile", default="cpu")
     args = ap.parse_args(argv)
+    if args.command == "cost":
+        c_ = cost(args.profile)
+        kinds = ", ".join(f"{k} {v:.1f}" for k, v in c_.items() if k not in ("total", "wall_2_jobs", "entries", "bytes"))
+        print(f"{c_['entries']} entries, {c_['bytes'] / 2**20:.0f} MB: {kinds} core-hours; {c_['total']:.1f} in all, "
+              f">= {c_['wall_2_jobs']:.1f} h of wall time at two jobs at a time")
+        return 0
     if args.command == "export":
         print(export(args.profile, args.output_dir, args.dest, names=args.only))
         return 0

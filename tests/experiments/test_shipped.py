@@ -100,3 +100,10 @@ def test_flow_command_defaults_to_the_shipped_teacher(tmp_path, capsys):
     flow = read_flo(tmp_path / "ab.flo")
     assert flow.shape == (128, 128, 2)
     assert abs(np.median(flow[..., 0]) - 3) < 1 and abs(np.median(flow[..., 1]) + 2) < 1
+
+
+def test_cost_adds_up_the_manifest():
+    c = weights.cost("cpu")
+    secs = [float(e.get("seconds") or 0) for e in manifest().values() if e.get("profile") == "cpu"]
+    assert c["total"] == pytest.approx(sum(secs) / 3600) and c["wall_2_jobs"] == pytest.approx(c["total"] / 2)
+    assert c["entries"] == len(secs) and 0 < c["bytes"] <= 60 * 2**20
