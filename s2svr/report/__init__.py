@@ -43,6 +43,7 @@ def source_of(obj) -> str:
     import inspect
     import textwrap
     from pathlib import Path
+    obj = inspect.unwrap(obj)  # a decorated function (`@torch.no_grad()`): its own code, not the decorator's
     lines, start = inspect.getsourcelines(obj)
     path = Path(inspect.getsourcefile(obj)).resolve()
     pkg = Path(__file__).resolve().parents[1]

@@ -16,7 +16,6 @@ from ..metrics import psnr_torch
 PAST, FUTURE = 4, 2  # window frames before / after the scored frame (the paper layout looks r = 1 ahead)
 
 
-@torch.no_grad()
 def neighbour_gain(model, sequences, mode: str = "rgb", num_frames: int = 40, stride: int = 4,
                    convention=None) -> dict:
     """PSNR of frame c restored from its real window minus from a still window of frame c.
@@ -39,8 +38,9 @@ def neighbour_gain(model, sequences, mode: str = "rgb", num_frames: int = 40, st
         n = min(len(seq), num_frames)
         lq, gt = (to_tensor(x) for x in (seq.lq.read(list(range(n)), mode), seq.gt.read(list(range(n)), mode)))
         for c in range(PAST, n - FUTURE, stride):
-            real = restore_frames(model, lq[c - PAST:c + FUTURE + 1])[PAST]
-            still = restore_frames(model, lq[c:c + 1].expand(PAST + FUTURE + 1, -1, -1, -1).contiguous())[PAST]
+            with torch.no_grad():
+                real = restore_frames(model, lq[c - PAST:c + FUTURE + 1])[PAST]
+                still = restore_frames(model, lq[c:c + 1].expand(PAST + FUTURE + 1, -1, -1, -1).contiguous())[PAST]
             score = lambda out: float(psnr_torch(out.clamp(0, 1)[None], gt[c][None], crop_border=crop,  # noqa: E731
                                                  test_y=test_y and out.shape[0] == 3))
             rows.append((seq.name, c, score(real), score(still)))
