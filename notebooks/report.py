@@ -74,12 +74,11 @@ from s2svr.models import build_model, parameter_breakdown
 from s2svr.report import show_source, start_chapter
 from s2svr.report.runs import measured_label, model_from_result
 from s2svr.report.saliency import encoder_saliency, sharpness, without_motion
-from s2svr.report.segments import grows_with_length, margins, segment_table
 from s2svr.report.neighbours import neighbour_gain
+from s2svr.report.segments import grows_with_length, margins, segment_table
 from s2svr.report.training import final_train_loss
-from s2svr.train.data import build_test_sequences
 from s2svr.report.verdicts import HOLDS, ClaimBook, combine, compare, outcome_of, paired_comparison, paired_text
-from s2svr.train.data import build_test_sequences
+from s2svr.train.data import build_test_sequences, data_mode
 from s2svr.train.evaluate import to_tensor
 from s2svr.train.flow import load_flow_model
 from s2svr.train.flow_evaluate import evaluate_flow
@@ -233,7 +232,7 @@ for task in TASK_CONFIGS:
     for a in ("basicvsr", "s2svr"):  # a single-frame network gains exactly 0
         r_ = task_res[f"{task}/{a}"]
         model_, cfg_ = model_from_result(r_)
-        g_ = neighbour_gain(model_, build_test_sequences(cfg_), "y" if cfg_.model.in_channels == 1 else "rgb",
+        g_ = neighbour_gain(model_, build_test_sequences(cfg_), data_mode(cfg_),
                             num_frames=nb_budget.neighbour_frames, stride=nb_budget.neighbour_stride,
                             convention=r_["convention"])
         probe[task, archs[a]] = {"real window (dB)": g_["real"], "still window (dB)": g_["still"],

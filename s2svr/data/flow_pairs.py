@@ -20,7 +20,6 @@ uninterrupted run would have seen.
 from __future__ import annotations
 
 import math
-
 from collections.abc import Iterator, Sequence
 
 import numpy as np

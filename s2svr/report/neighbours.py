@@ -9,7 +9,6 @@ where it is ~0, the multi-frame models have learned, in effect, a single-frame r
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from ..metrics import psnr_torch
 
@@ -33,17 +32,18 @@ def neighbour_gain(model, sequences, mode: str = "rgb", num_frames: int = 40, st
     from ..train.evaluate import restore_frames
     conv = convention or {}
     test_y, crop = bool(conv.get("test_y")), int(conv.get("crop_border", 0))
+
+    def score(out, ref):  # (C, H, W) in [0, 1]; Y only for an RGB run scored on Y, as the run's own metric
+        return float(psnr_torch(out.clamp(0, 1)[None], ref[None], crop_border=crop, test_y=test_y and out.shape[0] == 3))
+
     rows = []
     for seq in sequences:
         n = min(len(seq), num_frames)
         lq, gt = (to_tensor(x) for x in (seq.lq.read(list(range(n)), mode), seq.gt.read(list(range(n)), mode)))
-        for c in range(PAST, n - FUTURE, stride):
-            with torch.no_grad():
-                real = restore_frames(model, lq[c - PAST:c + FUTURE + 1])[PAST]
-                still = restore_frames(model, lq[c:c + 1].expand(PAST + FUTURE + 1, -1, -1, -1).contiguous())[PAST]
-            score = lambda out: float(psnr_torch(out.clamp(0, 1)[None], gt[c][None], crop_border=crop,  # noqa: E731
-                                                 test_y=test_y and out.shape[0] == 3))
-            rows.append((seq.name, c, score(real), score(still)))
+        for c in range(PAST, n - FUTURE, stride):  # restore_frames runs without autograd
+            real = restore_frames(model, lq[c - PAST:c + FUTURE + 1])[PAST]
+            still = restore_frames(model, lq[c:c + 1].expand(PAST + FUTURE + 1, -1, -1, -1).contiguous())[PAST]
+            rows.append((seq.name, c, score(real, gt[c]), score(still, gt[c])))
     if not rows:
         raise ValueError(f"no window of {PAST + FUTURE + 1} frames fits in the first {num_frames} frames")
     real, still = np.array([r[2] for r in rows]), np.array([r[3] for r in rows])
