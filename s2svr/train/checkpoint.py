@@ -168,6 +168,8 @@ def read_header(path: str | Path, data: bytes | None = None) -> tuple[dict, byte
     meta = header.get("__metadata__") if isinstance(header, dict) else None
     if not isinstance(meta, dict) or "sha256" not in meta:
         found = meta.get("format") if isinstance(meta, dict) else None
+        if found == FORMAT:  # an s2svr header whose digest entry is gone: a damaged file, not a foreign one
+            raise _refuse(path, "corrupted: the header is an s2svr checkpoint's but its sha256 entry is missing")
         raise _refuse(path, f"a safetensors file without s2svr metadata (format {found!r}; expected "
                             f"{FORMAT!r} in the header's __metadata__)")
     ends = [v["data_offsets"][1] for k, v in header.items()

@@ -142,3 +142,13 @@ def test_stale_temporary_files_of_killed_runs_are_removed(tmp_path):
     _, state = _state()
     save_checkpoint(tmp_path / "last.pt", state)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt", "notes.partial.txt"]
+
+
+def test_a_damaged_digest_key_is_reported_as_corruption(tmp_path):
+    """A flipped bit can rename the header's "sha256" key (h ^ 0x04 = l): the file still says it is an s2svr
+    checkpoint, so it is corrupted, not foreign (this case made the test above fail now and then)."""
+    _, state = _state()
+    p = save_checkpoint(tmp_path / "last.pt", state)
+    p.write_bytes(p.read_bytes().replace(b'"sha256":', b'"sla256":', 1))
+    with pytest.raises(CheckpointError, match=r"last\.pt: corrupted: .*sha256 entry is missing"):
+        load_checkpoint(p)
