@@ -71,6 +71,12 @@ class FlowConfig:
     augment: str = "hflip"        # geometric augmentation: 'hflip' (ARFlow) or 'dihedral' (+ vertical flip, transpose)
     jitter: float = 0.0           # photometric jitter shared by the two frames: brightness +-j, contrast, gamma x e^+-j
     zoom: float = 1.0             # PWC-Lite works on frames enlarged by this factor, in training and in use (not ARFlow)
+    # the zoom of the networks that see LQ frames (students, supervised-lq, the restorers' flow net); None = zoom.
+    # zoom x scale puts the student's network on the teacher's grid (same motion in network pixels).
+    lq_zoom: Optional[float] = None
+    pad: bool = False             # in use, pad (replicate) the zoomed frames to a multiple of 64 instead of resizing
+    smooth_order: int = 1         # 1: Eq. (13); 2: second-order edge-aware smoothness (ARFlow's smooth_2nd)
+    census_after_warmup: bool = False  # after occ_warmup_iters, rho = census only (ARFlow's stage-1 switch)
     train_video: float = 0.0      # embedded data: this fraction of each batch from the task's real clips (no GT)
     eval_every: int = 0           # every this many steps, EPE on the test pairs -> flow_<stage>_eval.csv (0 = never)
     eval_pairs: int = 40          # test pairs of that curve

@@ -118,7 +118,8 @@ class RestoreJob:
 # Config fields added after reference weights were shipped. At these values (their defaults, which reproduce what
 # came before them) they change nothing a job computes, so they are left out of its key: the shipped weights stay
 # current. Set to anything else, they are hashed like every other field.
-ADDED_LATER = {"flow": {"augment": "hflip", "jitter": 0.0, "zoom": 1.0}}
+ADDED_LATER = {"flow": {"augment": "hflip", "jitter": 0.0, "zoom": 1.0, "lq_zoom": None, "pad": False,
+                        "smooth_order": 1, "census_after_warmup": False}}
 
 
 def _without_later_defaults(ident: dict) -> dict:

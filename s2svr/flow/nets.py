@@ -13,11 +13,12 @@ from .pwclite import PWCLite
 FLOW_NETS = ("pwclite", "dis", "farneback")
 
 
-def build_flow_net(flow_cfg) -> nn.Module:
-    """A new flow network for a `s2svr.configs.FlowConfig` (`net`, and `cost_norm` for PWC-Lite)."""
+def build_flow_net(flow_cfg, frames: str = "lq") -> nn.Module:
+    """A new flow network for a `s2svr.configs.FlowConfig` (`net`, and for PWC-Lite its arch; a restorer's flow net
+    sees the degraded frames, hence `frames='lq'`: `flow.lq_zoom`)."""
     net = getattr(flow_cfg, "net", "pwclite")
     if net == "pwclite":
-        return PWCLite.from_config(flow_cfg)
+        return PWCLite.from_config(flow_cfg, frames)
     if net == "dis":
         return DISFlow()
     if net == "farneback":

@@ -27,6 +27,10 @@ which rescales the vectors. Padding would put zero borders inside the photometri
 `zoom` (not in ARFlow; `flow.zoom`): the network works on the frames enlarged by this factor, in training
 (`forward_pyramid`) and in use (`forward`) alike, so its 1/4-resolution output is 1/(4 zoom) of the input's.
 The public S2SVR code does the same with a fixed 256x256 (`model.flow_size`); a factor keeps the aspect ratio.
+A student sees frames `scale` times smaller than its teacher; `flow.lq_zoom = zoom * scale` puts both networks on
+the same grid. `pad` (`flow.pad`): in use (`forward`), the zoomed frames are padded with their border up to a
+multiple of 64 instead of resized, so a frame of any size is zoomed by exactly `zoom` (training crops are chosen
+so that no rounding happens: patch * zoom a multiple of 64).
 """
 from __future__ import annotations
 
@@ -132,13 +136,14 @@ def _as_size(size) -> tuple[int, int]:
 class PWCLite(nn.Module):
     """PWC-Lite flow network; see the module docstring for the architecture and the size handling."""
 
-    def __init__(self, search_range: int = 4, cost_norm: bool = False, zoom: float = 1.0):
+    def __init__(self, search_range: int = 4, cost_norm: bool = False, zoom: float = 1.0, pad: bool = False):
         super().__init__()
         if not zoom > 0:
             raise ValueError(f"PWCLite: zoom must be > 0, got {zoom}")
         self.search_range = int(search_range)
         self.cost_norm = bool(cost_norm)
         self.zoom = float(zoom)
+        self.pad = bool(pad)
         dim_corr = (2 * self.search_range + 1) ** 2
         self.feature_pyramid = FeaturePyramid(PYRAMID_CHANNELS)
         # one 1x1 reduction per decoded level, coarsest first: 192, 128, 96, 64, 32 -> 32
@@ -150,16 +155,23 @@ class PWCLite(nn.Module):
         self.init_weights()
 
     @classmethod
-    def from_config(cls, flow_cfg) -> "PWCLite":
-        """A new PWC-Lite for a `s2svr.configs.FlowConfig` (its `cost_norm`)."""
-        return cls(cost_norm=bool(getattr(flow_cfg, "cost_norm", False)), zoom=float(getattr(flow_cfg, "zoom", 1.0)))
+    def from_config(cls, flow_cfg, frames: str = "hq") -> "PWCLite":
+        """A new PWC-Lite for a `s2svr.configs.FlowConfig` (`cost_norm`, `pad`, and `zoom`, or `lq_zoom` when
+        `frames` is 'lq': the students and the restorers' flow net)."""
+        zoom = getattr(flow_cfg, "zoom", 1.0)
+        if frames == "lq" and getattr(flow_cfg, "lq_zoom", None) is not None:
+            zoom = flow_cfg.lq_zoom
+        return cls(cost_norm=bool(getattr(flow_cfg, "cost_norm", False)), zoom=float(zoom),
+                   pad=bool(getattr(flow_cfg, "pad", False)))
 
     def arch(self) -> dict:
-        """The constructor arguments, stored in checkpoints so that a loader rebuilds the same network (`zoom` only
-        when it is not 1, so the checkpoints written before it existed describe themselves the same way)."""
+        """The constructor arguments, stored in checkpoints so that a loader rebuilds the same network (`zoom` and
+        `pad` only when not at their defaults, so the checkpoints written before them describe themselves the same)."""
         out = {"search_range": self.search_range, "cost_norm": self.cost_norm}
         if self.zoom != 1.0:
             out["zoom"] = self.zoom
+        if self.pad:
+            out["pad"] = True
         return out
 
     @torch.no_grad()
@@ -237,11 +249,16 @@ class PWCLite(nn.Module):
             'area').}
         """
         img1, img2 = self._prepare(img1, img2)
-        b, _, h, w = img1.shape
+        h, w = img1.shape[-2:]
         size = self.network_size(round(h * self.zoom), round(w * self.zoom))
         imgs = torch.cat([img1, img2], 0)  # (2B, 3, H, W): one pyramid pass for both frames
         if (h, w) != size:
             imgs = F.interpolate(imgs, size=size, mode="bilinear", align_corners=False)
+        return self._pyramid_flows(imgs, with_bw)
+
+    def _pyramid_flows(self, imgs: torch.Tensor, with_bw: bool) -> dict:
+        """`forward_pyramid`'s output for the two frames stacked `(2B, 3, h, w)`, h and w multiples of 64."""
+        b = imgs.shape[0] // 2
         pyr = self.feature_pyramid(imgs)
         pyr1, pyr2 = [p[:b] for p in pyr], [p[b:] for p in pyr]
         if with_bw:  # batch fw and bw through the shared decoder
@@ -251,10 +268,27 @@ class PWCLite(nn.Module):
             flows = self._decode(pyr1, pyr2)
         flows = [4.0 * F.interpolate(f, scale_factor=4, mode="bilinear", align_corners=True)
                  for f in flows[::-1]]  # finest first
-        out = {"flows_fw": [f[:b] for f in flows], "size": size}
+        out = {"flows_fw": [f[:b] for f in flows], "size": tuple(imgs.shape[-2:])}
         if with_bw:
             out["flows_bw"] = [f[b:] for f in flows]
         return out
+
+    def _forward_padded(self, img1: torch.Tensor, img2: torch.Tensor, with_bw: bool) -> dict:
+        """Like `forward_pyramid`, but the zoomed frames are padded (replicated border) up to a multiple of 64
+        rather than resized, so every input is zoomed by exactly `zoom` in both directions; the finest flows are
+        cropped back to the zoomed size."""
+        img1, img2 = self._prepare(img1, img2)
+        h, w = img1.shape[-2:]
+        zh, zw = max(1, round(h * self.zoom)), max(1, round(w * self.zoom))
+        imgs = torch.cat([img1, img2], 0)
+        if (h, w) != (zh, zw):
+            imgs = F.interpolate(imgs, size=(zh, zw), mode="bilinear", align_corners=False)
+        nh, nw = self.network_size(zh, zw)
+        if (nh, nw) != (zh, zw):
+            imgs = F.pad(imgs, (0, nw - zw, 0, nh - zh), mode="replicate")
+        out = self._pyramid_flows(imgs, with_bw)
+        crop = lambda flows: [flows[0][..., :zh, :zw]]  # noqa: E731
+        return {"flows_fw": crop(out["flows_fw"]), "flows_bw": crop(out["flows_bw"]) if with_bw else None}
 
     def forward(self, img1: torch.Tensor, img2: torch.Tensor, with_bw: bool = False, work_size=None):
         """Flow from img1 to img2 at input size: `flow_warp(img2, flow_fw) ~ img1`.
@@ -272,7 +306,10 @@ class PWCLite(nn.Module):
             size = _as_size(work_size)
             img1 = F.interpolate(img1, size=size, mode="bilinear", align_corners=False)
             img2 = F.interpolate(img2, size=size, mode="bilinear", align_corners=False)
-        out = self.forward_pyramid(img1, img2, with_bw=with_bw)
+        if self.pad:
+            out = self._forward_padded(img1, img2, with_bw)
+        else:
+            out = self.forward_pyramid(img1, img2, with_bw=with_bw)
         flow_fw = resize_flow(out["flows_fw"][0], (h, w))
         if not with_bw:
             return flow_fw

@@ -48,6 +48,23 @@ def smoothness_loss(flow: torch.Tensor, image: torch.Tensor, alpha: float = 10.0
     return (w_x * f_dx.abs()).mean() / 4 + (w_y * f_dy.abs()).mean() / 4
 
 
+def smoothness_loss_2nd(flow: torch.Tensor, image: torch.Tensor, alpha: float = 10.0) -> torch.Tensor:
+    """Second-order edge-aware smoothness (ARFlow's `smooth_grad_2nd`, its KITTI recipe): penalises the change of
+    the flow's gradient, so affine motion (rotation, zoom) costs nothing where first order charges its slope.
+
+    Returns:
+        scalar `mean(w_x |dxx F|) / 2 + mean(w_y |dyy F|) / 2` with the edge weights of :func:`edge_weights`
+        (taken at the left / upper pixel of each second difference, as ARFlow); 0 for any affine flow.
+    """
+    if flow.shape[-2:] != image.shape[-2:]:
+        raise ValueError(f"smoothness_loss_2nd: flow {tuple(flow.shape)} and image {tuple(image.shape)} differ in size")
+    w_x, w_y = edge_weights(image, alpha)
+    f_dx, f_dy = image_gradients(flow)
+    f_dxx, _ = image_gradients(f_dx)
+    _, f_dyy = image_gradients(f_dy)
+    return (w_x[..., :, 1:] * f_dxx.abs()).mean() / 2 + (w_y[..., 1:, :] * f_dyy.abs()).mean() / 2
+
+
 class SmoothnessLoss(nn.Module):
     """Module form of :func:`smoothness_loss`."""
 

@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from ..flow.occlusion import occlusion_from_range, visibility_mask
 from .distillation import distillation_loss
 from .photometric import photometric_loss
-from .smoothness import smoothness_loss
+from .smoothness import smoothness_loss, smoothness_loss_2nd
 
 ARFLOW_W_SCALES = (1.0, 1.0, 1.0, 1.0, 0.0)
 ARFLOW_W_SM_SCALES = (1.0, 0.0, 0.0, 0.0, 0.0)
@@ -63,13 +63,16 @@ class FlowLoss(nn.Module):
                  w_ssim: float = 0.85, w_census: float = 0.0, smooth_alpha: float = 10.0,
                  w_scales: Sequence[float] = ARFLOW_W_SCALES, w_sm_scales: Sequence[float] = ARFLOW_W_SM_SCALES,
                  bidirectional: bool = True, min_visible: float = 0.1, occlusion: str = "fb",
-                 occ_range_th: float = 0.2):
+                 occ_range_th: float = 0.2, smooth_order: int = 1):
         super().__init__()
         self.w_ph, self.w_sm, self.w_dis = float(w_ph), float(w_sm), float(w_dis)
         # rho's inner weights, normalised so that the L1 coefficient is 1 (the paper's rho = L1)
         norm = float(w_l1) if w_l1 > 0 else 1.0
         self.rho = dict(w_l1=float(w_l1) / norm, w_ssim=float(w_ssim) / norm, w_census=float(w_census) / norm)
         self.smooth_alpha = float(smooth_alpha)
+        if smooth_order not in (1, 2):
+            raise ValueError(f"smooth_order must be 1 or 2, got {smooth_order!r}")
+        self.smooth_order = int(smooth_order)
         self.w_scales, self.w_sm_scales = tuple(w_scales), tuple(w_sm_scales)
         self.bidirectional = bool(bidirectional)
         self.min_visible = float(min_visible)
@@ -83,7 +86,13 @@ class FlowLoss(nn.Module):
         return cls(w_ph=cfg.w_ph, w_sm=cfg.w_sm, w_dis=cfg.w_dis, w_l1=cfg.w_l1, w_ssim=cfg.w_ssim,
                    w_census=cfg.w_census, smooth_alpha=cfg.smooth_alpha, w_scales=cfg.w_scales,
                    w_sm_scales=cfg.w_sm_scales, bidirectional=cfg.bidirectional, min_visible=cfg.min_visible,
-                   occlusion="range" if cfg.occ_warmup_iters > 0 else "fb", occ_range_th=cfg.occ_range_th)
+                   occlusion="range" if cfg.occ_warmup_iters > 0 else "fb", occ_range_th=cfg.occ_range_th,
+                   smooth_order=getattr(cfg, "smooth_order", 1))
+
+    def use_census(self) -> None:
+        """rho = census only, with the weight ARFlow gives it after its first stage (w_ternary = 1 on the whole
+        photometric term, i.e. 1 / w_ph here, where w_ph scales rho): the trainer's switch after the warm-up."""
+        self.rho = dict(w_l1=0.0, w_ssim=0.0, w_census=1.0 / self.w_ph)
 
     # ------------------------------------------------------------------ helpers
     def _directions(self, pyramid: dict, img1: torch.Tensor, img2: torch.Tensor):
@@ -153,7 +162,8 @@ class FlowLoss(nn.Module):
                 w = _weight(self.w_sm_scales, level)
                 if w == 0:
                     continue
-                total = total + w * smoothness_loss(flow / s, resize_images(a, flow.shape[-2:]), self.smooth_alpha)
+                smooth = smoothness_loss if self.smooth_order == 1 else smoothness_loss_2nd
+                total = total + w * smooth(flow / s, resize_images(a, flow.shape[-2:]), self.smooth_alpha)
         return self.w_sm * total / len(dirs)
 
     def distillation_term(self, pyramid: dict, teacher_fw: torch.Tensor,

@@ -57,9 +57,9 @@ def _plain(x):
     return x
 
 
-def build_flow_model(flow_cfg) -> PWCLite:
-    """A new PWC-Lite as `flow_cfg` (a FlowConfig) describes it."""
-    return PWCLite.from_config(flow_cfg)
+def build_flow_model(flow_cfg, frames: str = "hq") -> PWCLite:
+    """A new PWC-Lite as `flow_cfg` (a FlowConfig) describes it, for a stage on `frames` ('hq' or 'lq')."""
+    return PWCLite.from_config(flow_cfg, frames)
 
 
 def flow_arch(state: dict) -> dict:
@@ -225,6 +225,8 @@ def train_flow(stage: str, model, batches, cfg, *, teacher=None, out_dir=None, i
             batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
             # ARFlow: the range-map occlusion first, the forward-backward check once F12 and F21 mean something
             loss_fn.occlusion = "range" if step < cfg.occ_warmup_iters else "fb"
+            if getattr(cfg, "census_after_warmup", False) and step >= cfg.occ_warmup_iters:
+                loss_fn.use_census()
             for group in opt.param_groups:
                 group["lr"] = learning_rate(cfg, step, iters)
             total, terms = stage_loss(stage, model, batch, loss_fn, teacher, frames)
@@ -294,7 +296,7 @@ def run_stage(cfg, stage: str, out_dir, *, teacher=None, device="auto", frames: 
     if stage == "student" and not teacher:
         raise FlowTrainError("--stage student needs --teacher OUT/flow_teacher.pt (the teacher's checkpoint)")
     seed_everything(cfg.seed)
-    model = build_flow_model(cfg.flow)
+    model = build_flow_model(cfg.flow, stage_frames(stage, frames))
     teacher_net = load_flow_model(teacher, device) if stage == "student" else None
     pairs = load_flow_pairs(cfg, "train", video=cfg.flow.train_video > 0 and stage != "supervised")
     if cfg.flow.augment not in ("hflip", "dihedral"):

@@ -169,8 +169,10 @@ def test_jitter_changes_both_frames_alike():
 def test_options_added_later_leave_keys_unchanged_at_their_defaults():
     from s2svr.experiments import FlowJob, key
     base = FlowJob("sr_reds4", "ci", "teacher")
-    explicit = base.with_overrides(flow={"augment": "hflip", "jitter": 0.0})
+    explicit = base.with_overrides(flow={"augment": "hflip", "jitter": 0.0, "zoom": 1.0, "lq_zoom": None,
+                                         "pad": False, "smooth_order": 1, "census_after_warmup": False})
     assert key(explicit) == key(base)
+    assert key(base.with_overrides(flow={"smooth_order": 2})) != key(base)
     assert key(base.with_overrides(flow={"augment": "dihedral"})) != key(base)
     assert key(base.with_overrides(flow={"jitter": 0.1})) != key(base)
 
@@ -190,3 +192,38 @@ def test_zoom_enlarges_the_frames_the_network_works_on_and_is_stored():
     assert PWCLite.from_config(FlowConfig(zoom=2.0)).zoom == 2.0
     with pytest.raises(ValueError, match="zoom"):
         PWCLite(zoom=0)
+
+
+def test_lq_zoom_builds_the_students_and_the_restorers_flow_net():
+    cfg = FlowConfig(zoom=2.0, lq_zoom=8.0, pad=True)
+    assert PWCLite.from_config(cfg).zoom == 2.0 and PWCLite.from_config(cfg, "lq").zoom == 8.0
+    assert PWCLite.from_config(FlowConfig(zoom=2.0), "lq").zoom == 2.0  # lq_zoom None: the same zoom
+    from s2svr.flow.nets import build_flow_net
+    assert build_flow_net(cfg).arch() == {"search_range": 4, "cost_norm": False, "zoom": 8.0, "pad": True}
+
+
+def test_pad_zooms_any_size_exactly_and_matches_resizing_on_multiples_of_64():
+    torch.manual_seed(0)
+    resized, padded = PWCLite(cost_norm=True, zoom=2.0), PWCLite(cost_norm=True, zoom=2.0, pad=True)
+    padded.load_state_dict(resized.state_dict())
+    a, b = textured(64)[..., :64, :64], textured(64, seed=1)[..., :64, :64]
+    assert torch.allclose(resized(a, b), padded(a, b), atol=1e-6)  # 128 px: nothing to pad
+    # 40 x 24 -> 80 x 48 padded to 128 x 64: the network sees the frames zoomed x2 in both directions, and the
+    # flow of the unpadded region is what the same network gives on the zoomed frames padded by hand
+    a, b = a[..., :24, :40], b[..., :24, :40]
+    fw, bw = padded(a, b, with_bw=True)
+    assert fw.shape == bw.shape == (1, 2, 24, 40)
+    big = [F.pad(F.interpolate(x, size=(48, 80), mode="bilinear", align_corners=False), (0, 48, 0, 16),
+                 mode="replicate") for x in (a, b)]
+    plain = PWCLite(cost_norm=True)
+    plain.load_state_dict(resized.state_dict())
+    expected = F.interpolate(plain(*big)[..., :48, :80], size=(24, 40), mode="bilinear", align_corners=False) / 2
+    assert torch.allclose(fw, expected, atol=1e-5)
+    assert not torch.allclose(resized(a, b), fw, atol=1e-3)  # resizing to 64 x 128 zooms y by 2.67, not 2
+
+
+def test_census_after_warmup_switches_rho_to_census():
+    loss = FlowLoss.from_config(FlowConfig())
+    assert loss.rho["w_census"] == 0
+    loss.use_census()
+    assert loss.rho == {"w_l1": 0.0, "w_ssim": 0.0, "w_census": pytest.approx(1 / 0.15)}

@@ -1,4 +1,5 @@
 """Eq. (13): zero for constant flow, larger for noisy flow, edge-aware weights relax it at image edges."""
+import pytest
 import torch
 from synth_frames import smooth_texture
 
@@ -39,3 +40,16 @@ def test_module_matches_function():
     img = smooth_texture(1, 3, 12, 12)
     flow = torch.randn(1, 2, 12, 12, generator=torch.Generator().manual_seed(1))
     assert torch.equal(SmoothnessLoss(alpha=5.0)(flow, img), smoothness_loss(flow, img, 5.0))
+
+
+def test_second_order_is_zero_on_affine_flow_where_first_order_is_not():
+    from s2svr.losses.smoothness import smoothness_loss_2nd
+    y, x = torch.meshgrid(torch.arange(16.0), torch.arange(20.0), indexing="ij")
+    rotation = torch.stack([-0.1 * (y - 8), 0.1 * (x - 10)])[None]  # (1, 2, 16, 20), a small rotation's flow
+    image = torch.rand(1, 3, 16, 20)
+    assert smoothness_loss(rotation, image) > 1e-3
+    assert smoothness_loss_2nd(rotation, image) < 1e-6
+    bumpy = rotation + 0.5 * torch.randn_like(rotation)
+    assert smoothness_loss_2nd(bumpy, image) > 1e-2
+    with pytest.raises(ValueError, match="differ in size"):
+        smoothness_loss_2nd(rotation, image[..., :8])
