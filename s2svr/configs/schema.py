@@ -77,6 +77,9 @@ class FlowConfig:
     pad: bool = False             # in use, pad (replicate) the zoomed frames to a multiple of 64 instead of resizing
     smooth_order: int = 1         # 1: Eq. (13); 2: second-order edge-aware smoothness (ARFlow's smooth_2nd)
     census_after_warmup: bool = False  # after occ_warmup_iters, rho = census only (ARFlow's stage-1 switch)
+    # the student's first weights: 'scratch' (Algorithm 1 is silent) or 'teacher' (its weights; needs lq_zoom =
+    # zoom x scale so that both networks see the same geometry, the student only blurrier frames)
+    student_init: str = "scratch"
     train_video: float = 0.0      # embedded data: this fraction of each batch from the task's real clips (no GT)
     eval_every: int = 0           # every this many steps, EPE on the test pairs -> flow_<stage>_eval.csv (0 = never)
     eval_pairs: int = 40          # test pairs of that curve

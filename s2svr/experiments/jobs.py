@@ -119,7 +119,8 @@ class RestoreJob:
 # came before them) they change nothing a job computes, so they are left out of its key: the shipped weights stay
 # current. Set to anything else, they are hashed like every other field.
 ADDED_LATER = {"flow": {"augment": "hflip", "jitter": 0.0, "zoom": 1.0, "lq_zoom": None, "pad": False,
-                        "smooth_order": 1, "census_after_warmup": False}}
+                        "smooth_order": 1, "census_after_warmup": False,
+                        "student_init": "scratch"}}
 
 
 def _without_later_defaults(ident: dict) -> dict:

@@ -298,6 +298,10 @@ def run_stage(cfg, stage: str, out_dir, *, teacher=None, device="auto", frames: 
     seed_everything(cfg.seed)
     model = build_flow_model(cfg.flow, stage_frames(stage, frames))
     teacher_net = load_flow_model(teacher, device) if stage == "student" else None
+    if cfg.flow.student_init not in ("scratch", "teacher"):
+        raise FlowTrainError(f"flow.student_init must be 'scratch' or 'teacher', got {cfg.flow.student_init!r}")
+    if stage == "student" and cfg.flow.student_init == "teacher":
+        model.load_state_dict(teacher_net.state_dict())  # same layers; the arch differs in zoom only
     pairs = load_flow_pairs(cfg, "train", video=cfg.flow.train_video > 0 and stage != "supervised")
     if cfg.flow.augment not in ("hflip", "dihedral"):
         raise FlowTrainError(f"flow.augment must be 'hflip' or 'dihedral', got {cfg.flow.augment!r}")

@@ -227,3 +227,25 @@ def test_census_after_warmup_switches_rho_to_census():
     assert loss.rho["w_census"] == 0
     loss.use_census()
     assert loss.rho == {"w_l1": 0.0, "w_ssim": 0.0, "w_census": pytest.approx(1 / 0.15)}
+
+
+def test_student_init_from_the_teacher(tmp_path):
+    from s2svr.configs import load_config
+    from s2svr.train.flow import load_flow_model, run_stage
+    over = {"flow": {"zoom": 2.0, "lq_zoom": 8.0, "iters": 1, "eval_every": 0}}
+    cfg = load_config("sr_reds4", "ci", overrides=over)
+    teacher = run_stage(cfg, "teacher", tmp_path / "t", device="cpu", progress=False).checkpoint
+    bad = load_config("sr_reds4", "ci", overrides={"flow": {**over["flow"], "student_init": "copy"}})
+    with pytest.raises(FlowTrainError, match="student_init"):
+        run_stage(bad, "student", tmp_path / "bad", teacher=teacher, device="cpu", progress=False)
+    init = load_config("sr_reds4", "ci", overrides={"flow": {**over["flow"], "student_init": "teacher", "lr": 1e-12,
+                                                             "lr_min": 0.0, "lr_warmup_iters": 0}})
+    student = run_stage(init, "student", tmp_path / "s", teacher=teacher, device="cpu", progress=False).checkpoint
+    t, s = load_flow_model(teacher), load_flow_model(student)
+    assert (t.zoom, s.zoom) == (2.0, 8.0)
+    # one step at lr 1e-12: the student still holds the teacher's weights
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(t.state_dict().values(), s.state_dict().values()))
+    scratch = load_config("sr_reds4", "ci", overrides={"flow": {**init.flow.__dict__, "student_init": "scratch"}})
+    other = load_flow_model(run_stage(scratch, "student", tmp_path / "x", teacher=teacher, device="cpu",
+                                      progress=False).checkpoint)
+    assert not all(torch.allclose(a, b, atol=1e-6) for a, b in zip(t.state_dict().values(), other.state_dict().values()))
