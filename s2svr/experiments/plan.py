@@ -20,13 +20,15 @@ import os
 import time
 from pathlib import Path
 
+from ..configs import load_config
 from ..configs.schema import ARCHS
 from .jobs import FlowJob, RestoreJob
 from .runner import run
 
 TASK_CONFIGS = {"sr": "sr_reds4", "deblur": "deblur_gopro", "vqe": "vqe_mfqe"}
 PAPER_FLOW = {"cost_norm": False, "lr": 1e-4, "lr_warmup_iters": 0, "lr_schedule": "constant", "grad_clip": 0.0,
-              "occ_warmup_iters": 0}
+              "occ_warmup_iters": 0, "census_after_warmup": False, "smooth_order": 1, "augment": "hflip",
+              "jitter": 0.0, "zoom": 1.0, "patch_size": 128}
 
 
 def jobs(profile: str) -> dict:
@@ -36,7 +38,10 @@ def jobs(profile: str) -> dict:
     out["flow/teacher"] = teacher
     for task, config in TASK_CONFIGS.items():
         out[f"flow/{task}/student"] = FlowJob(config, profile, "student", teacher=teacher)
-    out["flow/sr/student-nodistill"] = FlowJob("sr_reds4", profile, "student-nodistill")
+    # the control without distillation: from the teacher's weights too when the students start from them
+    from_teacher = load_config("sr_reds4", profile).flow.student_init == "teacher"
+    out["flow/sr/student-nodistill"] = FlowJob("sr_reds4", profile, "student-nodistill",
+                                               teacher=teacher if from_teacher else None)
     out["flow/sr/supervised-hq"] = FlowJob("sr_reds4", profile, "supervised", frames="hq")
     out["flow/sr/supervised-lq"] = FlowJob("sr_reds4", profile, "supervised", frames="lq")
     # the recipe against the plateau: the same teacher with ARFlow's raw cost volume, and on the paper's path

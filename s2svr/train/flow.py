@@ -300,8 +300,12 @@ def run_stage(cfg, stage: str, out_dir, *, teacher=None, device="auto", frames: 
     teacher_net = load_flow_model(teacher, device) if stage == "student" else None
     if cfg.flow.student_init not in ("scratch", "teacher"):
         raise FlowTrainError(f"flow.student_init must be 'scratch' or 'teacher', got {cfg.flow.student_init!r}")
-    if stage == "student" and cfg.flow.student_init == "teacher":
-        model.load_state_dict(teacher_net.state_dict())  # same layers; the arch differs in zoom only
+    if stage in ("student", "student-nodistill") and cfg.flow.student_init == "teacher":
+        # the control without distillation starts from the same weights, so that the two differ in Eq. (16) only
+        if not teacher:
+            raise FlowTrainError(f"--stage {stage} with flow.student_init 'teacher' needs --teacher (its first weights)")
+        init = teacher_net if teacher_net is not None else load_flow_model(teacher, device)
+        model.load_state_dict(init.state_dict())  # same layers; the arch differs in zoom only
     pairs = load_flow_pairs(cfg, "train", video=cfg.flow.train_video > 0 and stage != "supervised")
     if cfg.flow.augment not in ("hflip", "dihedral"):
         raise FlowTrainError(f"flow.augment must be 'hflip' or 'dihedral', got {cfg.flow.augment!r}")

@@ -249,3 +249,28 @@ def test_student_init_from_the_teacher(tmp_path):
     other = load_flow_model(run_stage(scratch, "student", tmp_path / "x", teacher=teacher, device="cpu",
                                       progress=False).checkpoint)
     assert not all(torch.allclose(a, b, atol=1e-6) for a, b in zip(t.state_dict().values(), other.state_dict().values()))
+
+
+def test_nodistill_control_starts_from_the_teacher_when_the_student_does(tmp_path):
+    from s2svr.configs import load_config
+    from s2svr.train.flow import load_flow_model, run_stage
+    over = {"flow": {"iters": 1, "eval_every": 0, "student_init": "teacher", "lr": 1e-12, "lr_min": 0.0,
+                     "lr_warmup_iters": 0}}
+    cfg = load_config("sr_reds4", "ci", overrides=over)
+    with pytest.raises(FlowTrainError, match="needs --teacher"):
+        run_stage(cfg, "student-nodistill", tmp_path / "n0", device="cpu", progress=False)
+    teacher = run_stage(load_config("sr_reds4", "ci", overrides={"flow": {"iters": 1, "eval_every": 0}}), "teacher",
+                        tmp_path / "t", device="cpu", progress=False).checkpoint
+    ckpt = run_stage(cfg, "student-nodistill", tmp_path / "n", teacher=teacher, device="cpu", progress=False).checkpoint
+    t, n = load_flow_model(teacher), load_flow_model(ckpt)
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(t.state_dict().values(), n.state_dict().values()))
+
+
+def test_plan_gives_the_nodistill_control_the_teacher_only_when_students_start_from_it(monkeypatch):
+    from s2svr.experiments import plan
+    jobs = plan.jobs("ci")
+    assert jobs["flow/sr/student-nodistill"].teacher is None  # profile ci: students from scratch
+    real = plan.load_config
+    monkeypatch.setattr(plan, "load_config", lambda *a, **k: real(*a, overrides={"flow": {"student_init": "teacher"}}))
+    jobs = plan.jobs("ci")
+    assert jobs["flow/sr/student-nodistill"].teacher is jobs["flow/teacher"]
