@@ -274,3 +274,23 @@ def test_plan_gives_the_nodistill_control_the_teacher_only_when_students_start_f
     monkeypatch.setattr(plan, "load_config", lambda *a, **k: real(*a, overrides={"flow": {"student_init": "teacher"}}))
     jobs = plan.jobs("ci")
     assert jobs["flow/sr/student-nodistill"].teacher is jobs["flow/teacher"]
+
+
+def test_restorer_runs_an_hq_flow_net_at_the_configs_lq_zoom_and_refuses_other_layers(tmp_path):
+    from s2svr.configs import load_config
+    from s2svr.models import build_model
+    from s2svr.flow.nets import build_flow_net
+    from s2svr.train.checkpoint import save_checkpoint
+    from s2svr.train.trainer import TrainingError, load_flow_init
+    cfg = load_config("sr_reds4", "ci", overrides={"flow": {"zoom": 2.0, "lq_zoom": 8.0, "pad": True}})
+    hq = PWCLite(cost_norm=True, zoom=2.0)  # trained on HQ frames (the supervised-hq control)
+    path = tmp_path / "flow_supervised.pt"
+    save_checkpoint(path, {"kind": "flow", "stage": "supervised", "arch": hq.arch(), "model": hq.state_dict()})
+    model = build_model(cfg.model, flow_net=build_flow_net(cfg.flow))
+    load_flow_init(model, str(path))
+    assert model.flow.zoom == 8.0 and model.flow.pad
+    assert all(torch.equal(a, b) for a, b in zip(hq.state_dict().values(), model.flow.state_dict().values()))
+    raw = PWCLite(cost_norm=False)
+    save_checkpoint(path, {"kind": "flow", "stage": "supervised", "arch": raw.arch(), "model": raw.state_dict()})
+    with pytest.raises(TrainingError, match="cost_norm"):
+        load_flow_init(model, str(path))
