@@ -248,13 +248,24 @@ class PWCLite(nn.Module):
             and H and W are multiples of 64. Losses should resize the frames to each flow's size (ARFlow uses
             'area').}
         """
+        imgs, _ = self._network_input(img1, img2, pad=False)
+        return self._pyramid_flows(imgs, with_bw)
+
+    def _network_input(self, img1: torch.Tensor, img2: torch.Tensor, pad: bool) -> tuple[torch.Tensor, tuple]:
+        """The two frames stacked `(2B, 3, h, w)` at the size the network works at, and the zoomed size `(zh, zw)`
+        they fill: zoomed by `zoom` and resized to `network_size` (pad=False, training), or zoomed exactly and padded
+        with their border up to it (pad=True, `self.pad` in use); the flows of `(zh, zw)` are the frames' own."""
         img1, img2 = self._prepare(img1, img2)
         h, w = img1.shape[-2:]
-        size = self.network_size(round(h * self.zoom), round(w * self.zoom))
+        zoomed = (max(1, round(h * self.zoom)), max(1, round(w * self.zoom)))
+        size = self.network_size(*zoomed)
         imgs = torch.cat([img1, img2], 0)  # (2B, 3, H, W): one pyramid pass for both frames
-        if (h, w) != size:
-            imgs = F.interpolate(imgs, size=size, mode="bilinear", align_corners=False)
-        return self._pyramid_flows(imgs, with_bw)
+        target = zoomed if pad else size
+        if (h, w) != target:
+            imgs = F.interpolate(imgs, size=target, mode="bilinear", align_corners=False)
+        if pad and zoomed != size:
+            imgs = F.pad(imgs, (0, size[1] - zoomed[1], 0, size[0] - zoomed[0]), mode="replicate")
+        return imgs, (zoomed if pad else size)
 
     def _pyramid_flows(self, imgs: torch.Tensor, with_bw: bool) -> dict:
         """`forward_pyramid`'s output for the two frames stacked `(2B, 3, h, w)`, h and w multiples of 64."""
@@ -273,23 +284,6 @@ class PWCLite(nn.Module):
             out["flows_bw"] = [f[b:] for f in flows]
         return out
 
-    def _forward_padded(self, img1: torch.Tensor, img2: torch.Tensor, with_bw: bool) -> dict:
-        """Like `forward_pyramid`, but the zoomed frames are padded (replicated border) up to a multiple of 64
-        rather than resized, so every input is zoomed by exactly `zoom` in both directions; the finest flows are
-        cropped back to the zoomed size."""
-        img1, img2 = self._prepare(img1, img2)
-        h, w = img1.shape[-2:]
-        zh, zw = max(1, round(h * self.zoom)), max(1, round(w * self.zoom))
-        imgs = torch.cat([img1, img2], 0)
-        if (h, w) != (zh, zw):
-            imgs = F.interpolate(imgs, size=(zh, zw), mode="bilinear", align_corners=False)
-        nh, nw = self.network_size(zh, zw)
-        if (nh, nw) != (zh, zw):
-            imgs = F.pad(imgs, (0, nw - zw, 0, nh - zh), mode="replicate")
-        out = self._pyramid_flows(imgs, with_bw)
-        crop = lambda flows: [flows[0][..., :zh, :zw]]  # noqa: E731
-        return {"flows_fw": crop(out["flows_fw"]), "flows_bw": crop(out["flows_bw"]) if with_bw else None}
-
     def forward(self, img1: torch.Tensor, img2: torch.Tensor, with_bw: bool = False, work_size=None):
         """Flow from img1 to img2 at input size: `flow_warp(img2, flow_fw) ~ img1`.
 
@@ -306,14 +300,12 @@ class PWCLite(nn.Module):
             size = _as_size(work_size)
             img1 = F.interpolate(img1, size=size, mode="bilinear", align_corners=False)
             img2 = F.interpolate(img2, size=size, mode="bilinear", align_corners=False)
-        if self.pad:
-            out = self._forward_padded(img1, img2, with_bw)
-        else:
-            out = self.forward_pyramid(img1, img2, with_bw=with_bw)
-        flow_fw = resize_flow(out["flows_fw"][0], (h, w))
+        imgs, (zh, zw) = self._network_input(img1, img2, pad=self.pad)
+        out = self._pyramid_flows(imgs, with_bw)
+        flow_fw = resize_flow(out["flows_fw"][0][..., :zh, :zw], (h, w))  # a padded border is cropped off
         if not with_bw:
             return flow_fw
-        return flow_fw, resize_flow(out["flows_bw"][0], (h, w))
+        return flow_fw, resize_flow(out["flows_bw"][0][..., :zh, :zw], (h, w))
 
     # ------------------------------------------------------------------ ARFlow checkpoints
     ARFLOW_PREFIXES = (("feature_pyramid_extractor.convs.", "feature_pyramid.stages."),

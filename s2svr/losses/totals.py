@@ -73,6 +73,7 @@ class FlowLoss(nn.Module):
         if smooth_order not in (1, 2):
             raise ValueError(f"smooth_order must be 1 or 2, got {smooth_order!r}")
         self.smooth_order = int(smooth_order)
+        self._smooth = smoothness_loss if self.smooth_order == 1 else smoothness_loss_2nd
         self.w_scales, self.w_sm_scales = tuple(w_scales), tuple(w_sm_scales)
         self.bidirectional = bool(bidirectional)
         self.min_visible = float(min_visible)
@@ -162,8 +163,7 @@ class FlowLoss(nn.Module):
                 w = _weight(self.w_sm_scales, level)
                 if w == 0:
                     continue
-                smooth = smoothness_loss if self.smooth_order == 1 else smoothness_loss_2nd
-                total = total + w * smooth(flow / s, resize_images(a, flow.shape[-2:]), self.smooth_alpha)
+                total = total + w * self._smooth(flow / s, resize_images(a, flow.shape[-2:]), self.smooth_alpha)
         return self.w_sm * total / len(dirs)
 
     def distillation_term(self, pyramid: dict, teacher_fw: torch.Tensor,
