@@ -28,7 +28,8 @@ from .runner import run
 TASK_CONFIGS = {"sr": "sr_reds4", "deblur": "deblur_gopro", "vqe": "vqe_mfqe"}
 PAPER_FLOW = {"cost_norm": False, "lr": 1e-4, "lr_warmup_iters": 0, "lr_schedule": "constant", "grad_clip": 0.0,
               "occ_warmup_iters": 0, "census_after_warmup": False, "smooth_order": 1, "augment": "hflip",
-              "jitter": 0.0, "zoom": 1.0, "patch_size": 128}
+              "jitter": 0.0, "zoom": 1.0, "patch_size": 128, "lq_zoom": None, "pad": False,
+              "student_init": "scratch"}
 
 
 def jobs(profile: str) -> dict:
