@@ -54,6 +54,8 @@ def run_restore(spec: dict, d: Path) -> dict:
         over["flow"] = dict(over["flow"], checkpoint=spec["flow_checkpoint"])
     cfg = config_from_dict(over, str(d / "job.json"))
     device = resolve_device(os.environ.get("S2SVR_DEVICE", "auto"))
+    # flows of a flow net, kept for every job of this plan that runs the same net on the same frames
+    flow_cache = d.parent / "flow_cache"
     t0 = time.time()
     steps = 0
     if spec["arch"] == "identity":
@@ -63,7 +65,7 @@ def run_restore(spec: dict, d: Path) -> dict:
         model, _ = model_from_checkpoint(spec["shipped_checkpoint"], device=device)
         steps = int(spec.get("shipped_steps") or 0)
     else:
-        res = train(cfg, d / "train", device=str(device), progress=False)
+        res = train(cfg, d / "train", device=str(device), progress=False, flow_cache=flow_cache)
         steps = res.step
         model, _ = model_from_checkpoint(res.checkpoint, device=device)
     train_s = time.time() - t0
@@ -73,7 +75,7 @@ def run_restore(spec: dict, d: Path) -> dict:
     t1 = time.time()
     with torch.no_grad():
         ev = evaluate_sequences(model, build_test_sequences(cfg), cfg, device=device, progress=False,
-                                save_dir=out_dir if spec["save_outputs"] else None)
+                                save_dir=out_dir if spec["save_outputs"] else None, flow_cache=flow_cache)
     if spec.get("shipped_checkpoint"):
         train_s = spec.get("shipped_seconds") or 0.0  # where and how long it trained: the manifest
     return {**ev, "arch": spec["arch"], "steps": steps, "train_seconds": train_s,

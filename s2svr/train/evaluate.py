@@ -46,14 +46,19 @@ def can_stream(model) -> bool:
 
 
 @torch.no_grad()
-def restore_frames(model, frames_lq: torch.Tensor, device="cpu") -> torch.Tensor:
+def restore_frames(model, frames_lq: torch.Tensor, device="cpu", flows=None) -> torch.Tensor:
     """Restore one whole clip `(T, C, H, W)` -> `(T, C, sH, sW)` on the CPU.
 
     A model that can stream (:func:`can_stream`: S2SVR's `paper` layout, the frame-wise baselines) is restored
     as a stream (memory bounded, outputs moved to the CPU as they are produced); the others (`official` layout,
-    BasicVSR-style `clip` baseline) get the whole clip at once.
+    BasicVSR-style `clip` baseline) get the whole clip at once. `flows`: the clip's `(flow_fw, flow_bw)`, each
+    `(T-1, 2, H, W)`, computed beforehand by the model's own flow net (`s2svr.train.flow_bank`); the clip is then
+    restored whole with them, which gives what the stream gives.
     """
     model.eval()
+    if flows is not None and len(frames_lq) > 1:
+        fw, bw = (torch.as_tensor(f).unsqueeze(0).to(device) for f in flows)
+        return model(frames_lq.unsqueeze(0).to(device), flows=(fw, bw))[0].cpu()
     if can_stream(model):
         outs = [y.cpu() for y in model.stream(f.unsqueeze(0).to(device) for f in frames_lq)]
         return torch.cat(outs, 0)
@@ -66,19 +71,30 @@ def _frames(seq: VideoSequence, n: int, mode: str):
 
 
 def evaluate_sequences(model, sequences: Sequence[VideoSequence], cfg: ExperimentConfig, device="cpu",
-                       progress: bool = True, save_dir: str | Path | None = None) -> dict:
-    """Per-sequence and mean metrics: {'per_sequence': {name: {...}}, 'mean': {...}, 'convention': {...}}."""
+                       progress: bool = True, save_dir: str | Path | None = None,
+                       flow_cache: str | Path | None = None) -> dict:
+    """Per-sequence and mean metrics: {'per_sequence': {name: {...}}, 'mean': {...}, 'convention': {...}}.
+
+    `flow_cache`: a folder where the model's flows of these sequences are kept (`FlowBank.cached`), so that
+    evaluating models that share a flow net, or one model again, runs the flow net once (default: not kept).
+    """
     conv = metric_convention(cfg)
     mode = "y" if cfg.model.in_channels == 1 else "rgb"
+    bank = None
+    if flow_cache is not None and getattr(model, "flow", None) is not None:
+        from .flow_bank import FlowBank
+        bank = FlowBank.cached(model.flow, sequences, mode, getattr(model, "flow_size", None), device=device,
+                               cache_dir=flow_cache, max_frames=cfg.data.test_frames)
     per = {}
     it = sequences
     if progress:
         from tqdm.auto import tqdm
         it = tqdm(sequences, desc="evaluate", unit="seq")
-    for seq in it:
+    for k, seq in enumerate(it):
         n = len(seq) if cfg.data.test_frames is None else min(len(seq), cfg.data.test_frames)
         lq, gt = _frames(seq, n, mode)
-        out = to_uint8(restore_frames(model, to_tensor(lq), device=device))
+        flows = None if bank is None else (bank.fw[k], bank.bw[k])
+        out = to_uint8(restore_frames(model, to_tensor(lq), device=device, flows=flows))
         if save_dir is not None:
             np.save(Path(save_dir) / f"{seq.name.replace('/', '_')}.npy", out)
         if conv["kind"] == "delta":  # per frame on Y, then the mean over this video's frames

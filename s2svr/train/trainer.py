@@ -107,12 +107,15 @@ def load_flow_init(model, path: str) -> None:
 
 
 def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None, resume: bool = True,
-          max_steps: int | None = None, progress: bool = True, num_workers: int | None = None) -> TrainResult:
+          max_steps: int | None = None, progress: bool = True, num_workers: int | None = None,
+          flow_cache: str | Path | None = None) -> TrainResult:
     """Train `cfg` into `out_dir` (checkpoints `last.pt`, `log.csv`, `val.csv`).
 
     Args:
         resume: continue from `out_dir/last.pt` when it exists (its config must equal `cfg`).
         max_steps: stop after this many steps in this call (for tests; the schedule still spans `cfg.train.iters`).
+        flow_cache: where a frozen flow net's flows are kept (`FlowBank.cached`; runs on the same flow net share
+            them). Default `out_dir/flow_cache`, so that each validation does not run the flow net again.
     """
     info = init_distributed(device)
     out_dir = Path(out_dir)
@@ -156,7 +159,13 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
     train_seqs = build_train_sequences(cfg)
     bank = None
     if frozen and cfg.train.precompute_flow:  # the frozen flow net once per sequence, not once per step
-        bank = FlowBank.compute(model.flow, train_seqs, data_mode(cfg), cfg.model.flow_size, device=info.device)
+        bank = FlowBank.cached(model.flow, train_seqs, data_mode(cfg), cfg.model.flow_size, device=info.device,
+                               cache_dir=flow_cache)
+    # validations see the same frozen flows every time: computed once (the default test set is the real footage,
+    # whose flows at the cpu profile's zoom cost more than the restorer itself)
+    val_cache = None
+    if frozen and cfg.train.precompute_flow:
+        val_cache = out_dir / "flow_cache" if flow_cache is None else flow_cache
     dataset = build_train_dataset(cfg, train_seqs, flows=bank)
     total_steps = cfg.train.iters
     end = total_steps if max_steps is None else min(total_steps, step + max_steps)
@@ -235,7 +244,8 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
                 bar.update(1)
             if step % cfg.train.val_every == 0 or step == end:
                 if info.is_main and test_seqs:
-                    last_val = evaluate_sequences(model, test_seqs, cfg, device=info.device, progress=False)
+                    last_val = evaluate_sequences(model, test_seqs, cfg, device=info.device, progress=False,
+                                                  flow_cache=val_cache)
                     _append_val(out_dir / "val.csv", step, last_val)
                     model.train()
             if save_now:

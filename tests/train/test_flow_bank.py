@@ -108,9 +108,63 @@ def test_frozen_flow_training_runs_the_flow_net_once_per_sequence(tiny_config, t
         return real_forward(self, lq, *a, flows=flows, **k)
     monkeypatch.setattr(S2SVR, "forward", forward)
     res = trainer.train(cfg, tmp_path / "run", progress=False)
-    assert res.step == 2 and calls == {"bank": 1, "flows": 2}
+    # once on the training sequences, once on the test ones (the validation); every step and every test video
+    # restored with them
+    from s2svr.train.data import build_test_sequences
+    assert res.step == 2 and calls == {"bank": 2, "flows": 2 + len(build_test_sequences(cfg))}
+    again = trainer.train(load_config(tiny_config, "ci", overrides={
+        "train": {"iters": 4, "val_every": 2, "flow_freeze_iters": 4}, "model": {"arch": "s2svr"}}),
+        tmp_path / "run4", progress=False, flow_cache=tmp_path / "shared")
+    assert again.step == 4 and calls["bank"] == 4  # two validations, one bank: the second is read from the cache
     calls.update(bank=0, flows=0)
     off = load_config(tiny_config, "ci", overrides={"train": {"iters": 2, "val_every": 2, "flow_freeze_iters": 2,
                                                               "precompute_flow": False}, "model": {"arch": "s2svr"}})
     trainer.train(off, tmp_path / "off", progress=False)
     assert calls == {"bank": 0, "flows": 0}
+
+
+def _close(a, b, tol=1e-4):
+    return a["per_sequence"].keys() == b["per_sequence"].keys() and all(
+        abs(a["per_sequence"][s][k] - b["per_sequence"][s][k]) < tol for s in a["per_sequence"] for k in ("psnr", "ssim"))
+
+
+def _tiny_model(seed=0):
+    torch.manual_seed(seed)
+    return S2SVR(task="sr", layout="paper", num_feat=8, num_blocks=1, num_layers=2, flow_size=None,
+                 flow_net=PWCLite()).eval()
+
+
+def test_evaluation_with_cached_flows_scores_what_streaming_scores(tiny_config, tmp_path, monkeypatch):
+    from s2svr.train.data import build_test_sequences
+    from s2svr.train.evaluate import evaluate_sequences
+    cfg = load_config(tiny_config, "ci")
+    seqs = build_test_sequences(cfg)
+    model = _tiny_model()
+    plain = evaluate_sequences(model, seqs, cfg, progress=False)
+    cached = evaluate_sequences(model, seqs, cfg, progress=False, flow_cache=tmp_path / "c")
+    # the same flows, batched differently (a chunk of pairs, not one pair): a pixel may round the other way
+    assert _close(cached, plain)
+    assert len(list((tmp_path / "c").glob("*.npz"))) == 1
+    calls = []
+    real = FlowBank.compute.__func__
+    monkeypatch.setattr(FlowBank, "compute", classmethod(lambda cls, *a, **k: calls.append(1) or real(cls, *a, **k)))
+    evaluate_sequences(model, seqs, cfg, progress=False, flow_cache=tmp_path / "c")
+    assert calls == []  # the same flow net on the same frames: read back
+    other = _tiny_model(seed=1)  # other flow weights: another bank, and other scores
+    res = evaluate_sequences(other, seqs, cfg, progress=False, flow_cache=tmp_path / "c")
+    assert calls == [1] and len(list((tmp_path / "c").glob("*.npz"))) == 2
+    assert _close(res, evaluate_sequences(other, seqs, cfg, progress=False)) and not _close(res, plain)
+
+
+def test_a_damaged_cached_bank_is_computed_again(tiny_config, tmp_path):
+    from s2svr.train.data import build_test_sequences
+    cfg = load_config(tiny_config, "ci")
+    seqs = build_test_sequences(cfg)
+    net = _tiny_model().flow
+    first = FlowBank.cached(net, seqs, "rgb", cache_dir=tmp_path, max_frames=3)
+    (path,) = tmp_path.glob("*.npz")
+    assert [len(f) for f in first.fw] == [2] * len(seqs)  # max_frames: the first 3 frames, 2 pairs
+    path.write_bytes(b"not an npz")
+    again = FlowBank.cached(net, seqs, "rgb", cache_dir=tmp_path, max_frames=3)
+    assert all(np.array_equal(a, b) for a, b in zip(first.fw + first.bw, again.fw + again.bw))
+    assert FlowBank.load(path, len(seqs)).fw[0].shape == first.fw[0].shape  # written whole again
