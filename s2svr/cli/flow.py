@@ -113,6 +113,9 @@ def add_flow_parser(subparsers):
     p.add_argument("--method", default="pwclite", choices=("pwclite", "dis", "farneback"),
                    help="pwclite (a checkpoint) or a classical OpenCV flow that needs none")
     p.add_argument("--png", help="also write the flow colour-coded (Middlebury wheel) to this PNG")
+    p.add_argument("--zoom", type=float, default=None,
+                   help="run the network on the frames enlarged by this factor (default: the checkpoint's zoom in use; "
+                        "the shipped teacher's is 4, made for small frames: lower it for large ones)")
     p.add_argument("--device", default="auto")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.set_defaults(func=flow_main)
@@ -167,8 +170,14 @@ def flow_main(args) -> int:
         if img1.shape != img2.shape:
             raise FlowTrainError(f"{args.image2}: is {img2.shape[1]}x{img2.shape[0]}, {args.image1} is "
                                  f"{img1.shape[1]}x{img1.shape[0]}; the two images must have the same size")
+        if args.zoom is not None and not args.zoom > 0:
+            raise FlowTrainError(f"--zoom must be > 0, got {args.zoom}")
         device = resolve_device(args.device)
         net, name = _flow_net(args)
+        if args.zoom is not None:
+            if not hasattr(net, "infer_zoom"):
+                raise FlowTrainError(f"--zoom applies to a PWC-Lite checkpoint, not --method {args.method}")
+            net.infer_zoom = args.zoom
         to_t = lambda a: torch.tensor(a).permute(2, 0, 1)[None].float().div(255).to(device)  # noqa: E731
         with torch.no_grad():
             flow = net(to_t(img1), to_t(img2))[0].cpu().numpy()  # (2, H, W)

@@ -75,6 +75,9 @@ class FlowConfig:
     # zoom x scale puts the student's network on the teacher's grid (same motion in network pixels).
     lq_zoom: Optional[float] = None
     pad: bool = False             # in use, pad (replicate) the zoomed frames to a multiple of 64 instead of resizing
+    # the teacher's zoom in use (flow-eval, `s2svr flow`), written into its checkpoint; None = zoom. 4 puts PWC-Lite's
+    # 1/4-resolution output on the frames' own pixel grid. Distillation labels the student's crops at `zoom` regardless.
+    infer_zoom: Optional[float] = None
     smooth_order: int = 1         # 1: Eq. (13); 2: second-order edge-aware smoothness (ARFlow's smooth_2nd)
     census_after_warmup: bool = False  # after occ_warmup_iters, rho = census only (ARFlow's stage-1 switch)
     # the student's first weights: 'scratch' (Algorithm 1 is silent) or 'teacher' (its weights; needs lq_zoom =

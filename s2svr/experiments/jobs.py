@@ -53,7 +53,7 @@ class FlowJob:
         if self.stage == "student" and self.teacher is None:
             raise ExperimentError(f"{self.config} {self.stage}: a student needs a teacher job")
         return {"kind": "flow", "stage": self.stage, "frames": self.frames, "config": d,
-                "teacher": key(self.teacher) if self.teacher else None}
+                "teacher": key(self.teacher, in_use=False) if self.teacher else None}
 
     def identity(self) -> dict:
         """What the stage depends on (the hashed part of `resolved`): the seed, the flow section and the data it
@@ -61,7 +61,8 @@ class FlowJob:
         restoration budget keeps the shipped flow stages."""
         r = self.resolved()
         c = r["config"]
-        return {**r, "config": {"seed": c["seed"], "flow": c["flow"], "model": {"task": c["model"]["task"]},
+        flow = c["flow"] if self.stage == "teacher" else _without(c["flow"], IN_USE["flow"])
+        return {**r, "config": {"seed": c["seed"], "flow": flow, "model": {"task": c["model"]["task"]},
                                 "data": {k: c["data"][k] for k in ("dataset", "root")}}}
 
     def dependencies(self) -> list:
@@ -105,11 +106,12 @@ class RestoreJob:
         d = config_to_dict(self.cfg())
         if self.arch not in FLOW_ARCHS:  # no flow net: the flow recipe is not part of what it is
             d["flow"] = {}
-        return {"kind": "restore", "config": d, "flow": key(self.flow) if self.flow else None,
+        return {"kind": "restore", "config": d, "flow": key(self.flow, in_use=False) if self.flow else None,
                 "save_outputs": self.save_outputs}
 
     def identity(self) -> dict:
-        return self.resolved()
+        r = self.resolved()  # its flow net is built from the config and loads the weights only: no teacher's zoom in use
+        return {**r, "config": {**r["config"], "flow": _without(r["config"]["flow"], IN_USE["flow"])}}
 
     def dependencies(self) -> list:
         return [self.flow] if self.flow else []
@@ -120,7 +122,16 @@ class RestoreJob:
 # current. Set to anything else, they are hashed like every other field.
 ADDED_LATER = {"flow": {"augment": "hflip", "jitter": 0.0, "zoom": 1.0, "lq_zoom": None, "pad": False,
                         "smooth_order": 1, "census_after_warmup": False,
-                        "student_init": "scratch"}}
+                        "student_init": "scratch", "infer_zoom": None}}
+
+# Fields that set how a trained teacher runs in use, not what any job learns: part of the teacher's own key (its
+# checkpoint and evaluation change with them), left out of every other job's and of the teacher's key as a
+# dependency (`key(job, in_use=False)`): a student's distillation labels its crops at the training zoom.
+IN_USE = {"flow": ("infer_zoom",)}
+
+
+def _without(section: dict, fields) -> dict:
+    return {k: v for k, v in (section or {}).items() if k not in fields}
 
 
 def _without_later_defaults(ident: dict) -> dict:
@@ -132,11 +143,16 @@ def _without_later_defaults(ident: dict) -> dict:
 
 
 @functools.lru_cache(maxsize=None)  # jobs are frozen: resolving a config (YAML) once per job is enough
-def key(job) -> str:
+def key(job, in_use: bool = True) -> str:
     """Identity of a job: sha256 of its resolved config, of its dependencies' identities and, on the embedded
-    dataset, of the recipe that builds it (a changed clip is a changed experiment)."""
+    dataset, of the recipe that builds it (a changed clip is a changed experiment). `in_use=False`: without the
+    `IN_USE` fields, what a job that depends on this one sees of it (the weights it trained)."""
     h = hashlib.sha256(CACHE_VERSION.encode())
-    ident = _without_later_defaults(job.identity())
+    ident = job.identity()
+    if not in_use:
+        ident = {**ident, "config": {**ident["config"],
+                                     **{sec: _without(ident["config"].get(sec), f) for sec, f in IN_USE.items()}}}
+    ident = _without_later_defaults(ident)
     h.update(json.dumps(ident, sort_keys=True, default=str).encode())
     if ident["config"]["data"]["dataset"] == "embedded":
         from ..data.embedded_recipe import recipe, recipe_hash

@@ -29,7 +29,7 @@ TASK_CONFIGS = {"sr": "sr_reds4", "deblur": "deblur_gopro", "vqe": "vqe_mfqe"}
 PAPER_FLOW = {"cost_norm": False, "lr": 1e-4, "lr_warmup_iters": 0, "lr_schedule": "constant", "grad_clip": 0.0,
               "occ_warmup_iters": 0, "census_after_warmup": False, "smooth_order": 1, "augment": "hflip",
               "jitter": 0.0, "zoom": 1.0, "patch_size": 128, "lq_zoom": None, "pad": False,
-              "student_init": "scratch"}
+              "student_init": "scratch", "infer_zoom": None}
 
 
 def jobs(profile: str) -> dict:
@@ -47,7 +47,8 @@ def jobs(profile: str) -> dict:
     out["flow/sr/supervised-lq"] = FlowJob("sr_reds4", profile, "supervised", frames="lq")
     # the recipe against the plateau: the same teacher with ARFlow's raw cost volume, and on the paper's path
     # (raw cost volume, constant lr 1e-4, forward-backward occlusion from the start, no clipping)
-    out["flow/teacher-rawcost"] = teacher.with_overrides(flow={"cost_norm": False})
+    # (the raw-cost control stays at its training zoom in use: its flow is ~zero at any zoom, see the chapter)
+    out["flow/teacher-rawcost"] = teacher.with_overrides(flow={"cost_norm": False, "infer_zoom": None})
     out["flow/teacher-paper"] = teacher.with_overrides(flow=PAPER_FLOW)
     for task, config in TASK_CONFIGS.items():
         student = out[f"flow/{task}/student"]

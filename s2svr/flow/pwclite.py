@@ -25,12 +25,15 @@ Any input size works: the frames are bilinearly RESIZED (not padded) to the next
 which rescales the vectors. Padding would put zero borders inside the photometric loss; resizing does not.
 
 `zoom` (not in ARFlow; `flow.zoom`): the network works on the frames enlarged by this factor, in training
-(`forward_pyramid`) and in use (`forward`) alike, so its 1/4-resolution output is 1/(4 zoom) of the input's.
+(`forward_pyramid`) and in use (`forward`) alike, so its 1/4-resolution output has zoom/4 of the input's resolution.
 The public S2SVR code does the same with a fixed 256x256 (`model.flow_size`); a factor keeps the aspect ratio.
 A student sees frames `scale` times smaller than its teacher; `flow.lq_zoom = zoom * scale` puts both networks on
 the same grid. `pad` (`flow.pad`): in use (`forward`), the zoomed frames are padded with their border up to a
 multiple of 64 instead of resized, so a frame of any size is zoomed by exactly `zoom` (training crops are chosen
 so that no rounding happens: patch * zoom a multiple of 64).
+`infer_zoom` (`flow.infer_zoom`, the teacher only): the zoom in use, when it differs from the training one. At
+`infer_zoom = 4` the 1/4-resolution output lies on the input's own pixel grid instead of a coarser one; a teacher
+labelling a student's crops still runs at its training `zoom` (`forward(zoom=...)`), the grid the student learns on.
 """
 from __future__ import annotations
 
@@ -136,14 +139,17 @@ def _as_size(size) -> tuple[int, int]:
 class PWCLite(nn.Module):
     """PWC-Lite flow network; see the module docstring for the architecture and the size handling."""
 
-    def __init__(self, search_range: int = 4, cost_norm: bool = False, zoom: float = 1.0, pad: bool = False):
+    def __init__(self, search_range: int = 4, cost_norm: bool = False, zoom: float = 1.0, pad: bool = False,
+                 infer_zoom: float | None = None):
         super().__init__()
-        if not zoom > 0:
-            raise ValueError(f"PWCLite: zoom must be > 0, got {zoom}")
+        for name, z in (("zoom", zoom), ("infer_zoom", 1.0 if infer_zoom is None else infer_zoom)):
+            if not z > 0:
+                raise ValueError(f"PWCLite: {name} must be > 0, got {z}")
         self.search_range = int(search_range)
         self.cost_norm = bool(cost_norm)
         self.zoom = float(zoom)
         self.pad = bool(pad)
+        self.infer_zoom = None if infer_zoom is None else float(infer_zoom)
         dim_corr = (2 * self.search_range + 1) ** 2
         self.feature_pyramid = FeaturePyramid(PYRAMID_CHANNELS)
         # one 1x1 reduction per decoded level, coarsest first: 192, 128, 96, 64, 32 -> 32
@@ -172,6 +178,8 @@ class PWCLite(nn.Module):
             out["zoom"] = self.zoom
         if self.pad:
             out["pad"] = True
+        if self.infer_zoom is not None:
+            out["infer_zoom"] = self.infer_zoom
         return out
 
     @torch.no_grad()
@@ -248,16 +256,16 @@ class PWCLite(nn.Module):
             and H and W are multiples of 64. Losses should resize the frames to each flow's size (ARFlow uses
             'area').}
         """
-        imgs, _ = self._network_input(img1, img2, pad=False)
+        imgs, _ = self._network_input(img1, img2, pad=False, zoom=self.zoom)
         return self._pyramid_flows(imgs, with_bw)
 
-    def _network_input(self, img1: torch.Tensor, img2: torch.Tensor, pad: bool) -> tuple[torch.Tensor, tuple]:
+    def _network_input(self, img1: torch.Tensor, img2: torch.Tensor, pad: bool, zoom: float) -> tuple[torch.Tensor, tuple]:
         """The two frames stacked `(2B, 3, h, w)` at the size the network works at, and the zoomed size `(zh, zw)`
         they fill: zoomed by `zoom` and resized to `network_size` (pad=False, training), or zoomed exactly and padded
         with their border up to it (pad=True, `self.pad` in use); the flows of `(zh, zw)` are the frames' own."""
         img1, img2 = self._prepare(img1, img2)
         h, w = img1.shape[-2:]
-        zoomed = (max(1, round(h * self.zoom)), max(1, round(w * self.zoom)))
+        zoomed = (max(1, round(h * zoom)), max(1, round(w * zoom)))
         size = self.network_size(*zoomed)
         imgs = torch.cat([img1, img2], 0)  # (2B, 3, H, W): one pyramid pass for both frames
         target = zoomed if pad else size
@@ -284,7 +292,8 @@ class PWCLite(nn.Module):
             out["flows_bw"] = [f[b:] for f in flows]
         return out
 
-    def forward(self, img1: torch.Tensor, img2: torch.Tensor, with_bw: bool = False, work_size=None):
+    def forward(self, img1: torch.Tensor, img2: torch.Tensor, with_bw: bool = False, work_size=None,
+                zoom: float | None = None):
         """Flow from img1 to img2 at input size: `flow_warp(img2, flow_fw) ~ img1`.
 
         Args:
@@ -292,6 +301,8 @@ class PWCLite(nn.Module):
             with_bw: also return the flow img2 -> img1 (the feature pyramid is shared).
             work_size: None (native size, rounded up to a multiple of 64) or int / (h, w): frames are resized
                 to it first (public code uses 256x256); the flow is resized back with vectors rescaled.
+            zoom: the zoom to run at; None = the zoom in use, `infer_zoom` when set, else the training `zoom`
+                (a teacher labelling a student's crops passes its training zoom: the grid the student learns on).
         Returns:
             flow_fw `(B, 2, H, W)` in pixels, channel 0 = x; or (flow_fw, flow_bw) if with_bw.
         """
@@ -300,7 +311,10 @@ class PWCLite(nn.Module):
             size = _as_size(work_size)
             img1 = F.interpolate(img1, size=size, mode="bilinear", align_corners=False)
             img2 = F.interpolate(img2, size=size, mode="bilinear", align_corners=False)
-        imgs, (zh, zw) = self._network_input(img1, img2, pad=self.pad)
+        zoom = zoom if zoom is not None else (self.infer_zoom if self.infer_zoom is not None else self.zoom)
+        if not zoom > 0:
+            raise ValueError(f"PWCLite: zoom must be > 0, got {zoom}")
+        imgs, (zh, zw) = self._network_input(img1, img2, pad=self.pad, zoom=zoom)
         out = self._pyramid_flows(imgs, with_bw)
         flow_fw = resize_flow(out["flows_fw"][0][..., :zh, :zw], (h, w))  # a padded border is cropped off
         if not with_bw:

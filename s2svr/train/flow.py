@@ -57,9 +57,13 @@ def _plain(x):
     return x
 
 
-def build_flow_model(flow_cfg, frames: str = "hq") -> PWCLite:
-    """A new PWC-Lite as `flow_cfg` (a FlowConfig) describes it, for a stage on `frames` ('hq' or 'lq')."""
-    return PWCLite.from_config(flow_cfg, frames)
+def build_flow_model(flow_cfg, frames: str = "hq", stage: str | None = None) -> PWCLite:
+    """A new PWC-Lite as `flow_cfg` (a FlowConfig) describes it, for a stage on `frames` ('hq' or 'lq'); the
+    teacher also takes its zoom in use (`flow.infer_zoom`), which is written into its checkpoint's arch."""
+    model = PWCLite.from_config(flow_cfg, frames)
+    if stage == "teacher":
+        model.infer_zoom = getattr(flow_cfg, "infer_zoom", None)
+    return model
 
 
 def flow_arch(state: dict) -> dict:
@@ -90,7 +94,9 @@ def stage_loss(stage: str, model, batch: dict, loss_fn: FlowLoss, teacher=None, 
         return loss_fn(model.forward_pyramid(a, b, with_bw=True), a, b)
     if stage == "student":
         with torch.no_grad():  # the teacher's HQ flow is a fixed pseudo-label (Eq. 15)
-            flow_t = teacher(batch["hq1"], batch["hq2"], with_bw=loss_fn.bidirectional)
+            # at its training zoom, whatever its zoom in use (`infer_zoom`): the grid the student learns on
+            kw = {"zoom": teacher.zoom} if isinstance(teacher, PWCLite) else {}
+            flow_t = teacher(batch["hq1"], batch["hq2"], with_bw=loss_fn.bidirectional, **kw)
         pyr = model.forward_pyramid(batch["lq1"], batch["lq2"], with_bw=True)  # bw for the occlusion check
         return loss_fn(pyr, batch["lq1"], batch["lq2"], flow_teacher=flow_t)
     if stage == "supervised":
@@ -296,8 +302,10 @@ def run_stage(cfg, stage: str, out_dir, *, teacher=None, device="auto", frames: 
     if stage == "student" and not teacher:
         raise FlowTrainError("--stage student needs --teacher OUT/flow_teacher.pt (the teacher's checkpoint)")
     seed_everything(cfg.seed)
-    model = build_flow_model(cfg.flow, stage_frames(stage, frames))
+    model = build_flow_model(cfg.flow, stage_frames(stage, frames), stage)
     teacher_net = load_flow_model(teacher, device) if stage == "student" else None
+    if cfg.flow.infer_zoom is not None and not cfg.flow.infer_zoom > 0:
+        raise FlowTrainError(f"flow.infer_zoom must be > 0 (or null), got {cfg.flow.infer_zoom!r}")
     if cfg.flow.student_init not in ("scratch", "teacher"):
         raise FlowTrainError(f"flow.student_init must be 'scratch' or 'teacher', got {cfg.flow.student_init!r}")
     if stage in ("student", "student-nodistill") and cfg.flow.student_init == "teacher":

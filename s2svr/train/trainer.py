@@ -97,9 +97,9 @@ def load_flow_init(model, path: str) -> None:
         raise TrainingError(f"{path}: flow.net {type(model.flow).__name__} is not trained; remove flow.checkpoint")
     state = load_checkpoint(path, kind="flow")
     from .flow import flow_arch
-    # zoom and pad say how the net is run, not what it is: the config's (flow.lq_zoom) apply, so a net trained on HQ
+    # zoom, pad and a teacher's infer_zoom say how the net is run, not what it is: the config's (flow.lq_zoom) apply, so a net trained on HQ
     # frames (supervised-hq, zoom 2) runs on LQ ones on the same grid (zoom 2 x scale), as the student does
-    layers = lambda arch: {k: v for k, v in arch.items() if k not in ("zoom", "pad")}  # noqa: E731
+    layers = lambda arch: {k: v for k, v in arch.items() if k not in ("zoom", "pad", "infer_zoom")}  # noqa: E731
     if layers(flow_arch(state)) != layers(model.flow.arch()):
         raise TrainingError(f"{path}: a flow net built as {flow_arch(state)}, this config's flow section builds "
                             f"{model.flow.arch()} (flow.cost_norm)")

@@ -54,12 +54,17 @@ def test_flow_command_with_a_checkpoint(images):
     assert main(["flow", str(images / "a.png"), str(images / "b.png"), str(images / "x.flo"),
                  "--checkpoint", str(ckpt)]) == 0
     assert read_flo(images / "x.flo").shape == (96, 96, 2)
+    # --zoom runs the network at another zoom than the checkpoint's zoom in use: another flow, the same size
+    assert main(["flow", str(images / "a.png"), str(images / "b.png"), str(images / "z.flo"),
+                 "--checkpoint", str(ckpt), "--zoom", "2"]) == 0
+    z = read_flo(images / "z.flo")
+    assert z.shape == (96, 96, 2) and not np.allclose(z, read_flo(images / "x.flo"), atol=1e-4)
 
 
 @pytest.mark.parametrize("case, expected", [
     ("missing", "no such file"), ("sizes", "same size"), ("notimage", "not a readable image"),
     ("suffix", "must end in .flo"), ("exists", "--overwrite"), ("input", "one of the inputs"),
-    ("nockpt", "no reference model"),
+    ("nockpt", "no reference model"), ("zoom", "--zoom must be > 0"), ("zoomdis", "--zoom applies to a PWC-Lite"),
 ])
 def test_flow_command_one_line_errors(images, capsys, monkeypatch, case, expected):
     a, b, out = str(images / "a.png"), str(images / "b.png"), str(images / "o.flo")
@@ -82,6 +87,10 @@ def test_flow_command_one_line_errors(images, capsys, monkeypatch, case, expecte
     elif case == "nockpt":
         monkeypatch.setenv("S2SVR_WEIGHTS", str(images / "noweights"))
         extra = []
+    elif case == "zoom":
+        extra = ["--method", "dis", "--zoom", "0"]
+    elif case == "zoomdis":
+        extra = ["--method", "dis", "--zoom", "2"]
     before = {p.name: p.read_bytes() for p in images.iterdir() if p.is_file()}
     assert main(["flow", a, b, out, *extra]) == 2
     err = capsys.readouterr().err.strip()

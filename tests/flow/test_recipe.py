@@ -294,3 +294,68 @@ def test_restorer_runs_an_hq_flow_net_at_the_configs_lq_zoom_and_refuses_other_l
     save_checkpoint(path, {"kind": "flow", "stage": "supervised", "arch": raw.arch(), "model": raw.state_dict()})
     with pytest.raises(TrainingError, match="cost_norm"):
         load_flow_init(model, str(path))
+
+
+def test_infer_zoom_sets_the_zoom_in_use_only_and_is_stored():
+    torch.manual_seed(0)
+    trained, in_use = PWCLite(cost_norm=True, zoom=2.0, pad=True), PWCLite(cost_norm=True, zoom=2.0, pad=True,
+                                                                            infer_zoom=4.0)
+    in_use.load_state_dict(trained.state_dict())
+    at4 = PWCLite(cost_norm=True, zoom=4.0, pad=True)
+    at4.load_state_dict(trained.state_dict())
+    a, b = textured(64)[..., :40, :48], textured(64, seed=1)[..., :40, :48]
+    assert torch.allclose(in_use(a, b), at4(a, b), atol=1e-6)  # in use: zoom 4
+    assert torch.allclose(in_use(a, b, zoom=2.0), trained(a, b), atol=1e-6)  # an explicit zoom wins
+    assert not torch.allclose(in_use(a, b), trained(a, b), atol=1e-3)
+    # training sees the training zoom: the same pyramid
+    assert in_use.forward_pyramid(a, b)["size"] == trained.forward_pyramid(a, b)["size"] == (128, 128)
+    assert in_use.arch() == {**trained.arch(), "infer_zoom": 4.0} and "infer_zoom" not in trained.arch()
+    assert PWCLite(**in_use.arch()).infer_zoom == 4.0
+    with pytest.raises(ValueError, match="infer_zoom"):
+        PWCLite(infer_zoom=0)
+
+
+def test_only_the_teacher_takes_infer_zoom_and_distillation_labels_at_the_training_zoom(tmp_path):
+    from s2svr.configs import load_config
+    from s2svr.train.flow import build_flow_model, load_flow_model, run_stage, stage_loss
+    cfg = FlowConfig(zoom=2.0, lq_zoom=8.0, infer_zoom=4.0, cost_norm=True)
+    assert build_flow_model(cfg, "hq", "teacher").infer_zoom == 4.0
+    assert build_flow_model(cfg, "lq", "student").infer_zoom is None
+    assert build_flow_model(cfg, "hq", "supervised").infer_zoom is None
+    over = {"flow": {"zoom": 2.0, "infer_zoom": 4.0, "iters": 1, "eval_every": 0}}
+    ckpt = run_stage(load_config("sr_reds4", "ci", overrides=over), "teacher", tmp_path / "t", device="cpu",
+                     progress=False).checkpoint
+    teacher = load_flow_model(ckpt)
+    assert (teacher.zoom, teacher.infer_zoom) == (2.0, 4.0)
+    bad = load_config("sr_reds4", "ci", overrides={"flow": {**over["flow"], "infer_zoom": -1.0}})
+    with pytest.raises(FlowTrainError, match="infer_zoom"):
+        run_stage(bad, "teacher", tmp_path / "bad", device="cpu", progress=False)
+    # the student's loss is the same whatever the teacher's zoom in use
+    torch.manual_seed(0)
+    student = PWCLite(cost_norm=True, zoom=8.0)
+    hq = torch.cat([textured(64), textured(64, seed=1)])
+    batch = {"hq1": hq[:1], "hq2": hq[1:], "lq1": F.avg_pool2d(hq[:1], 4), "lq2": F.avg_pool2d(hq[1:], 4)}
+    loss = FlowLoss.from_config(FlowConfig(w_dis=1.0))
+    with_4, _ = stage_loss("student", student, batch, loss, teacher)
+    teacher.infer_zoom = None
+    without, _ = stage_loss("student", student, batch, loss, teacher)
+    assert torch.allclose(with_4, without)
+    teacher.zoom = 4.0  # a different training zoom: different labels
+    other, _ = stage_loss("student", student, batch, loss, teacher)
+    assert not torch.allclose(with_4, other)
+
+
+def test_infer_zoom_is_in_the_teachers_key_only():
+    from s2svr.experiments import FlowJob, RestoreJob, key
+    teacher = FlowJob("sr_reds4", "ci", "teacher")
+    student = FlowJob("sr_reds4", "ci", "student", teacher=teacher)
+    restorer = RestoreJob("sr_reds4", "ci", arch="s2svr", flow=student)
+    iz = {"flow": {"infer_zoom": 4.0}}
+    assert key(teacher.with_overrides(flow={"infer_zoom": None})) == key(teacher)  # added later: the default
+    assert key(teacher.with_overrides(**iz)) != key(teacher)
+    assert key(teacher.with_overrides(**iz), in_use=False) == key(teacher)
+    # what depends on the teacher sees its weights, not its zoom in use
+    student4 = FlowJob("sr_reds4", "ci", "student", teacher=teacher.with_overrides(**iz)).with_overrides(**iz)
+    assert key(student4) == key(student)
+    assert key(RestoreJob("sr_reds4", "ci", arch="s2svr", flow=student4).with_overrides(**iz)) == key(restorer)
+    assert key(student.with_overrides(flow={"zoom": 3.0})) != key(student)  # other flow fields still count
