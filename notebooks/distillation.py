@@ -64,7 +64,7 @@ from s2svr.flow.classical import DISFlow, FarnebackFlow
 from s2svr.flow.occlusion import occlusion_from_range, range_map
 from s2svr.flow.pwclite import normalise_features
 from s2svr.report import show_source
-from s2svr.train.flow import STAGES, learning_rate, load_flow_model
+from s2svr.train.flow import STAGES, build_flow_model, learning_rate, load_flow_model, stage_frames
 from s2svr.report.training import converged_flow
 from s2svr.losses import FlowLoss
 from s2svr.losses.distillation import distillation_loss
@@ -231,9 +231,9 @@ for row, name in names.items():
                  "frames": {"teacher": "HQ", "student": "LQ", "student-nodistill": "LQ"}.get(
                      spec["stage"], spec["frames"].upper()),
                  "iters": r.get("steps") or fc["iters"], "batch": fc["batch_size"], "HQ crop": fc["patch_size"],
-                 "zoom": (zoom_ := fc.get("zoom", 1.0) if spec["stage"] == "teacher" or spec.get("frames") == "hq"
-                          else (fc.get("lq_zoom") or fc.get("zoom", 1.0))),
-                 "zoom in use": (fc.get("infer_zoom") or zoom_) if spec["stage"] == "teacher" else zoom_,
+                 "zoom": (net_ := build_flow_model(FlowConfig(**fc), stage_frames(spec["stage"], spec["frames"]),
+                                                   spec["stage"])).zoom,
+                 "zoom in use": net_.infer_zoom or net_.zoom,
                  "cost_norm": fc["cost_norm"], "lr": fc["lr"], "schedule": fc["lr_schedule"],
                  "train seconds": r["seconds"], "s / iter": r["seconds"] / max(1, r.get("steps") or fc["iters"]),
                  "trained": "shipped weights" if r.get("shipped") else "here"})
