@@ -238,7 +238,8 @@ for row, name in names.items():
                  "train seconds": r["seconds"], "s / iter": r["seconds"] / max(1, r.get("steps") or fc["iters"]),
                  "trained": "shipped weights" if r.get("shipped") else "here"})
 runs = pd.DataFrame(runs).set_index("run")
-display(runs.style.format({"train seconds": "{:.0f}", "s / iter": "{:.2f}", "lr": "{:g}"}))
+display(runs.style.format({"train seconds": "{:.0f}", "s / iter": "{:.2f}", "lr": "{:g}", "zoom": "{:g}",
+                           "zoom in use": "{:g}"}))
 algo1 = runs.loc["teacher (HQ)", "train seconds"] + runs.loc["SR student, distilled", "train seconds"]
 display(Markdown(f"The whole Algorithm 1 for SR (teacher, then the distilled student) took **{algo1 / 60:.1f} min** "
                  "of training on one CPU core (the plan runs two jobs at a time on two cores)."))
