@@ -92,6 +92,14 @@ def _release_state(state: dict, flow_ref: dict | None) -> dict:
     return out
 
 
+def _intact(entry: dict) -> bool:
+    """A manifest entry's file (if it has one) is there and matches its sha256."""
+    if not entry.get("file"):
+        return True
+    path = weights_dir() / entry["file"]
+    return path.is_file() and sha256_file(path) == entry.get("sha256")
+
+
 def _last_row(csv_path) -> dict:
     import csv
     rows = list(csv.DictReader(open(csv_path, newline="")))
@@ -114,9 +122,11 @@ def export(profile: str = "cpu", output_dir="outputs", dest=None, names=None) ->
         res = cached(job, root(profile, output_dir))
         if res is None:
             raise WeightsError(f"{name}: not trained under {root(profile, output_dir)}; run the plan first (make weights)")
-        if res.get("shipped") and old.get(res["shipped"], {}).get("key") == key(job):
-            # adopted from the shipped weights (`make weights KEEP=1`): kept as it is, with its own provenance
-            entry = dict(old[res["shipped"]])
+        # adopted from the shipped weights (`make weights KEEP=1`), or already exported from an earlier run of the
+        # same job (same key, intact file): kept as it is, with its own provenance, its file not rewritten
+        prev = old.get(res["shipped"] if res.get("shipped") else name, {})
+        if prev.get("key") == key(job) and _intact(prev):
+            entry = dict(prev)
             for f in [entry.get(k) for k in ("file", "log", "val_log", "eval_log")]:
                 if f and (dest / f).resolve() != (weights_dir() / f).resolve():
                     shutil.copyfile(weights_dir() / f, dest / f)

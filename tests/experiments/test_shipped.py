@@ -107,3 +107,20 @@ def test_cost_adds_up_the_manifest():
     secs = [float(e.get("seconds") or 0) for e in manifest().values() if e.get("profile") == "cpu"]
     assert c["total"] == pytest.approx(sum(secs) / 3600) and c["wall_2_jobs"] == pytest.approx(c["total"] / 2)
     assert c["entries"] == len(secs) and 0 < c["bytes"] <= 60 * 2**20
+
+
+def test_the_shipped_flow_stages_meet_the_recipe_targets():
+    """Issue 11's targets on the shipped weights' own final evaluations (their training runs' last test rows):
+    the HQ teacher at most half of zero flow's EPE with over 60% of pixels passing its forward-backward check,
+    the distilled SR student at most 0.6 of it. Zero flow is measured here on the same pairs."""
+    from s2svr.configs import load_config
+    from s2svr.data.flow_pairs import load_flow_pairs
+    from s2svr.flow.standins import ZeroFlow
+    from s2svr.train.flow_evaluate import evaluate_flow
+    teacher, student = manifest()["flow/teacher"]["metrics"], manifest()["flow/sr/student"]["metrics"]
+    assert teacher["pairs"] == student["pairs"] >= 40
+    pairs = load_flow_pairs(load_config("sr_reds4", "cpu"), "test", video=False)[:int(teacher["pairs"])]
+    zero = evaluate_flow(ZeroFlow(), pairs, "lq")["epe_all"]
+    assert teacher["epe_all"] <= 0.5 * zero, (teacher["epe_all"], zero)
+    assert teacher["fb_pass"] > 0.6
+    assert student["epe_all"] <= 0.6 * zero, (student["epe_all"], zero)

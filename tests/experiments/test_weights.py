@@ -99,3 +99,26 @@ def test_keep_shipped_exports_the_adopted_entries_unchanged(shipped, tmp_path, m
     assert got["flow/teacher"] == doc["entries"]["flow/teacher"]  # kept, not re-stamped with this commit
     assert (new / got["flow/teacher"]["file"]).read_bytes() == (earlier / got["flow/teacher"]["file"]).read_bytes()
     assert got["sr/single_frame"]["key"] == doc["entries"]["sr/single_frame"]["key"]
+
+
+def test_export_again_keeps_the_entries_already_exported_and_rewrites_a_changed_one(shipped, monkeypatch):
+    """Exporting a run into the weights/ it was exported to: an entry with the same key and an intact file is kept
+    byte for byte (git sees no change); a damaged file is written again."""
+    out, dest, _ = shipped
+    before = {p.name: p.read_bytes() for p in dest.iterdir()}
+    doc = json.loads((dest / "manifest.json").read_text())
+    doc["entries"]["flow/sr/student"]["commit"] = "an-earlier-session"
+    (dest / "manifest.json").write_text(json.dumps(doc))
+    teacher = dest / doc["entries"]["flow/teacher"]["file"]
+    teacher.write_bytes(teacher.read_bytes()[:-10])  # damaged: exported afresh
+    try:
+        weights.export("ci", out, dest, names=NAMES)
+        got = json.loads((dest / "manifest.json").read_text())["entries"]
+        assert got["flow/sr/student"]["commit"] == "an-earlier-session"  # kept as it was
+        student = dest / got["flow/sr/student"]["file"]
+        assert student.read_bytes() == before[student.name]
+        assert len(teacher.read_bytes()) == len(before[teacher.name])  # written whole again
+        assert weights.sha256_file(teacher) == got["flow/teacher"]["sha256"]
+    finally:  # the module's other tests see weights/ as it was
+        for name, data in before.items():
+            (dest / name).write_bytes(data)
