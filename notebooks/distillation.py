@@ -242,7 +242,8 @@ display(runs.style.format({"train seconds": "{:.0f}", "s / iter": "{:.2f}", "lr"
                            "zoom in use": "{:g}"}))
 algo1 = runs.loc["teacher (HQ)", "train seconds"] + runs.loc["SR student, distilled", "train seconds"]
 display(Markdown(f"The whole Algorithm 1 for SR (teacher, then the distilled student) took **{algo1 / 60:.1f} min** "
-                 "of training on one CPU core (the plan runs two jobs at a time on two cores)."))
+                 "of training, its periodic test evaluations included, on one CPU core per job (the plan runs two "
+                 "jobs at a time on the two cores, so each job shared the machine with another)."))
 
 # %% [markdown]
 # ### Training curves
@@ -650,7 +651,7 @@ display(held_table.style.format({"pairs": "{:.0f}", "epe_all": "{:.3f}", "psnr_v
 zero_row = "zero flow (no motion compensation)"
 v = distillation_verdict(table, "SR student, distilled", "SR student, no distillation", zero=zero_row)
 gain = pd.Series(v["gain_over_zero"], name="psnr_vis - zero flow (dB)")
-best = gain.drop("teacher (HQ)", errors="ignore").idxmax()
+best = gain[[r for r in gain.index if str(table[r]["frames"]).startswith("LQ")]].idxmax()  # what S2SVR can use
 display(Markdown(
     f"**1. Closer to the HQ flow: {'holds' if v['closer'] else 'does not hold'} here.** EPE to the teacher's "
     f"HQ flow {v['epe_ref'][0]:.3f} px distilled vs {v['epe_ref'][1]:.3f} px without distillation.\n\n"

@@ -329,8 +329,9 @@ display(Markdown(
     f"method, measured: {m_list}; paper (over EDVR): {p_list}. S2SVR is "
     f"{'ahead at every length' if beats_all else 'not ahead at every length'} here. Against the other recurrent "
     f"model alone: " + ", ".join(f"L = {L}: {v:+.3f} dB" for L, v in m_rec.items())
-    + f" ({'growing' if grows_with_length(m_rec) else 'not growing'} with L). The 50-frame row "
-    f"is not testable on the embedded clips ({shortest} frames)."))
+    + f" ({'growing' if grows_with_length(m_rec) else 'not growing'} with L). "
+    + (f"Lengths {', '.join(map(str, skipped))} are not testable on the embedded clips ({shortest} frames)."
+       if skipped else f"Every length of the paper fits in the evaluated frames of each clip ({shortest}).")))
 gain_sl = mean5.loc[max(lengths)] - mean5.loc[min(lengths)]
 display(Markdown("PSNR change from the shortest to the longest segments, per method: "
                  + ", ".join(f"{m} {v:+.3f} dB" for m, v in gain_sl.items())
