@@ -233,7 +233,7 @@ for row, name in names.items():
                  "iters": r.get("steps") or fc["iters"], "batch": fc["batch_size"], "HQ crop": fc["patch_size"],
                  "zoom": (net_ := build_flow_model(FlowConfig(**fc), stage_frames(spec["stage"], spec["frames"]),
                                                    spec["stage"])).zoom,
-                 "zoom in use": net_.infer_zoom or net_.zoom,
+                 "zoom in use": net_.zoom_in_use,
                  "cost_norm": fc["cost_norm"], "lr": fc["lr"], "schedule": fc["lr_schedule"],
                  "train seconds": r["seconds"], "s / iter": r["seconds"] / max(1, r.get("steps") or fc["iters"]),
                  "trained": "shipped weights" if r.get("shipped") else "here"})
@@ -515,7 +515,7 @@ sup_hq = table["supervised on HQ"]["epe_all"]
 t_train = table["teacher (HQ), at its training zoom"]["epe_all"]
 display(Markdown(("In profile ci the networks took 2 steps: none of this means anything. " if profile == "ci" else "")
                  + ("Every target is met." if not missed else "**Not met here:** " + "; ".join(missed) + ".")
-                 + f" The teacher's row is at its zoom in use ({teacher.net.infer_zoom or teacher.net.zoom:g}); at the "
+                 + f" The teacher's row is at its zoom in use ({teacher.net.zoom_in_use:g}); at the "
                  f"zoom it trained at ({teacher.net.zoom:g}) the same weights reach {t_train:.3f} px "
                  f"({t_train / z:.2f} x zero flow)."
                  + f" For scale: the same PWC-Lite trained with the *exact* ground-truth flow for the same budget "
@@ -579,7 +579,7 @@ display(Markdown(("In profile ci these are 2-step networks: meaningless. " if pr
 # %%
 zoom_net = load_flow_model(res["flow/teacher"]["checkpoint"], device)
 zooms = tuple(float(z_) for z_ in chapter_budget("distillation", profile).in_use_zooms)
-chosen = teacher.net.infer_zoom or teacher.net.zoom
+chosen = teacher.net.zoom_in_use
 t0 = time.perf_counter()
 zoom_curve = {}
 for zoom_ in zooms:

@@ -61,9 +61,13 @@ class FlowJob:
         restoration budget keeps the shipped flow stages."""
         r = self.resolved()
         c = r["config"]
-        flow = c["flow"] if self.stage == "teacher" else _without(c["flow"], IN_USE["flow"])
-        return {**r, "config": {"seed": c["seed"], "flow": flow, "model": {"task": c["model"]["task"]},
+        return {**r, "config": {"seed": c["seed"], "flow": c["flow"], "model": {"task": c["model"]["task"]},
                                 "data": {k: c["data"][k] for k in ("dataset", "root")}}}
+
+    @property
+    def runs_in_use(self) -> bool:
+        """Whether the `IN_USE` fields change this job's output (the teacher: its checkpoint and evaluation)."""
+        return self.stage == "teacher"
 
     def dependencies(self) -> list:
         return [self.teacher] if self.teacher else []
@@ -109,9 +113,10 @@ class RestoreJob:
         return {"kind": "restore", "config": d, "flow": key(self.flow, in_use=False) if self.flow else None,
                 "save_outputs": self.save_outputs}
 
+    runs_in_use = False  # its flow net is built from the config and loads the weights only: no teacher's zoom in use
+
     def identity(self) -> dict:
-        r = self.resolved()  # its flow net is built from the config and loads the weights only: no teacher's zoom in use
-        return {**r, "config": {**r["config"], "flow": _without(r["config"]["flow"], IN_USE["flow"])}}
+        return self.resolved()
 
     def dependencies(self) -> list:
         return [self.flow] if self.flow else []
@@ -124,14 +129,10 @@ ADDED_LATER = {"flow": {"augment": "hflip", "jitter": 0.0, "zoom": 1.0, "lq_zoom
                         "smooth_order": 1, "census_after_warmup": False,
                         "student_init": "scratch", "infer_zoom": None}}
 
-# Fields that set how a trained teacher runs in use, not what any job learns: part of the teacher's own key (its
-# checkpoint and evaluation change with them), left out of every other job's and of the teacher's key as a
-# dependency (`key(job, in_use=False)`): a student's distillation labels its crops at the training zoom.
+# Fields that set how a trained teacher runs in use, not what any job learns: part of the key of a job whose output
+# they change (`runs_in_use`: the teacher's checkpoint and evaluation), left out of every other job's and of the
+# teacher's key as a dependency (`key(job, in_use=False)`): a student's distillation labels at the training zoom.
 IN_USE = {"flow": ("infer_zoom",)}
-
-
-def _without(section: dict, fields) -> dict:
-    return {k: v for k, v in (section or {}).items() if k not in fields}
 
 
 def _without_later_defaults(ident: dict) -> dict:
@@ -149,9 +150,10 @@ def key(job, in_use: bool = True) -> str:
     `IN_USE` fields, what a job that depends on this one sees of it (the weights it trained)."""
     h = hashlib.sha256(CACHE_VERSION.encode())
     ident = job.identity()
-    if not in_use:
-        ident = {**ident, "config": {**ident["config"],
-                                     **{sec: _without(ident["config"].get(sec), f) for sec, f in IN_USE.items()}}}
+    if not (in_use and job.runs_in_use):
+        cfg = ident["config"]
+        ident = {**ident, "config": {**cfg, **{sec: {k: v for k, v in cfg[sec].items() if k not in fields}
+                                               for sec, fields in IN_USE.items() if isinstance(cfg.get(sec), dict)}}}
     ident = _without_later_defaults(ident)
     h.update(json.dumps(ident, sort_keys=True, default=str).encode())
     if ident["config"]["data"]["dataset"] == "embedded":

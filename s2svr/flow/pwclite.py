@@ -136,15 +136,21 @@ def _as_size(size) -> tuple[int, int]:
     return int(h), int(w)
 
 
+def _check_zoom(name: str, zoom: float) -> float:
+    if not zoom > 0:
+        raise ValueError(f"PWCLite: {name} must be > 0, got {zoom}")
+    return zoom
+
+
 class PWCLite(nn.Module):
     """PWC-Lite flow network; see the module docstring for the architecture and the size handling."""
 
     def __init__(self, search_range: int = 4, cost_norm: bool = False, zoom: float = 1.0, pad: bool = False,
                  infer_zoom: float | None = None):
         super().__init__()
-        for name, z in (("zoom", zoom), ("infer_zoom", 1.0 if infer_zoom is None else infer_zoom)):
-            if not z > 0:
-                raise ValueError(f"PWCLite: {name} must be > 0, got {z}")
+        _check_zoom("zoom", zoom)
+        if infer_zoom is not None:
+            _check_zoom("infer_zoom", infer_zoom)
         self.search_range = int(search_range)
         self.cost_norm = bool(cost_norm)
         self.zoom = float(zoom)
@@ -181,6 +187,11 @@ class PWCLite(nn.Module):
         if self.infer_zoom is not None:
             out["infer_zoom"] = self.infer_zoom
         return out
+
+    @property
+    def zoom_in_use(self) -> float:
+        """The zoom `forward` runs at by default: `infer_zoom` when set, else the training `zoom`."""
+        return self.infer_zoom if self.infer_zoom is not None else self.zoom
 
     @torch.no_grad()
     def init_weights(self) -> None:
@@ -311,9 +322,7 @@ class PWCLite(nn.Module):
             size = _as_size(work_size)
             img1 = F.interpolate(img1, size=size, mode="bilinear", align_corners=False)
             img2 = F.interpolate(img2, size=size, mode="bilinear", align_corners=False)
-        zoom = zoom if zoom is not None else (self.infer_zoom if self.infer_zoom is not None else self.zoom)
-        if not zoom > 0:
-            raise ValueError(f"PWCLite: zoom must be > 0, got {zoom}")
+        zoom = _check_zoom("zoom", zoom) if zoom is not None else self.zoom_in_use
         imgs, (zh, zw) = self._network_input(img1, img2, pad=self.pad, zoom=zoom)
         out = self._pyramid_flows(imgs, with_bw)
         flow_fw = resize_flow(out["flows_fw"][0][..., :zh, :zw], (h, w))  # a padded border is cropped off
