@@ -13,8 +13,10 @@ median or a best-of and every section says its thread count.
 3. `streaming`: a small model streams 50, 200 and 1000 frames, each length in a fresh process (one thread) so its
    peak RSS is its own; the peak is re-armed after a warm-up (Linux `/proc/self/clear_refs`), so `growth_mb`
    is what streaming itself added. Memory must stay flat and time per frame constant; the verdict says so.
-4. `training`: seconds per Adam step of the `cpu` profile of each task on synthetic batches of that profile's
-   shape (data loading excluded), after one warm-up step.
+4. `training`: the trainer's step (`training_step`) of the `cpu` profile of each task, S2SVR and the baselines,
+   on a synthetic batch of that profile's shape: seconds per step (data loading excluded), FLOPs per step
+   (forward and backward) and their fraction of the matmul's FLOP/s. The frozen flow net is not in the step:
+   the real runs compute its flows once per training sequence before training (`s2svr.train.flow_bank`).
 """
 from __future__ import annotations
 
@@ -184,30 +186,63 @@ def bench_streaming(name: str, profile: str, size: int, lengths: tuple[int, ...]
 
 
 # ----- training ---------------------------------------------------------------------------------------------------
-def bench_training(name: str, profile: str, steps: int) -> dict:
-    """Seconds per training step (Charbonnier, Adam with the trainer's param groups) on synthetic batches."""
+def training_step(cfg, seed: int = 0):
+    """The trainer's step for `cfg` on a synthetic batch of its shape: `(step, flops)`, where `step()` runs one
+    Charbonnier + Adam step with the trainer's parameter groups and `flops` counts its convolutions and matmuls,
+    forward and backward (`FlopCounterMode`, as the inference rows).
+
+    As in `s2svr.train.trainer.train`: a flow net frozen for the whole run (`flow_freeze_iters >= iters`, every
+    cpu run) has no gradients and its flows are computed before the step (once per sequence, `FlowBank`), so the
+    step does not run it; a flow net that is fine-tuned runs inside the step."""
+    from torch.utils.flop_counter import FlopCounterMode
+
     from .losses import charbonnier_loss
+    from .models.motion import estimate_flows
     from .train.trainer import _param_groups
-    cfg = load_config(name, profile)
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     model = build_model(cfg.model, flow_net=build_flow_net(cfg.flow)).train()
-    opt = torch.optim.Adam(_param_groups(model, cfg), betas=tuple(cfg.train.betas))
+    flow = getattr(model, "flow", None)
+    frozen = flow is not None and cfg.train.flow_freeze_iters >= cfg.train.iters
+    if frozen:
+        flow.requires_grad_(False)
+    if cfg.train.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam([g for g in _param_groups(model, cfg) if g["params"]], betas=tuple(cfg.train.betas))
     d, c = cfg.data, cfg.model.in_channels
     s = cfg.model.scale if cfg.model.task == "sr" else 1
     lq = synthetic_clip(d.num_frames, c, d.patch_size).expand(d.batch_size, -1, -1, -1, -1).contiguous()
     gt = torch.rand(d.batch_size, d.num_frames, c, d.patch_size * s, d.patch_size * s)
+    kwargs = {}
+    if frozen and cfg.train.precompute_flow:
+        with torch.no_grad():  # the flow bank's work, done before training starts
+            kwargs["flows"] = estimate_flows(flow, lq, cfg.model.flow_size)
 
     def step():
-        loss = charbonnier_loss(model(lq), gt, eps=cfg.train.charbonnier_eps)
+        loss = charbonnier_loss(model(lq, **kwargs), gt, eps=cfg.train.charbonnier_eps)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
 
-    step()  # warm-up
+    step()  # warm-up (and Adam's state)
+    counter = FlopCounterMode(display=False)
+    with counter:
+        step()
+    return step, counter.get_total_flops()
+
+
+def bench_training(name: str, profile: str, steps: int, overrides: dict | None = None) -> dict:
+    """Seconds per training step (median of `steps`, after a warm-up) of :func:`training_step`, its FLOPs and
+    FLOP/s; data loading excluded."""
+    cfg = load_config(name, profile, overrides=overrides)
+    step, flops = training_step(cfg)
     times = [_timed(step) for _ in range(steps)]
-    return {"config": name, "profile": profile, "batch": f"{d.batch_size}x{d.num_frames}x{c}x{d.patch_size}^2",
-            "steps": steps, "seconds_per_step": statistics.median(times),
-            "clips_per_s": d.batch_size / statistics.median(times)}
+    sec = statistics.median(times)
+    d, c = cfg.data, cfg.model.in_channels
+    return {"config": name, "profile": profile, "arch": cfg.model.arch,
+            "batch": f"{d.batch_size}x{d.num_frames}x{c}x{d.patch_size}^2", "steps": steps,
+            "flow_in_step": not (cfg.train.flow_freeze_iters >= cfg.train.iters and cfg.train.precompute_flow),
+            "seconds_per_step": sec, "clips_per_s": d.batch_size / sec, "flops_per_step": flops,
+            "flops_per_s": flops / sec}
 
 
 # ----- the whole benchmark ---------------------------------------------------------------------------------------------
@@ -237,7 +272,10 @@ def run(quick: bool = False, threads: int | None = None) -> dict:
         r["fraction_of_matmul"] = r["flops_per_s"] / peak
     res["inference"] = rows
     res["streaming"] = bench_streaming(*stream_args, lengths)
-    res["training"] = [bench_training(name, train_profile, steps) for name, _ in INFERENCE]
+    res["training"] = [bench_training(name, train_profile, steps, {"model": {"arch": a}})
+                       for name, _ in INFERENCE for a in ("s2svr",) + archs]
+    for r in res["training"]:
+        r["fraction_of_matmul"] = r["flops_per_s"] / peak
     return res
 
 
@@ -266,11 +304,14 @@ def format_report(res: dict) -> str:
         lines.append(f"  {r['frames']:>7}{r['peak_rss_mb']:>13.1f}{growth:>11}{1e3 * r['time_per_frame_median']:>10.2f}"
                      f"{1e3 * r['time_per_frame_q1']:>8.2f}{1e3 * r['time_first_decile']:>11.2f}{1e3 * r['time_last_decile']:>10.2f}"
                      f"{r['state_tensors_max']:>15}{r['seconds']:>9.1f}")
-    lines += [f"  verdict: {st['verdict']}", "", "training (synthetic batches, data loading excluded, median step)",
-              f"  {'config':<14}{'profile':<8}{'batch BxTxCxHW':>20}{'s/step':>9}{'clips/s':>9}"]
+    lines += [f"  verdict: {st['verdict']}", "",
+              "training (the trainer's step on a synthetic batch: frozen flow net's flows computed before it; "
+              "data loading excluded; median step; FLOPs forward + backward)",
+              f"  {'config':<14}{'arch':<14}{'profile':<8}{'batch BxTxCxHW':>20}{'s/step':>9}{'GFLOP/step':>12}"
+              f"{'GFLOP/s':>9}{'of matmul':>11}"]
     for r in res["training"]:
-        lines.append(f"  {r['config']:<14}{r['profile']:<8}{r['batch']:>20}{r['seconds_per_step']:>9.3f}"
-                     f"{r['clips_per_s']:>9.2f}")
+        lines.append(f"  {r['config']:<14}{r['arch']:<14}{r['profile']:<8}{r['batch']:>20}{r['seconds_per_step']:>9.3f}"
+                     f"{r['flops_per_step'] / 1e9:>12.2f}{r['flops_per_s'] / 1e9:>9.1f}{r['fraction_of_matmul']:>10.0%}")
     return "\n".join(lines)
 
 

@@ -31,6 +31,9 @@ class ModelConfig:
     scale: int = 4                # upscaling factor (SR only; 1 for the other tasks)
     flow_size: Optional[int] = 256  # PWC-Lite works at flow_size x flow_size (public code); None = native size
     upsample: str = "bilinear"    # SR global residual: 'bilinear' (public code) or 'bicubic'
+    # 'identity': the head's last conv starts at zero, so every model starts as its global residual (the upsampled
+    # or degraded input) and learns only the correction (s2svr.models.heads.identity_start); 'default': PyTorch's init
+    head_init: str = "default"
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,9 @@ class DataConfig:
     batch_size: int = 8           # total batch over all processes
     num_workers: int = 2
     test_frames: Optional[int] = None  # restore only the first N frames of each test clip (None = whole clip)
+    # training clips held out as the validation split (names as in the dataset, e.g. 'bbb_05'): never trained on,
+    # they give the validation curve, the "best" step and the convergence check. None: validate on the test clips
+    val_clips: Optional[tuple] = None
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,7 @@ def run_restore(spec: dict, d: Path) -> dict:
     with torch.no_grad():
         ev = evaluate_sequences(model, build_test_sequences(cfg), cfg, device=device, progress=False,
                                 save_dir=out_dir if spec["save_outputs"] else None, flow_cache=flow_cache)
+    val = _validation(model, cfg, device) if cfg.data.val_clips and spec["arch"] != "identity" else None
     if spec.get("shipped_checkpoint"):
         train_s = spec.get("shipped_seconds") or 0.0  # where and how long it trained: the manifest
     return {**ev, "arch": spec["arch"], "steps": steps, "train_seconds": train_s,
@@ -84,8 +85,27 @@ def run_restore(spec: dict, d: Path) -> dict:
             "log": spec.get("shipped_log") or (str(d / "train" / "log.csv") if (d / "train" / "log.csv").is_file() else None),
             "val_log": spec.get("shipped_val_log") or (str(d / "train" / "val.csv") if (d / "train" / "val.csv").is_file() else None),
             "shipped": spec.get("shipped"),
-            "outputs": str(out_dir) if spec["save_outputs"] else None,
+            "outputs": str(out_dir) if spec["save_outputs"] else None, "validation": val,
             "torch": torch.__version__, "threads": torch.get_num_threads(), "numpy": np.__version__}
+
+
+def _validation(model, cfg, device) -> dict:
+    """On the validation clips (`data.val_clips`, held out of training): the metrics of the whole clips, and the
+    neighbour gain (`s2svr.report.neighbours`) of every frame that has a full window."""
+    import torch
+
+    from ..report.neighbours import neighbour_gain
+    from ..train.data import build_val_sequences, data_mode
+    from ..train.evaluate import evaluate_sequences, metric_convention
+    seqs = build_val_sequences(cfg)
+    t0 = time.time()
+    with torch.no_grad():
+        ev = evaluate_sequences(model, seqs, cfg, device=device, progress=False)
+        ng = neighbour_gain(model, seqs, mode=data_mode(cfg), num_frames=None, stride=1,
+                            convention=metric_convention(cfg))
+    return {"mean": ev["mean"], "per_sequence": ev["per_sequence"], "neighbour_gain": ng["gain"],
+            "neighbour_real": ng["real"], "neighbour_still": ng["still"], "neighbour_wins": ng["wins"],
+            "neighbour_windows": ng["windows"], "seconds": time.time() - t0}
 
 
 def main(d: str) -> int:

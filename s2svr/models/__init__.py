@@ -16,7 +16,7 @@ from .baselines import BASELINES, BasicVSRBaseline, IdentityBaseline, SingleFram
 from .convgru import ConvGRU, ResConvGRU, ResidualBlock
 from .decoder import Decoder, OutputEmbedding
 from .encoder import Encoder
-from .heads import RestorationHead, SRHead, build_head
+from .heads import RestorationHead, SRHead, build_head, identity_start
 from .motion import align_window, estimate_flow_pair, estimate_flows, warp_states
 from .network import S2SVR, StreamState
 
@@ -32,9 +32,16 @@ def build_model(model_cfg: ModelConfig, flow_net: nn.Module | None = None) -> nn
     """The network of the `model:` section of a config: an :class:`S2SVR` (`arch: s2svr`) or a baseline
     (`s2svr.models.baselines`); `flow_net` defaults to a new PWC-Lite (for the models that use flow)."""
     kwargs = dataclasses.asdict(model_cfg)
+    head_init = kwargs.pop("head_init")
     if kwargs.pop("arch") != "s2svr":
-        return build_baseline(model_cfg, flow_net=flow_net)
-    return S2SVR(**kwargs, flow_net=flow_net)
+        model = build_baseline(model_cfg, flow_net=flow_net)
+    else:
+        model = S2SVR(**kwargs, flow_net=flow_net)
+    if head_init == "identity" and hasattr(model, "head"):
+        identity_start(model.head)
+    elif head_init not in ("default", "identity"):
+        raise ValueError(f"model.head_init must be 'default' or 'identity', got {head_init!r}")
+    return model
 
 
 def parameter_breakdown(model: nn.Module) -> dict[str, int]:

@@ -59,6 +59,17 @@ class RestorationHead(nn.Module):
         return self.body(state) + x
 
 
+def identity_start(head: nn.Module) -> nn.Module:
+    """Zero the head's last convolution, so that y_i = global residual at the first step: an SR model starts as
+    its upsampling, a restorer as its input, and every model (single-frame or multi-frame) learns the correction
+    from the same start (`model.head_init: identity`)."""
+    last = [m for m in head.modules() if isinstance(m, nn.Conv2d)][-1]
+    nn.init.zeros_(last.weight)
+    if last.bias is not None:
+        nn.init.zeros_(last.bias)
+    return head
+
+
 def build_head(task: str, num_feat: int, in_channels: int, scale: int, upsample: str = "bilinear") -> nn.Module:
     """'sr' -> :class:`SRHead`; 'deblur' and 'vqe' -> :class:`RestorationHead` (scale must be 1)."""
     if task == "sr":

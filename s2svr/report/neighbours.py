@@ -15,13 +15,14 @@ from ..metrics import psnr_torch
 PAST, FUTURE = 4, 2  # window frames before / after the scored frame (the paper layout looks r = 1 ahead)
 
 
-def neighbour_gain(model, sequences, mode: str = "rgb", num_frames: int = 40, stride: int = 4,
+def neighbour_gain(model, sequences, mode: str = "rgb", num_frames: int | None = 40, stride: int = 4,
                    convention=None) -> dict:
     """PSNR of frame c restored from its real window minus from a still window of frame c.
 
     Args:
         model: a restoration network (`model(frames_lq (1, T, C, h, w)) -> (1, T, C, H, W)`), in eval mode.
-        sequences: test `VideoSequence`s; windows centred every `stride` frames within the first `num_frames`.
+        sequences: test `VideoSequence`s; windows centred every `stride` frames within the first `num_frames`
+            (None: the whole sequence; with `stride=1` every frame that has a full window is scored).
         mode: 'rgb', or 'y' for a model of Y frames (compressed video).
         convention: the run's metric convention (`test_y`, `crop_border`); default RGB, no crop.
     Returns:
@@ -38,7 +39,7 @@ def neighbour_gain(model, sequences, mode: str = "rgb", num_frames: int = 40, st
 
     rows = []
     for seq in sequences:
-        n = min(len(seq), num_frames)
+        n = len(seq) if num_frames is None else min(len(seq), num_frames)
         lq, gt = (to_tensor(x) for x in (seq.lq.read(list(range(n)), mode), seq.gt.read(list(range(n)), mode)))
         for c in range(PAST, n - FUTURE, stride):  # restore_frames runs without autograd
             real = restore_frames(model, lq[c - PAST:c + FUTURE + 1])[PAST]

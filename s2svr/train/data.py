@@ -35,8 +35,29 @@ class EpochKeyed(Dataset):
         return self.base[index]
 
 
+def _clip_name(seq) -> str:
+    return seq.name.rsplit("/", 1)[-1]  # 'sr/bbb_05' -> 'bbb_05'
+
+
+def _split_val(cfg: ExperimentConfig) -> tuple[list, list]:
+    """(training sequences, validation sequences): `data.val_clips` taken out of the training split."""
+    seqs = get_sequences(cfg.data.dataset, cfg.data.root, cfg.model.task, "train")
+    names = set(cfg.data.val_clips or ())
+    unknown = names - {_clip_name(s) for s in seqs}
+    if unknown:
+        raise ValueError(f"data.val_clips: {sorted(unknown)} are not training clips of {cfg.data.dataset} "
+                         f"({cfg.data.root}, task {cfg.model.task}); known: {', '.join(_clip_name(s) for s in seqs)}")
+    return [s for s in seqs if _clip_name(s) not in names], [s for s in seqs if _clip_name(s) in names]
+
+
 def build_train_sequences(cfg: ExperimentConfig):
-    return get_sequences(cfg.data.dataset, cfg.data.root, cfg.model.task, "train")
+    """The training split of `cfg`'s dataset, without the clips held out for validation (`data.val_clips`)."""
+    return _split_val(cfg)[0]
+
+
+def build_val_sequences(cfg: ExperimentConfig):
+    """The validation clips (`data.val_clips`, held out of training), or the test clips when there are none."""
+    return _split_val(cfg)[1] if cfg.data.val_clips else build_test_sequences(cfg)
 
 
 def build_train_dataset(cfg: ExperimentConfig, sequences=None, flows=None) -> EpochKeyed:

@@ -36,7 +36,7 @@ from ..flow.nets import build_flow_net
 from ..models import build_model
 from ..utils import seed_everything
 from .checkpoint import CheckpointError, load_checkpoint, load_weights, rng_state, save_checkpoint, set_rng_state
-from .data import build_test_sequences, build_train_dataset, build_train_sequences, collate_clips, data_mode
+from .data import build_train_dataset, build_train_sequences, build_val_sequences, collate_clips, data_mode
 from .flow_bank import FlowBank
 from .distributed import DistInfo, all_reduce_mean, barrier, init_distributed
 from .evaluate import evaluate_sequences
@@ -178,7 +178,7 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
     batches = iter(loader)  # draws the loader's seed, as the uninterrupted run did before its first step
     if saved_rng is not None:
         set_rng_state(saved_rng)
-    test_seqs = build_test_sequences(cfg) if info.is_main else []
+    val_seqs = build_val_sequences(cfg) if info.is_main else []  # data.val_clips, else the test clips
     amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.train.amp or "")
     scaler = torch.amp.GradScaler(info.device.type, enabled=amp_dtype is torch.float16)
 
@@ -198,7 +198,7 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
         bar = tqdm(total=end, initial=step, desc=f"train {cfg.name}/{cfg.profile}", unit="it")
     last_val = None
     losses = []  # this interval's losses, still on the device (one host sync per interval)
-    t0 = time.perf_counter()
+    t0, paused = time.perf_counter(), 0.0  # paused: validation time inside the current log interval
     model.train()
     try:
         for batch in batches:
@@ -228,7 +228,7 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
                     raise TrainingError(_diverged(out_dir, bad, saved_step, cfg, info))
                 mean_loss, n_run = per_step.mean().item(), len(losses)
             if log_now:
-                dt = (time.perf_counter() - t0) / n_run
+                dt = (time.perf_counter() - t0 - paused) / n_run
                 if info.is_main:
                     lrs = [g["lr"] for g in opt.param_groups]
                     csv_writer.writerow([step, f"{mean_loss:.6g}", f"{lrs[0]:.4g}", f"{lrs[1]:.4g}", f"{dt:.4f}"])
@@ -239,16 +239,19 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
                     if bar is not None:
                         bar.set_postfix(loss=f"{mean_loss:.4f}", s_it=f"{dt:.2f}")
                 losses.clear()
-                t0 = time.perf_counter()
+                t0, paused = time.perf_counter(), 0.0
             if bar is not None:
                 bar.update(1)
             if step % cfg.train.val_every == 0 or step == end:
-                if info.is_main and test_seqs:
-                    last_val = evaluate_sequences(model, test_seqs, cfg, device=info.device, progress=False,
+                if info.is_main and val_seqs:
+                    v0 = time.perf_counter()  # validation time is not training time: left out of seconds_per_step
+                    last_val = evaluate_sequences(model, val_seqs, cfg, device=info.device, progress=False,
                                                   flow_cache=val_cache)
                     _append_val(out_dir / "val.csv", step, last_val)
                     model.train()
+                    paused += time.perf_counter() - v0
             if save_now:
+                s0 = time.perf_counter()  # nor is writing a checkpoint
                 if not all(torch.isfinite(p).all() for p in model.parameters()):
                     raise TrainingError(_diverged(out_dir, step, saved_step, cfg, info, params=True))
                 if info.is_main:
@@ -259,6 +262,7 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
                         "scheduler": sched.state_dict(), "rng": rng_state()})
                 saved_step = step
                 barrier(info)
+                paused += time.perf_counter() - s0
         if info.enabled:
             _write_sync_report(model, info, out_dir)
     finally:

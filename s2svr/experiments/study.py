@@ -1,0 +1,159 @@
+"""Where does the multi-frame gain appear? The restorer study: one factor of the cpu recipe at a time, with
+S2SVR, the BasicVSR-style network and the single-frame network at the same budget.
+
+Explained in the book's chapter `notebooks/exp_study.py`. Every run trains on the task's training clips minus the
+validation clips (`VAL_CLIPS`, whole training shots that no test clip uses) and is judged on those validation
+clips only: the study chooses the recipe, so it never looks at the test clips. Per run it records
+
+- the validation PSNR of the whole clips (`val_psnr`);
+- the neighbour gain (`s2svr.report.neighbours`): every validation frame with a full window restored from its
+  real window minus from a still one; a single-frame network gains exactly 0;
+- the seconds per training step, median of the run's log (validation and checkpoints left out), and the FLOPs of
+  that step (`s2svr.bench.training_step`).
+
+`python -m s2svr.experiments.study run [--task sr] [--only FACTOR ...]` trains what is missing (resumable; each
+run is a plan job cached by its config under `outputs/cpu/study`); `collect` writes the finished runs to
+`weights/study/<task>.csv`, which the book draws (so `make book` never trains the study).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import statistics
+from pathlib import Path
+
+from .jobs import RestoreJob
+from .plan import TASK_CONFIGS, jobs as plan_jobs
+from .runner import cached, job_dir, run
+
+PROFILE = "cpu"
+ARCHS = ("single_frame", "basicvsr", "s2svr")  # same budget each; the order of the tables
+# Held out of training for validation: whole training shots (BBB regions and bikes shots 1 and 3) that no test clip
+# uses. The rest of the training split trains.
+VAL_CLIPS = {"sr": ("bbb_05", "bikes_160"), "deblur": ("bbb_03", "bikes_150"), "vqe": ("bbb_03", "bikes_137")}
+# (factor, value, overrides) in the order they run: each changes one thing of the cpu recipe ('base').
+FACTORS = {
+    "sr": [
+        ("base", "cpu recipe", {}),
+        ("head_init", "identity", {"model": {"head_init": "identity"}}),
+        ("num_frames", 15, {"data": {"num_frames": 15}}),
+        ("iters", 6000, {"train": {"iters": 6000, "flow_freeze_iters": 6000}}),
+        ("width", "C32 x 2 blocks", {"model": {"num_feat": 32, "num_blocks": 2}}),
+    ],
+}
+COLUMNS = ("task", "factor", "value", "arch", "seed", "steps", "val_psnr", "val_ssim", "neighbour_gain",
+           "neighbour_wins", "neighbour_windows", "test_psnr", "seconds_per_step", "gflop_per_step",
+           "train_seconds", "key")
+
+
+def _merge(a: dict, b: dict) -> dict:
+    out = {k: dict(v) for k, v in a.items()}
+    for k, v in b.items():
+        out.setdefault(k, {}).update(v)
+    return out
+
+
+def study_jobs(task: str = "sr", factors=None, seed: int = 0) -> list[tuple[str, object, RestoreJob]]:
+    """[(factor, value, job)] of the study of `task`: every factor x every arch, in running order."""
+    plan = plan_jobs(PROFILE)
+    out = []
+    for factor, value, over in FACTORS[task]:
+        if factors and factor not in factors:
+            continue
+        over = _merge({"data": {"val_clips": list(VAL_CLIPS[task])}}, over)
+        if seed:
+            over["seed"] = seed
+        for arch in ARCHS:
+            base = plan[f"{task}/{arch}"]
+            out.append((factor, value, RestoreJob(base.config, PROFILE, arch=arch, flow=base.flow, save_outputs=False)
+                        .with_overrides(**over)))
+    return out
+
+
+def root(output_dir: str | Path = "outputs") -> Path:
+    return Path(output_dir) / PROFILE / "study"
+
+
+def median_step_seconds(log_csv: str | Path) -> float | None:
+    """Median `seconds_per_step` of a run's log rows (the trainer leaves validation and checkpoints out)."""
+    p = Path(log_csv)
+    if not p.is_file():
+        return None
+    with open(p, newline="") as f:
+        vals = [float(r["seconds_per_step"]) for r in csv.DictReader(f) if r.get("seconds_per_step")]
+    return statistics.median(vals) if vals else None
+
+
+def row(task: str, factor: str, value, job: RestoreJob, res: dict) -> dict:
+    """One CSV row of a finished study run."""
+    from ..bench import training_step
+    from .jobs import key
+    cfg = job.cfg()
+    val = res.get("validation") or {}
+    _, flops = training_step(cfg)
+    test = res.get("mean", {})
+    return {"task": task, "factor": factor, "value": value, "arch": job.arch, "seed": cfg.seed,
+            "steps": res.get("steps"), "val_psnr": val.get("mean", {}).get("psnr"),
+            "val_ssim": val.get("mean", {}).get("ssim"), "neighbour_gain": val.get("neighbour_gain"),
+            "neighbour_wins": val.get("neighbour_wins"), "neighbour_windows": val.get("neighbour_windows"),
+            "test_psnr": test.get("psnr"), "seconds_per_step": median_step_seconds(res.get("log") or ""),
+            "gflop_per_step": flops / 1e9, "train_seconds": res.get("train_seconds"), "key": key(job)}
+
+
+def study_csv(task: str) -> Path:
+    from ..reference import weights_dir
+    return weights_dir() / "study" / f"{task}.csv"
+
+
+def collect(task: str = "sr", output_dir: str | Path = "outputs", seeds=(0,)) -> Path:
+    """Write every finished run of the study of `task` (under `root(output_dir)`) to `weights/study/<task>.csv`,
+    keeping rows already there whose run is no longer on this machine."""
+    path = study_csv(task)
+    old = {}
+    if path.is_file():
+        with open(path, newline="") as f:
+            old = {r["key"]: r for r in csv.DictReader(f)}
+    rows = []
+    for seed in seeds:
+        for factor, value, job in study_jobs(task, seed=seed):
+            res = cached(job, root(output_dir))
+            from .jobs import key
+            if res is not None:
+                rows.append(row(task, factor, value, job, res))
+            elif key(job) in old:
+                rows.append(old[key(job)])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    tmp.replace(path)
+    return path
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m s2svr.experiments.study", description=__doc__.splitlines()[0])
+    ap.add_argument("command", choices=("run", "collect", "list"))
+    ap.add_argument("--task", default="sr", choices=sorted(FACTORS))
+    ap.add_argument("--only", nargs="*", help="factors (default: all, in order)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--output-dir", default="outputs")
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args(argv)
+    todo = study_jobs(args.task, args.only, seed=args.seed)
+    if args.command == "list":
+        for factor, value, job in todo:
+            state = "done" if cached(job, root(args.output_dir)) else "todo"
+            print(f"{factor:12s} {str(value):16s} {job.arch:13s} {state}  {job_dir(job, root(args.output_dir))}")
+        return 0
+    if args.command == "run":
+        run([j for _, _, j in todo], root(args.output_dir), workers=args.workers, train=True)
+    print(f"written {collect(args.task, args.output_dir)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
