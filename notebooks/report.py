@@ -74,7 +74,7 @@ from s2svr.models import build_model, parameter_breakdown
 from s2svr.report import show_source, start_chapter
 from s2svr.report.runs import measured_label, model_from_result
 from s2svr.report.saliency import encoder_saliency, sharpness, without_motion
-from s2svr.report.neighbours import neighbour_gain
+from s2svr.train.neighbours import neighbour_gain
 from s2svr.report.segments import grows_with_length, margins, segment_table
 from s2svr.report.training import final_train_loss
 from s2svr.report.verdicts import HOLDS, ClaimBook, combine, compare, outcome_of, paired_comparison, paired_text
@@ -218,7 +218,7 @@ if fit_lines:
                      "frame network says nothing about sequence-to-sequence learning itself."))
 
 # %% [markdown]
-# The same question asked of the test clips directly (`s2svr/report/neighbours.py`): frame $c$ restored from
+# The same question asked of the test clips directly (`s2svr/train/neighbours.py`): frame $c$ restored from
 # its real window of 7 frames ($c-4 \dots c+2$), then from a still window of frame $c$ repeated. A model that
 # uses its neighbours scores better from the real window; a frame-wise model scores the same.
 

@@ -36,19 +36,13 @@ import torch
 from .configs import load_config
 from .flow.nets import build_flow_net
 from .models import build_model
+from .train.step_cost import synthetic_clip, training_step
 from .utils import proc_status_kb, reset_peak_rss
 
 INFERENCE = (("sr_reds4", 64), ("deblur_gopro", 128), ("vqe_mfqe", 128))  # realistic LQ sizes for this CPU
 BASELINE_ARCHS = ("single_frame", "basicvsr")                               # extra rows for sr_reds4
 MEMORY_FLAT_MB = 20.0      # allowed peak-RSS difference between the shortest and the longest stream
 TIME_RATIO = (0.67, 1.5)   # allowed ratio of median time per frame, longest / shortest stream (noisy CPU)
-
-
-def synthetic_clip(t: int, c: int, size: int, seed: int = 0) -> torch.Tensor:
-    """A smooth texture moving right by one pixel a frame, `(1, T, C, size, size)` in [0, 1]."""
-    g = torch.Generator().manual_seed(seed)
-    base = torch.nn.functional.avg_pool2d(torch.rand(1, c, size, size, generator=g), 5, 1, 2)
-    return torch.stack([torch.roll(base, shifts=i, dims=-1) for i in range(t)], dim=1)
 
 
 def matmul_flops(n: int, reps: int = 10) -> dict:
@@ -186,50 +180,6 @@ def bench_streaming(name: str, profile: str, size: int, lengths: tuple[int, ...]
 
 
 # ----- training ---------------------------------------------------------------------------------------------------
-def training_step(cfg, seed: int = 0):
-    """The trainer's step for `cfg` on a synthetic batch of its shape: `(step, flops)`, where `step()` runs one
-    Charbonnier + Adam step with the trainer's parameter groups and `flops` counts its convolutions and matmuls,
-    forward and backward (`FlopCounterMode`, as the inference rows).
-
-    As in `s2svr.train.trainer.train`: a flow net frozen for the whole run (`flow_freeze_iters >= iters`, every
-    cpu run) has no gradients and its flows are computed before the step (once per sequence, `FlowBank`), so the
-    step does not run it; a flow net that is fine-tuned runs inside the step."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    from .losses import charbonnier_loss
-    from .models.motion import estimate_flows
-    from .train.trainer import _param_groups
-    torch.manual_seed(seed)
-    model = build_model(cfg.model, flow_net=build_flow_net(cfg.flow)).train()
-    flow = getattr(model, "flow", None)
-    frozen = flow is not None and cfg.train.flow_freeze_iters >= cfg.train.iters
-    if frozen:
-        flow.requires_grad_(False)
-    if cfg.train.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam([g for g in _param_groups(model, cfg) if g["params"]], betas=tuple(cfg.train.betas))
-    d, c = cfg.data, cfg.model.in_channels
-    s = cfg.model.scale if cfg.model.task == "sr" else 1
-    lq = synthetic_clip(d.num_frames, c, d.patch_size).expand(d.batch_size, -1, -1, -1, -1).contiguous()
-    gt = torch.rand(d.batch_size, d.num_frames, c, d.patch_size * s, d.patch_size * s)
-    kwargs = {}
-    if frozen and cfg.train.precompute_flow:
-        with torch.no_grad():  # the flow bank's work, done before training starts
-            kwargs["flows"] = estimate_flows(flow, lq, cfg.model.flow_size)
-
-    def step():
-        loss = charbonnier_loss(model(lq, **kwargs), gt, eps=cfg.train.charbonnier_eps)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
-    step()  # warm-up (and Adam's state)
-    counter = FlopCounterMode(display=False)
-    with counter:
-        step()
-    return step, counter.get_total_flops()
-
-
 def bench_training(name: str, profile: str, steps: int, overrides: dict | None = None) -> dict:
     """Seconds per training step (median of `steps`, after a warm-up) of :func:`training_step`, its FLOPs and
     FLOP/s; data loading excluded."""

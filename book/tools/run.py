@@ -12,7 +12,8 @@ Each profile keeps its own executed copies, so switching between `make book-ci` 
 nothing that is still up to date.
 
 Cache: a chapter is skipped when the hash of its source, its parameters, and the sources of `s2svr`,
-`data_scripts` and `requirements.lock` equals the hash of its last successful run. A failing cell stops the
+`data_scripts`, the restorer study's shipped CSVs (`weights/study/`) and `requirements.lock` equals the hash of
+its last successful run. A failing cell stops the
 run with one line naming the notebook, the source line and the error; the partially executed notebook stays
 in `_build/executed/<profile>/<name>.ipynb` as the execution report and the stale published copy is removed.
 """
@@ -36,7 +37,7 @@ PROFILES = ("ci", "cpu", "paper")
 EXECUTED_DIR = Path("_build") / "executed"
 REQUIRED_PARAMETERS = ("profile", "device", "seed", "data_root", "output_dir")
 # Everything a chapter's outputs may depend on besides its own source and parameters.
-HASHED_TREES = (("s2svr", "*.py"), ("s2svr", "*.yaml"), ("data_scripts", "*.py"))
+HASHED_TREES = (("s2svr", "*.py"), ("s2svr", "*.yaml"), ("data_scripts", "*.py"), ("weights/study", "*.csv"))
 HASHED_FILES = ("requirements.lock",)
 CACHE_VERSION = "1"  # bump to invalidate every cached chapter
 

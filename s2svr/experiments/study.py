@@ -6,14 +6,14 @@ validation clips (`VAL_CLIPS`, whole training shots that no test clip uses) and 
 clips only: the study chooses the recipe, so it never looks at the test clips. Per run it records
 
 - the validation PSNR of the whole clips (`val_psnr`);
-- the neighbour gain (`s2svr.report.neighbours`): every validation frame with a full window restored from its
+- the neighbour gain (`s2svr.train.neighbours`): every validation frame with a full window restored from its
   real window minus from a still one; a single-frame network gains exactly 0;
 - the seconds per training step, median of the run's log (validation and checkpoints left out), and the FLOPs of
-  that step (`s2svr.bench.training_step`).
+  that step (`s2svr.train.step_cost.training_step`).
 
-`python -m s2svr.experiments.study run [--task sr] [--only FACTOR ...]` trains what is missing (resumable; each
-run is a plan job cached by its config under `outputs/cpu/study`); `collect` writes the finished runs to
-`weights/study/<task>.csv`, which the book draws (so `make book` never trains the study).
+`python -m s2svr.experiments.study run [--task sr ...]` trains what is missing, in `ORDER` (resumable: each run is
+a plan job cached by its config under `outputs/cpu/study`); `collect` writes the finished runs to
+`weights/study/<task>.csv`, which the book draws (so `make book` never trains the study); `list` shows the state.
 """
 from __future__ import annotations
 
@@ -32,19 +32,25 @@ ARCHS = ("single_frame", "basicvsr", "s2svr")  # same budget each; the order of 
 # Held out of training for validation: whole training shots (BBB regions and bikes shots 1 and 3) that no test clip
 # uses. The rest of the training split trains.
 VAL_CLIPS = {"sr": ("bbb_05", "bikes_160"), "deblur": ("bbb_03", "bikes_150"), "vqe": ("bbb_03", "bikes_137")}
-# (factor, value, overrides) in the order they run: each changes one thing of the cpu recipe ('base').
+# (factor, value, overrides): each changes one thing of the task's cpu recipe ('base').
+BASE = ("base", "cpu recipe", {})
+IDENTITY = ("head_init", "identity", {"model": {"head_init": "identity"}})
 FACTORS = {
-    "sr": [
-        ("base", "cpu recipe", {}),
-        ("head_init", "identity", {"model": {"head_init": "identity"}}),
-        ("num_frames", 15, {"data": {"num_frames": 15}}),
-        ("iters", 6000, {"train": {"iters": 6000, "flow_freeze_iters": 6000}}),
-        ("width", "C32 x 2 blocks", {"model": {"num_feat": 32, "num_blocks": 2}}),
-    ],
+    "sr": [BASE, IDENTITY,
+           ("num_frames", 15, {"data": {"num_frames": 15}}),
+           ("iters", 6000, {"train": {"iters": 6000, "flow_freeze_iters": 6000}}),
+           ("width", "C32 x 2 blocks", {"model": {"num_feat": 32, "num_blocks": 2}})],
+    "deblur": [BASE, IDENTITY],
+    "vqe": [BASE, IDENTITY,
+            ("patch_size", 64, {"data": {"patch_size": 64}}),
+            ("lr", 2e-4, {"train": {"lr": 2e-4}})],
 }
-COLUMNS = ("task", "factor", "value", "arch", "seed", "steps", "val_psnr", "val_ssim", "neighbour_gain",
-           "neighbour_wins", "neighbour_windows", "test_psnr", "seconds_per_step", "gflop_per_step",
-           "train_seconds", "key")
+# The order the runs are trained in: the cheap factors of every task first, the long ones after.
+ORDER = [("sr", "base"), ("sr", "head_init"), ("vqe", "base"), ("vqe", "head_init"), ("deblur", "base"),
+         ("deblur", "head_init"), ("sr", "num_frames"), ("sr", "iters"), ("vqe", "patch_size"), ("sr", "width"),
+         ("vqe", "lr")]
+COLUMNS = ("task", "factor", "value", "arch", "seed", "steps", "metric", "val", "neighbour_gain", "neighbour_wins",
+           "neighbour_windows", "test", "seconds_per_step", "gflop_per_step", "train_seconds", "key")
 
 
 def _merge(a: dict, b: dict) -> dict:
@@ -55,7 +61,7 @@ def _merge(a: dict, b: dict) -> dict:
 
 
 def study_jobs(task: str = "sr", factors=None, seed: int = 0) -> list[tuple[str, object, RestoreJob]]:
-    """[(factor, value, job)] of the study of `task`: every factor x every arch, in running order."""
+    """[(factor, value, job)] of the study of `task`: every factor x every arch."""
     plan = plan_jobs(PROFILE)
     out = []
     for factor, value, over in FACTORS[task]:
@@ -69,6 +75,12 @@ def study_jobs(task: str = "sr", factors=None, seed: int = 0) -> list[tuple[str,
             out.append((factor, value, RestoreJob(base.config, PROFILE, arch=arch, flow=base.flow, save_outputs=False)
                         .with_overrides(**over)))
     return out
+
+
+def ordered_jobs(tasks=None, seed: int = 0) -> list[RestoreJob]:
+    """Every study job of `tasks` (default all), in `ORDER`."""
+    return [job for task, factor in ORDER if tasks is None or task in tasks
+            for _, _, job in study_jobs(task, [factor], seed=seed)]
 
 
 def root(output_dir: str | Path = "outputs") -> Path:
@@ -86,19 +98,21 @@ def median_step_seconds(log_csv: str | Path) -> float | None:
 
 
 def row(task: str, factor: str, value, job: RestoreJob, res: dict) -> dict:
-    """One CSV row of a finished study run."""
-    from ..bench import training_step
+    """One CSV row of a finished study run: its validation metric (PSNR, or delta PSNR for compressed video),
+    neighbour gain, test metric (for the record: the study chooses on validation only) and cost."""
+    from ..train.evaluate import metric_convention
+    from ..train.step_cost import training_step
     from .jobs import key
     cfg = job.cfg()
+    metric = "delta_psnr" if metric_convention(cfg)["kind"] == "delta" else "psnr"
     val = res.get("validation") or {}
     _, flops = training_step(cfg)
-    test = res.get("mean", {})
     return {"task": task, "factor": factor, "value": value, "arch": job.arch, "seed": cfg.seed,
-            "steps": res.get("steps"), "val_psnr": val.get("mean", {}).get("psnr"),
-            "val_ssim": val.get("mean", {}).get("ssim"), "neighbour_gain": val.get("neighbour_gain"),
-            "neighbour_wins": val.get("neighbour_wins"), "neighbour_windows": val.get("neighbour_windows"),
-            "test_psnr": test.get("psnr"), "seconds_per_step": median_step_seconds(res.get("log") or ""),
-            "gflop_per_step": flops / 1e9, "train_seconds": res.get("train_seconds"), "key": key(job)}
+            "steps": res.get("steps"), "metric": metric, "val": val.get("mean", {}).get(metric),
+            "neighbour_gain": val.get("neighbour_gain"), "neighbour_wins": val.get("neighbour_wins"),
+            "neighbour_windows": val.get("neighbour_windows"), "test": res.get("mean", {}).get(metric),
+            "seconds_per_step": median_step_seconds(res.get("log") or ""), "gflop_per_step": flops / 1e9,
+            "train_seconds": res.get("train_seconds"), "key": key(job)}
 
 
 def study_csv(task: str) -> Path:
@@ -137,21 +151,23 @@ def collect(task: str = "sr", output_dir: str | Path = "outputs", seeds=(0,)) ->
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m s2svr.experiments.study", description=__doc__.splitlines()[0])
     ap.add_argument("command", choices=("run", "collect", "list"))
-    ap.add_argument("--task", default="sr", choices=sorted(FACTORS))
-    ap.add_argument("--only", nargs="*", help="factors (default: all, in order)")
+    ap.add_argument("--task", nargs="*", choices=sorted(FACTORS), help="default: every task, in ORDER")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--output-dir", default="outputs")
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args(argv)
-    todo = study_jobs(args.task, args.only, seed=args.seed)
+    tasks = args.task or sorted(FACTORS)
     if args.command == "list":
-        for factor, value, job in todo:
-            state = "done" if cached(job, root(args.output_dir)) else "todo"
-            print(f"{factor:12s} {str(value):16s} {job.arch:13s} {state}  {job_dir(job, root(args.output_dir))}")
+        for task in tasks:
+            for factor, value, job in study_jobs(task, seed=args.seed):
+                state = "done" if cached(job, root(args.output_dir)) else "todo"
+                print(f"{task:7s} {factor:12s} {str(value):16s} {job.arch:13s} {state}  "
+                      f"{job_dir(job, root(args.output_dir))}")
         return 0
     if args.command == "run":
-        run([j for _, _, j in todo], root(args.output_dir), workers=args.workers, train=True)
-    print(f"written {collect(args.task, args.output_dir)}")
+        run(ordered_jobs(tasks, seed=args.seed), root(args.output_dir), workers=args.workers, train=True)
+    for task in tasks:
+        print(f"written {collect(task, args.output_dir)}")
     return 0
 
 

@@ -76,7 +76,7 @@ def run_restore(spec: dict, d: Path) -> dict:
     with torch.no_grad():
         ev = evaluate_sequences(model, build_test_sequences(cfg), cfg, device=device, progress=False,
                                 save_dir=out_dir if spec["save_outputs"] else None, flow_cache=flow_cache)
-    val = _validation(model, cfg, device) if cfg.data.val_clips and spec["arch"] != "identity" else None
+    val = _validation(model, cfg, device, d) if cfg.data.val_clips and spec["arch"] != "identity" else None
     if spec.get("shipped_checkpoint"):
         train_s = spec.get("shipped_seconds") or 0.0  # where and how long it trained: the manifest
     return {**ev, "arch": spec["arch"], "steps": steps, "train_seconds": train_s,
@@ -89,20 +89,21 @@ def run_restore(spec: dict, d: Path) -> dict:
             "torch": torch.__version__, "threads": torch.get_num_threads(), "numpy": np.__version__}
 
 
-def _validation(model, cfg, device) -> dict:
+def _validation(model, cfg, device, d: Path) -> dict:
     """On the validation clips (`data.val_clips`, held out of training): the metrics of the whole clips, and the
-    neighbour gain (`s2svr.report.neighbours`) of every frame that has a full window."""
+    neighbour gain (`s2svr.train.neighbours`) of every frame that has a full window."""
     import torch
 
-    from ..report.neighbours import neighbour_gain
+    from ..train.neighbours import neighbour_gain
     from ..train.data import build_val_sequences, data_mode
     from ..train.evaluate import evaluate_sequences, metric_convention
     seqs = build_val_sequences(cfg)
     t0 = time.time()
+    cache = d.parent / "flow_cache"  # the validation clips' flows: computed once by the trainer's validations
     with torch.no_grad():
-        ev = evaluate_sequences(model, seqs, cfg, device=device, progress=False)
+        ev = evaluate_sequences(model, seqs, cfg, device=device, progress=False, flow_cache=cache)
         ng = neighbour_gain(model, seqs, mode=data_mode(cfg), num_frames=None, stride=1,
-                            convention=metric_convention(cfg))
+                            convention=metric_convention(cfg), flow_cache=cache)
     return {"mean": ev["mean"], "per_sequence": ev["per_sequence"], "neighbour_gain": ng["gain"],
             "neighbour_real": ng["real"], "neighbour_still": ng["still"], "neighbour_wins": ng["wins"],
             "neighbour_windows": ng["windows"], "seconds": time.time() - t0}

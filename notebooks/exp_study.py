@@ -1,0 +1,143 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Where does the multi-frame gain appear? A study of the small recipe
+#
+# The paper's central claim is that a network which reads the sequence, with flow-aligned attention,
+# restores it better than one that does not. In the chapters before this one the small models of the
+# {ref}`cpu profile <profiles>` do not show it: S2SVR scores like a single-frame network of the same
+# size. This chapter asks **why**, by measurement: it changes one thing of the small recipe at a time and
+# trains the three networks each time with the same budget:
+#
+# - the **single-frame** network (S2SVR's blocks without the time axis);
+# - the **BasicVSR-style** bidirectional recurrent network, aligned by the same PWC-Lite student;
+# - **S2SVR** (paper layout: forward encoder and decoder, attention one frame ahead).
+#
+# Two numbers say whether a network uses time:
+#
+# - its **margin over the single-frame network** of the same budget, on the validation clips;
+# - its **neighbour gain**: every validation frame $c$ that has a full window is restored from its real
+#   window (4 frames before, 2 after) and from a still window (frame $c$ repeated), and the two PSNRs are
+#   subtracted. A frame-wise network gains exactly 0; a network that draws on its neighbours gains.
+#
+# **The data that chose nothing.** The study chooses the recipe, so it never looks at the test clips: every
+# run trains on the training clips minus two whole training shots held out for validation
+# (`s2svr/experiments/study.py`, `VAL_CLIPS`), and is scored on those. The test score of each run is in
+# the shipped CSV for the record, and is not used here.
+#
+# The runs come from `python -m s2svr.experiments.study run` (resumable, two jobs at a time on two cores),
+# which ships its results in `weights/study/<task>.csv`; this chapter only reads them, so building the book
+# trains nothing. The tables and figures come from `s2svr/report/study.py`.
+
+# %% tags=["parameters"]
+profile = "cpu"  # ci | cpu | paper: only sizes change
+device = "cpu"
+seed = 0
+data_root = "data/embedded"
+output_dir = "outputs"
+
+# %%
+import time
+
+import pandas as pd
+from IPython.display import Markdown, display
+
+from s2svr.experiments.study import ARCHS, FACTORS, VAL_CLIPS
+from s2svr.report import show_source, start_chapter
+from s2svr.report.study import load_study, study_figure, study_table
+from s2svr.train.neighbours import neighbour_gain
+from s2svr.train.step_cost import training_step
+
+t_start = start_chapter(profile, seed)
+studies = {task: load_study(task) for task in FACTORS}
+print({task: f"{len(df)} runs" for task, df in studies.items()})
+
+# %% [markdown]
+# ## The factors
+#
+# Each row changes one thing of the cpu recipe (`base`: C = 16, one residual block per layer, two layers,
+# 5-frame clips of 32 px LQ crops, batch 4, 2000 steps, learning rate $10^{-3}$, the flow net frozen at its
+# Algorithm 1 student). The validation clips of each task are listed beside its factors.
+
+# %%
+display(pd.DataFrame([{"task": task, "factor": f, "value": v, "overrides": over or "(the cpu recipe)",
+                       "validation clips": ", ".join(VAL_CLIPS[task])}
+                      for task in FACTORS for f, v, over in FACTORS[task]]).set_index(["task", "factor"]))
+
+# %% [markdown]
+# ## The probe
+#
+# The neighbour gain, as the package computes it. A real window's flows are those of its whole clip, as in
+# the evaluation; a still window's one flow pair $(x_c, x_c)$ is computed once.
+
+# %%
+show_source(neighbour_gain)
+
+# %% [markdown]
+# ## What a training step costs
+#
+# The cost of a factor is the cost of its training step. `s2svr/train/step_cost.py` builds the step the
+# trainer runs (the frozen flow net's flows computed before it, as the real runs compute them once per
+# training clip) and counts its convolutions and matmuls forward and backward. The study's CSV gives both
+# the seconds per step that each run logged (median of its log, validation and checkpoints left out) and
+# these FLOPs, so the GFLOP/s below are what the real runs reached on one core.
+
+# %%
+show_source(training_step)
+
+# %% [markdown]
+# ## Results
+#
+# For each task: the table of validation scores, margins and neighbour gains (mean over seeds where a row
+# has several), then the four panels. A row whose runs have not all finished shows what has.
+
+# %%
+for task, df in studies.items():
+    if df.empty:
+        display(Markdown(f"**{task}**: no study run shipped yet (`python -m s2svr.experiments.study run --task {task}`)."))
+        continue
+    display(Markdown(f"### {task} (validation clips {', '.join(VAL_CLIPS[task])}; metric {df['metric'].iloc[0]})"))
+    display(study_table(df).style.format(precision=3, na_rep="-"))
+    study_figure(df, f"{task}: one factor at a time, validation clips (cpu profile runs, shipped CSV)")
+
+# %% [markdown]
+# ## What the measurements say
+#
+# The paragraph below is computed from the tables above: for each task, the factor that gave S2SVR its
+# largest margin over the single-frame network and its largest neighbour gain, and whether any factor made
+# it pass the single-frame network at all.
+
+# %%
+def summary(task, df):
+    t = study_table(df)
+    col, gain = "S2SVR - single-frame", "S2SVR neighbour gain"
+    if col not in t or t[col].dropna().empty:
+        return f"- **{task}**: not enough finished runs to compare."
+    m = t[col].dropna()
+    best, worst = m.idxmax(), m.idxmin()
+    g = t[gain].dropna() if gain in t else pd.Series(dtype=float)
+    words = (f"- **{task}**: S2SVR's margin over the single-frame network ranges from {m.min():+.3f} dB "
+             f"({worst[0]} = {worst[1]}) to {m.max():+.3f} dB ({best[0]} = {best[1]}); "
+             f"it is above 0 in {int((m > 0).sum())} of {len(m)} settings.")
+    if not g.empty:
+        words += (f" Its neighbour gain ranges from {g.min():+.3f} to {g.max():+.3f} dB "
+                  f"(largest with {g.idxmax()[0]} = {g.idxmax()[1]}).")
+    return words
+
+
+display(Markdown("\n".join(summary(task, df) for task, df in studies.items() if not df.empty)
+                 or "No study run is shipped yet."))
+
+# %%
+elapsed = time.perf_counter() - t_start
+print(f"chapter ran in {elapsed:.1f} s (profile {profile}; the study's runs are read from weights/study/)")

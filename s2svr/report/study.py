@@ -1,0 +1,94 @@
+"""The restorer study's tables and figures (`notebooks/exp_study.py`), drawn from the CSVs that
+`s2svr.experiments.study` ships in `weights/study/`: the book never trains the study.
+
+Per task and factor: each arch's validation score, S2SVR's and the BasicVSR-style network's margins over the
+single-frame network of the same budget, their neighbour gains, and what a training step costs (seconds and
+GFLOP/s). Everything on the validation clips: the test clips are in the CSV for the record only.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+ARCH_LABELS = {"single_frame": "single-frame", "basicvsr": "BasicVSR-style", "s2svr": "S2SVR"}
+MULTI = ("basicvsr", "s2svr")
+
+
+def load_study(task: str) -> pd.DataFrame:
+    """The shipped rows of `task` (an empty frame with the columns when the study has no finished run yet)."""
+    from ..experiments.study import COLUMNS, study_csv
+    path = study_csv(task)
+    if not path.is_file():
+        return pd.DataFrame(columns=list(COLUMNS))
+    df = pd.read_csv(path)
+    df["value"] = df["value"].astype(str)
+    df["gflop_per_s"] = df["gflop_per_step"] / df["seconds_per_step"]
+    return df
+
+
+def _factor_order(df: pd.DataFrame) -> list[tuple[str, str]]:
+    from ..experiments.study import FACTORS
+    known = list(dict.fromkeys((f, str(v)) for task in FACTORS for f, v, _ in FACTORS[task]))
+    have = list(dict.fromkeys(zip(df["factor"], df["value"])))
+    return [k for k in known if k in have] + [k for k in have if k not in known]
+
+
+def study_table(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per (factor, value): each arch's validation score (mean over seeds), the two multi-frame margins
+    over single-frame, the neighbour gains, and seconds per step. Rows whose three archs are not all done show
+    what is done."""
+    if df.empty:
+        return pd.DataFrame()
+    metric = df["metric"].iloc[0]
+    g = df.groupby(["factor", "value", "arch"]).agg(val=("val", "mean"), gain=("neighbour_gain", "mean"),
+                                                     sec=("seconds_per_step", "median"), seeds=("seed", "nunique"))
+    rows = []
+    for factor, value in _factor_order(df):
+        r = {"factor": factor, "value": value}
+        for arch in ("single_frame",) + MULTI:
+            if (factor, value, arch) in g.index:
+                x = g.loc[(factor, value, arch)]
+                r[f"{ARCH_LABELS[arch]} {metric}"] = x["val"]
+                r[f"{ARCH_LABELS[arch]} s/step"] = x["sec"]
+                if arch in MULTI:
+                    r[f"{ARCH_LABELS[arch]} neighbour gain"] = x["gain"]
+        for arch in MULTI:
+            a, s = r.get(f"{ARCH_LABELS[arch]} {metric}"), r.get(f"single-frame {metric}")
+            r[f"{ARCH_LABELS[arch]} - single-frame"] = a - s if a is not None and s is not None else None
+        r["seeds"] = int(g.xs((factor, value), level=(0, 1))["seeds"].max())
+        rows.append(r)
+    return pd.DataFrame(rows).set_index(["factor", "value"])
+
+
+def study_figure(df: pd.DataFrame, title: str = ""):
+    """Four panels over the factors: the multi-frame margins over single-frame, the neighbour gains, seconds per
+    step and GFLOP/s of each arch."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    keys = _factor_order(df)
+    labels = [f"{f}\n{v}" for f, v in keys]
+    x = np.arange(len(keys))
+    fig, axes = plt.subplots(1, 4, figsize=(16, 3.6))
+    table = study_table(df)
+    metric = df["metric"].iloc[0] if not df.empty else "psnr"
+    for k, arch in enumerate(MULTI):
+        col = f"{ARCH_LABELS[arch]} - single-frame"
+        vals = [table[col].get(key) if col in table else None for key in keys]
+        axes[0].bar(x + (k - 0.5) * 0.35, [np.nan if v is None else v for v in vals], 0.35, label=ARCH_LABELS[arch])
+        col = f"{ARCH_LABELS[arch]} neighbour gain"
+        vals = [table[col].get(key) if col in table else None for key in keys]
+        axes[1].bar(x + (k - 0.5) * 0.35, [np.nan if v is None else v for v in vals], 0.35, label=ARCH_LABELS[arch])
+    for k, arch in enumerate(("single_frame",) + MULTI):
+        sub = df[df["arch"] == arch].groupby(["factor", "value"])
+        sec, gfs = sub["seconds_per_step"].median(), sub["gflop_per_s"].median()
+        axes[2].bar(x + (k - 1) * 0.27, [sec.get(key, np.nan) for key in keys], 0.27, label=ARCH_LABELS[arch])
+        axes[3].bar(x + (k - 1) * 0.27, [gfs.get(key, np.nan) for key in keys], 0.27, label=ARCH_LABELS[arch])
+    names = [f"margin over single-frame ({metric}, dB)", "neighbour gain (dB)", "seconds per training step",
+             "GFLOP/s of the training step"]
+    for ax, name in zip(axes, names):
+        ax.set_xticks(x, labels, fontsize=7)
+        ax.set_title(name, fontsize=9)
+        ax.axhline(0, color="k", lw=0.5)
+        ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

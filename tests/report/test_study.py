@@ -1,0 +1,43 @@
+"""`s2svr.report.study`: the study table's margins and gains come from the CSV's rows, per factor."""
+import csv
+
+import pytest
+
+from s2svr.experiments import study as study_mod
+from s2svr.report import study
+
+
+@pytest.fixture
+def shipped(tmp_path, monkeypatch):
+    path = tmp_path / "sr.csv"
+    monkeypatch.setattr(study_mod, "study_csv", lambda task: path)
+    vals = {("base", "single_frame"): 27.0, ("base", "basicvsr"): 27.1, ("base", "s2svr"): 26.9,
+            ("head_init", "single_frame"): 27.2, ("head_init", "basicvsr"): 27.6, ("head_init", "s2svr"): 27.5}
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=study_mod.COLUMNS)
+        w.writeheader()
+        for (factor, arch), v in vals.items():
+            for seed, dv in ((0, 0.0), (1, 0.1)):
+                w.writerow({"task": "sr", "factor": factor, "value": "identity" if factor == "head_init" else "cpu recipe",
+                            "arch": arch, "seed": seed, "steps": 2000, "metric": "psnr", "val": v + dv,
+                            "neighbour_gain": 0.0 if arch == "single_frame" else 0.2 + dv, "seconds_per_step": 0.5,
+                            "gflop_per_step": 10.0, "key": f"{factor}{arch}{seed}"})
+    return path
+
+
+def test_margins_are_over_single_frame_per_factor_and_mean_over_seeds(shipped):
+    df = study.load_study("sr")
+    t = study.study_table(df)
+    assert list(t.index) == [("base", "cpu recipe"), ("head_init", "identity")]
+    assert t.loc[("base", "cpu recipe"), "S2SVR - single-frame"] == pytest.approx(-0.1)
+    assert t.loc[("head_init", "identity"), "BasicVSR-style - single-frame"] == pytest.approx(0.4)
+    assert t.loc[("head_init", "identity"), "S2SVR neighbour gain"] == pytest.approx(0.25)
+    assert t.loc[("base", "cpu recipe"), "seeds"] == 2
+    assert df["gflop_per_s"].iloc[0] == pytest.approx(20.0)
+    study.study_figure(df, "test")
+
+
+def test_no_csv_gives_an_empty_table(tmp_path, monkeypatch):
+    monkeypatch.setattr(study_mod, "study_csv", lambda task: tmp_path / "none.csv")
+    df = study.load_study("vqe")
+    assert df.empty and study.study_table(df).empty
