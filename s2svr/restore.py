@@ -177,16 +177,27 @@ def _stream_official(model, frames, device, tile, tile_overlap, chunk, chunk_ove
         yield from restore_window(n - len(window), n)
 
 
-def estimate_memory(model, h: int, w: int, tile: int | None, tile_overlap: int) -> int:
+def estimate_memory(model, h: int, w: int, tile: int | None, tile_overlap: int, chunk: int = 30) -> int:
     """Bytes that restoring `h x w` LQ frames holds at once, roughly: the blended output frame (float32 sum,
-    weights and result) plus, with the paper layout, every tile's recurrent state (encoder and decoder
-    layers and the attention window of `2r + 1` latents, `num_feat` channels each)."""
+    weights and result), with the paper layout every tile's recurrent state (encoder and decoder layers and the
+    attention window of `2r + 1` latents, `num_feat` channels each), with a whole-clip layout the `chunk` frames'
+    states of one tile, and the flow net computing its pairs of one tile (`s2svr.models.motion.flow_memory`:
+    most of it, at the zoom the restorers' PWC-Lite runs at)."""
+    from .models.motion import FLOW_PAIRS_IN_USE, flow_memory
     scale, c = getattr(model, "scale", 1), getattr(model, "in_channels", 3)
     blend = 3 * (h * scale) * (w * scale) * (c + 1) * 4
     tiler = Tiler(h, w, tile, tile_overlap, scale)
     th, tw = tiler.boxes[0][2], tiler.boxes[0][3]
-    per_pixel = getattr(model, "num_feat", 64) * (2 * getattr(model, "num_layers", 3) + 2 * getattr(model, "radius", 1) + 3)
-    return int(blend + len(tiler.boxes) * th * tw * per_pixel * 4)
+    feat = getattr(model, "num_feat", 64)
+    if getattr(model, "layout", "paper") == "paper":
+        states = len(tiler.boxes) * th * tw * feat * (2 * getattr(model, "num_layers", 3) + 2 * getattr(model, "radius", 1) + 3)
+        pairs = 1
+    elif getattr(model, "layout", None) == "frame":  # each frame alone
+        states, pairs = th * tw * feat * 4, 0
+    else:  # a window of `chunk` frames restored whole: one state per frame and direction, and its outputs
+        states = chunk * th * tw * (2 * feat + c * scale * scale)
+        pairs = min(FLOW_PAIRS_IN_USE, max(chunk - 1, 1))
+    return int(blend + states * 4 + flow_memory(model, th, tw, pairs))
 
 
 def available_memory() -> int | None:
@@ -214,7 +225,8 @@ def restore_video(model, input_path, output_path, device="cpu", tile: int | None
     check_tiles(tile, tile_overlap)
     info = probe(input_path, size=size)
     out_w, out_h = info["width"] * model.scale, info["height"] * model.scale
-    need, avail = estimate_memory(model, info["height"], info["width"], tile, tile_overlap), available_memory()
+    need = estimate_memory(model, info["height"], info["width"], tile, tile_overlap, kwargs.get("chunk", 30))
+    avail = available_memory()
     if avail is not None and need > 0.9 * avail:  # refuse up front rather than run out of memory mid-video
         raise VideoIOError(input_path, f"restoring {info['width']}x{info['height']} frames needs about "
                                        f"{need / 2**30:.1f} GiB, {avail / 2**30:.1f} GiB are available; restore a "

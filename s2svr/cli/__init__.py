@@ -183,6 +183,11 @@ def _restore(args) -> int:
               f"see weights/manifest.json)", file=sys.stderr)
     check_output(args.output, reads=[args.input, checkpoint], overwrite=args.overwrite)
     model, _ = model_from_checkpoint(checkpoint, device=args.device or "cpu", task=args.task)
+    from ..models.motion import set_flow_use
+    try:
+        set_flow_use(model, zoom=args.flow_zoom, max_side=args.flow_max_side)
+    except ValueError as e:
+        raise UserError(f"{checkpoint}: {e}") from None
     out = restore_video(model, args.input, args.output, device=args.device or "cpu", tile=args.tile,
                         tile_overlap=args.tile_overlap, size=args.size, max_frames=args.max_frames,
                         chunk=args.chunk, chunk_overlap=args.chunk_overlap, overwrite=args.overwrite)
@@ -253,6 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=frame_size, help="WIDTHxHEIGHT of a raw .yuv input")
     p.add_argument("--tile", type=positive_int, help="process frames in tiles of this many LQ pixels")
     p.add_argument("--tile-overlap", type=nonnegative_int, default=16, help="LQ pixels, smaller than --tile")
+    p.add_argument("--flow-zoom", type=float, help="run the model's PWC-Lite at this zoom instead of its training "
+                   "zoom (flow.lq_zoom; a lower zoom is faster and needs less memory)")
+    p.add_argument("--flow-max-side", type=positive_int, help="cap the zoomed frame's longer side at this many "
+                   "pixels (the zoom is lowered for large frames, never below 1)")
     p.add_argument("--chunk", type=positive_int, default=30, help="official layout: frames per window")
     p.add_argument("--chunk-overlap", type=nonnegative_int, default=6)
     p.add_argument("--max-frames", type=positive_int)

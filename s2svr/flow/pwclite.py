@@ -154,6 +154,9 @@ class PWCLite(nn.Module):
         self.search_range = int(search_range)
         self.cost_norm = bool(cost_norm)
         self.zoom = float(zoom)
+        # how the net is run, not what it is (never in `arch`): a cap on the zoomed frame's longer side in use,
+        # so that a large frame is not enlarged as the small training crops are (`set_flow_use`)
+        self.max_side: int | None = None
         self.pad = bool(pad)
         self.infer_zoom = None if infer_zoom is None else float(infer_zoom)
         dim_corr = (2 * self.search_range + 1) ** 2
@@ -192,6 +195,14 @@ class PWCLite(nn.Module):
     def zoom_in_use(self) -> float:
         """The zoom `forward` runs at by default: `infer_zoom` when set, else the training `zoom`."""
         return self.infer_zoom if self.infer_zoom is not None else self.zoom
+
+    def zoom_for(self, h: int, w: int) -> float:
+        """The zoom `forward` runs an `h x w` frame at by default: :attr:`zoom_in_use`, lowered (not below 1) so that
+        the zoomed frame's longer side stays within `max_side` when that is set."""
+        z = self.zoom_in_use
+        if self.max_side is not None:
+            z = max(1.0, min(z, self.max_side / max(h, w)))
+        return z
 
     @torch.no_grad()
     def init_weights(self) -> None:
@@ -312,8 +323,9 @@ class PWCLite(nn.Module):
             with_bw: also return the flow img2 -> img1 (the feature pyramid is shared).
             work_size: None (native size, rounded up to a multiple of 64) or int / (h, w): frames are resized
                 to it first (public code uses 256x256); the flow is resized back with vectors rescaled.
-            zoom: the zoom to run at; None = the zoom in use, `infer_zoom` when set, else the training `zoom`
-                (a teacher labelling a student's crops passes its training zoom: the grid the student learns on).
+            zoom: the zoom to run at; None = :meth:`zoom_for` the frames: the zoom in use (`infer_zoom` when set, else
+                the training `zoom`) within `max_side` (a teacher labelling a student's crops passes its training
+                zoom: the grid the student learns on).
         Returns:
             flow_fw `(B, 2, H, W)` in pixels, channel 0 = x; or (flow_fw, flow_bw) if with_bw.
         """
@@ -322,7 +334,7 @@ class PWCLite(nn.Module):
             size = _as_size(work_size)
             img1 = F.interpolate(img1, size=size, mode="bilinear", align_corners=False)
             img2 = F.interpolate(img2, size=size, mode="bilinear", align_corners=False)
-        zoom = _check_zoom("zoom", zoom) if zoom is not None else self.zoom_in_use
+        zoom = _check_zoom("zoom", zoom) if zoom is not None else self.zoom_for(*img1.shape[-2:])
         imgs, (zh, zw) = self._network_input(img1, img2, pad=self.pad, zoom=zoom)
         out = self._pyramid_flows(imgs, with_bw)
         flow_fw = resize_flow(out["flows_fw"][0][..., :zh, :zw], (h, w))  # a padded border is cropped off

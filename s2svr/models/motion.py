@@ -36,9 +36,16 @@ def estimate_flow_pair(flow_net: nn.Module, prev: torch.Tensor, cur: torch.Tenso
     return None, flow_net(cur, prev, work_size=flow_size)
 
 
+# PWC-Lite's working memory in use (no autograd), bytes per pixel of the zoomed frame, for one frame pair and both
+# directions: measured as the peak RSS of one call at 512^2 and 1024^2 (about 900 B/px; 920 and 840 seen)
+FLOW_BYTES_PER_PIXEL = 900
+FLOW_PAIRS_IN_USE = 4  # frame pairs per PWC-Lite call in use (no autograd): memory bounded whatever the clip length
+
+
 def estimate_flows(flow_net: nn.Module, frames_lq: torch.Tensor, flow_size: int | None
                    ) -> tuple[torch.Tensor, torch.Tensor]:
-    """All adjacent flows of a clip `(B, T, C, H, W)` in one batched call.
+    """All adjacent flows of a clip `(B, T, C, H, W)`: in one batched call when training (autograd on), in calls of
+    at most `FLOW_PAIRS_IN_USE` pairs in use, so that a long clip's flows do not need all their memory at once.
 
     Returns `(flow_fw, flow_bw)`, each `(B, T-1, 2, H, W)`: flow_fw[:, t] = F_o(x_t, x_{t+1}),
     flow_bw[:, t] = F_o(x_{t+1}, x_t) (so `flow_bw[:, t-1]` is the o_t of Eq. 8).
@@ -46,8 +53,20 @@ def estimate_flows(flow_net: nn.Module, frames_lq: torch.Tensor, flow_size: int 
     b, t, c, h, w = frames_lq.shape
     prev = frames_lq[:, :-1].reshape(-1, c, h, w)
     cur = frames_lq[:, 1:].reshape(-1, c, h, w)
-    flow_fw, flow_bw = estimate_flow_pair(flow_net, prev, cur, flow_size, with_fw=True)
+    step = len(prev) if torch.is_grad_enabled() else FLOW_PAIRS_IN_USE
+    pairs = [estimate_flow_pair(flow_net, prev[i:i + step], cur[i:i + step], flow_size, with_fw=True)
+             for i in range(0, len(prev), step)]
+    flow_fw, flow_bw = (torch.cat([p[k] for p in pairs]) for k in (0, 1))
     return flow_fw.view(b, t - 1, 2, h, w), flow_bw.view(b, t - 1, 2, h, w)
+
+
+def flow_memory(model: nn.Module, h: int, w: int, pairs: int = 1) -> int:
+    """Bytes PWC-Lite holds while it computes `pairs` flow pairs of `h x w` frames in use (0 without PWC-Lite)."""
+    flow = getattr(model, "flow", None)
+    if flow is None or not hasattr(flow, "zoom_for"):
+        return 0
+    z = flow.zoom_for(h, w)
+    return int(FLOW_BYTES_PER_PIXEL * pairs * (z * h + 64) * (z * w + 64))  # + the padding to a multiple of 64
 
 
 def check_flows(flows, frames_lq: torch.Tensor) -> None:
@@ -95,3 +114,21 @@ def align_window(latents: Mapping[int, torch.Tensor], i: int, radius: int,
             a = flow_warp(a, flow_fw[k])
         out.append(a)
     return torch.stack(out, dim=1)
+
+
+def set_flow_use(model: nn.Module, zoom: float | None = None, max_side: int | None = None) -> None:
+    """How a restorer's PWC-Lite runs in use, the one place that sets it (`s2svr restore --flow-zoom
+    --flow-max-side`, the evaluation, the study): `zoom` replaces the training zoom (`flow.lq_zoom`, None keeps
+    it), `max_side` caps the zoomed frame's longer side (None: no cap). What the net learned does not change."""
+    flow = getattr(model, "flow", None)
+    if flow is None or not hasattr(flow, "zoom_for"):
+        if zoom is None and max_side is None:
+            return
+        raise ValueError(f"{type(model).__name__} has no PWC-Lite flow net: --flow-zoom and --flow-max-side do "
+                         "not apply")
+    if zoom is not None and not zoom > 0:
+        raise ValueError(f"--flow-zoom must be > 0, got {zoom}")
+    if max_side is not None and max_side < 1:
+        raise ValueError(f"--flow-max-side must be a positive number of pixels, got {max_side}")
+    flow.infer_zoom = None if zoom is None else float(zoom)
+    flow.max_side = max_side
