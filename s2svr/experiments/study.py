@@ -50,9 +50,9 @@ FACTORS = {
             ("lr", 2e-4, {"train": {"lr": 2e-4}})],
 }
 # The order the runs are trained in: the cheap factors of every task first, the long ones after.
-ORDER = [("sr", "base"), ("sr", "head_init"), ("sr", "lq_zoom"), ("vqe", "base"), ("vqe", "head_init"), ("deblur", "base"),
-         ("deblur", "head_init"), ("sr", "num_frames"), ("sr", "iters"), ("vqe", "patch_size"), ("sr", "width"),
-         ("vqe", "lr")]
+ORDER = [("sr", "base"), ("sr", "head_init"), ("sr", "lq_zoom"), ("vqe", "base"), ("vqe", "head_init"),
+         ("sr", "num_frames"), ("deblur", "base"), ("deblur", "head_init"), ("sr", "iters"), ("vqe", "patch_size"),
+         ("sr", "width"), ("vqe", "lr")]
 COLUMNS = ("task", "factor", "value", "arch", "seed", "steps", "metric", "val", "neighbour_gain", "neighbour_wins",
            "neighbour_windows", "test", "seconds_per_step", "gflop_per_step", "train_seconds", "key")
 
