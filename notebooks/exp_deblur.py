@@ -53,7 +53,7 @@ from s2svr.report.comparison import (comparison_figure, comparison_frames, figur
 from s2svr.report.per_frame import history_gain, per_frame_psnr, plot_per_frame
 from s2svr.report.run_setup import paper_parameter_counts, show_setup
 from s2svr.report.runs import load_task
-from s2svr.report.scores import beside_paper, measured_table, per_sequence_table, verdict
+from s2svr.report.scores import beside_paper, measured_table, per_sequence_table, task_verdict
 from s2svr.report.figures import image_slider
 from s2svr.configs import load_config
 from s2svr.experiments.paper import TABLE2, TABLE2_BENCHMARKS, psnr_gap, table_frame
@@ -140,7 +140,7 @@ display(per_sequence_table(res, TASK))
 # The paper claims S2SVR above every method of Table 2. Computed from this run's measurements:
 
 # %%
-v = verdict(res, TASK)
+v = task_verdict(res, TASK, profile=profile)
 paper_gap = psnr_gap(TABLE2, "S2SVR (Ours)", "TSP")
 display(Markdown(v["text"] + f" For scale: in the paper, S2SVR is {paper_gap:+.2f} dB above the next best "
                  f"method (TSP); measured here, S2SVR minus the BasicVSR-style baseline is "

@@ -63,7 +63,7 @@ from s2svr.report.comparison import (comparison_figure, comparison_frames, figur
 from s2svr.report.per_frame import history_gain, per_frame_psnr, plot_per_frame
 from s2svr.report.run_setup import paper_parameter_counts, show_setup
 from s2svr.report.runs import load_task
-from s2svr.report.scores import beside_paper, measured_table, per_sequence_table, verdict
+from s2svr.report.scores import beside_paper, measured_table, per_sequence_table, task_verdict
 from s2svr.report.figures import image_slider
 from s2svr.configs import load_config
 from s2svr.experiments.paper import TABLE3, TABLE3_AVERAGE, TABLE3_METHODS
@@ -178,7 +178,7 @@ display(measured_table(res, TASK, paper_params=paper_params))
 # measurements:
 
 # %%
-v = verdict(res, TASK)
+v = task_verdict(res, TASK, profile=profile)
 avg = dict(zip(METHODS3, TABLE3_AVERAGE))
 paper_gap = avg["S2SVR (Ours)"][0] - avg["STDF-R3L"][0]
 display(Markdown(v["text"] + f" For scale: in the paper, S2SVR's average ΔPSNR is {paper_gap:+.3f} dB above "

@@ -21,6 +21,7 @@ import argparse
 import csv
 import json
 import statistics
+import time
 from pathlib import Path
 
 from .jobs import RestoreJob
@@ -152,9 +153,88 @@ def collect(task: str = "sr", output_dir: str | Path = "outputs", seeds=(0,)) ->
     return path
 
 
+USE_ZOOMS = (8, 4, 2, 1)   # the SR flow net's zoom in use, for the table of quality and time in use
+USE_SIZE = (176, 144)      # LQ frame of the timing (carphone's size, CIF/4)
+
+
+def use_csv(task: str) -> Path:
+    return study_csv(task).with_name(f"{task}_use.csv")
+
+
+def use_rows(task: str = "sr", output_dir: str | Path = "outputs", frames: int = 8) -> list[dict]:
+    """The cost in use of the finished multi-frame runs of `task`'s base and lq_zoom factors: validation score and
+    seconds per frame (median, `frames` frames of `USE_SIZE`, one thread) at each zoom of `USE_ZOOMS` in use, beside
+    the single-frame network's seconds per frame measured in the same process (a time ratio that a loaded machine
+    affects less than the times)."""
+    import numpy as np
+    import torch
+
+    from ..models.motion import set_flow_use
+    from ..restore import restore_stream
+    from ..train.data import build_val_sequences
+    from ..train.evaluate import evaluate_sequences, metric_convention
+    from ..train.trainer import model_from_checkpoint
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    w, h = USE_SIZE
+    base = (rng.random((h + frames, w + frames, 3)) * 255).astype(np.uint8)
+    clip = [base[i:i + h, i:i + w] for i in range(frames)]  # a texture moving diagonally one pixel a frame
+
+    def sec_per_frame(model):
+        times, t0 = [], time.perf_counter()
+        for _ in restore_stream(model, iter(clip)):
+            t1 = time.perf_counter()
+            times.append(t1 - t0)
+            t0 = t1
+        return statistics.median(times[1:]) if len(times) > 2 else statistics.median(times)
+
+    rows, single = [], None
+    for factor, value, job in study_jobs(task, ["base", "lq_zoom"]):
+        res = cached(job, root(output_dir))
+        if res is None or not res.get("checkpoint"):
+            continue
+        model, cfg = model_from_checkpoint(res["checkpoint"])
+        if job.arch == "single_frame":
+            if single is None:
+                single = sec_per_frame(model)
+            continue
+        metric = "delta_psnr" if metric_convention(cfg)["kind"] == "delta" else "psnr"
+        for zoom in USE_ZOOMS:
+            set_flow_use(model, zoom=zoom)
+            with torch.no_grad():
+                ev = evaluate_sequences(model, build_val_sequences(cfg), cfg, progress=False)
+            if single is None:  # no finished single-frame run to time against
+                continue
+            spf, ref = sec_per_frame(model), single
+            rows.append({"task": task, "factor": factor, "value": value, "arch": job.arch,
+                         "train_zoom": cfg.flow.lq_zoom, "use_zoom": zoom, "metric": metric,
+                         "val": ev["mean"][metric], "seconds_per_frame": spf, "single_frame_seconds": ref,
+                         "ratio": spf / ref, "size": f"{w}x{h}", "key": _key(job)})
+    return rows
+
+
+def _key(job) -> str:
+    from .jobs import key
+    return key(job)
+
+
+def write_use(task: str = "sr", output_dir: str | Path = "outputs") -> Path:
+    rows = use_rows(task, output_dir)
+    path = use_csv(task)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["task"])
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    tmp.replace(path)
+    return path
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m s2svr.experiments.study", description=__doc__.splitlines()[0])
-    ap.add_argument("command", choices=("run", "collect", "list"))
+    ap.add_argument("command", choices=("run", "collect", "list", "use"))
     ap.add_argument("--task", nargs="*", choices=sorted(FACTORS), help="default: every task, in ORDER")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--output-dir", default="outputs")
@@ -167,6 +247,9 @@ def main(argv=None) -> int:
                 state = "done" if cached(job, root(args.output_dir)) else "todo"
                 print(f"{task:7s} {factor:12s} {str(value):16s} {job.arch:13s} {state}  "
                       f"{job_dir(job, root(args.output_dir))}")
+        return 0
+    if args.command == "use":  # the cost in use of the finished SR runs (eval only, no training)
+        print(f"written {write_use('sr', args.output_dir)}")
         return 0
     if args.command == "run":
         run(ordered_jobs(tasks, seed=args.seed), root(args.output_dir), workers=args.workers, train=True)

@@ -100,59 +100,35 @@ def per_sequence_table(results: Mapping[str, dict], task: str):
         cols[method_label(task, arch)] = col
     return pd.DataFrame(cols)
 
-def verdict(results: Mapping[str, dict], task: str, ours: str = "s2svr") -> dict:
-    """Compare `ours` with each other method on the main metric (PSNR, or delta-PSNR for compressed video).
+def task_verdict(results: Mapping[str, dict], task: str, ours: str = "s2svr", profile: str = "cpu") -> dict:
+    """"S2SVR beats every other method" on one task's test clips, by the book's one rule
+    (`s2svr.report.verdicts.paired_comparison`: a 95 % interval over the independent clips).
 
-    Returns {'gain': {arch: mean(ours) - mean(arch)} in dB, 'wins': {arch: (sequences where ours is higher,
-    sequences)}, 'beats_all': bool (ours above every trained baseline, single-frame and BasicVSR-style, on the
-    mean), 'text': a Markdown paragraph saying so with the numbers (and the span of all methods' means)}.
+    Returns {'gain': {arch: mean difference ours - arch, dB}, 'wins': {arch: (clips where ours is higher, clips)},
+    'paired': {arch: the comparison}, 'beats_all': bool (the interval above 0 against both trained baselines,
+    single-frame and BasicVSR-style), 'outcome', 'text': a Markdown paragraph with the numbers}.
     """
+    from .verdicts import combine, paired_comparison, paired_text, verdict
     runs = by_arch(results, task)
     mine = runs[ours]
     key = metric_keys(mine)[0]
-    gain, wins = {}, {}
-    for arch, r in runs.items():
-        if arch == ours:
-            continue
-        gain[arch] = float(mine["mean"][key]) - float(r["mean"][key])
-        common = [n for n in mine["per_sequence"] if n in r["per_sequence"]]
-        wins[arch] = (sum(mine["per_sequence"][n][key] > r["per_sequence"][n][key] for n in common), len(common))
-    trained = [a for a in ("single_frame", "basicvsr") if a in gain]
-    beats_all = bool(trained) and all(gain[a] > 0 for a in trained)
+    paired = {arch: paired_comparison(mine, r, key) for arch, r in runs.items() if arch != ours}
+    gain = {arch: d["diff"] for arch, d in paired.items()}
+    wins = {arch: (d["wins"], d["sequences"]) for arch, d in paired.items()}
+    trained = [a for a in ("single_frame", "basicvsr") if a in paired]
+    outcome = combine(paired[a]["outcome"] for a in trained) if trained else None
     what = "ΔPSNR" if key == "delta_psnr" else "PSNR"
-    parts = []
-    for arch in gain:
-        g, (w, n) = gain[arch], wins[arch]
-        where = (f"within 0.001 dB of the {method_label(task, arch)}" if abs(g) < 5e-4 else
-                 f"{abs(g):.3f} dB {'above' if g > 0 else 'below'} the {method_label(task, arch)}")
-        parts.append(f"{where} (higher on {w} of {n} test sequences)")
-    means = [float(r["mean"][key]) for r in runs.values()]
-    head = (f"**Measured verdict:** S2SVR's mean {what} is " + "; ".join(parts) + f". The {len(means)} methods' "
-            f"means span {max(means) - min(means):.3f} dB. ")
-    if beats_all:
-        tail = ("At this scale S2SVR does beat both trained baselines, the ordering the paper claims; the size of "
-                "the gap is not comparable with the paper's (tiny networks, 250-step budgets, embedded clips).")
-    else:
-        below = [method_label(task, a) for a in trained if gain[a] <= 0]
-        tail = (f"**Not reproduced at this scale:** S2SVR does not beat the {' and the '.join(below)} baseline"
-                f"{'s' if len(below) > 1 else ''} trained with the same data and budget. This says nothing about "
-                "the paper's full-size result, which this run cannot test.")
+    parts = [f"minus the {method_label(task, arch)}: {paired_text(d)}" for arch, d in paired.items()]
+    head = f"**Measured verdict ({verdict(outcome, profile)}):** S2SVR's {what} " + "; ".join(parts) + ". "
+    below = [method_label(task, a) for a in trained if paired[a]["outcome"] != "holds"]
+    tail = ("S2SVR is ahead of both trained baselines, the ordering the paper claims; the size of the gap is not "
+            "comparable with the paper's (small networks, the embedded clips)." if not below else
+            f"Not reproduced here: S2SVR is not shown ahead of the {' and the '.join(below)} baseline"
+            f"{'s' if len(below) > 1 else ''} trained with the same data and budget. This says nothing about the "
+            "paper's full-size result, which this run cannot test.")
     if "identity" in gain and gain["identity"] <= 0:
         tail += (" S2SVR is not even above the " + method_label(task, "identity") + ": at this budget it "
                  + ("does worse than bicubic upsampling alone." if task == "sr"
                     else "degrades its input instead of restoring it."))
-    return {"gain": gain, "wins": wins, "beats_all": beats_all, "text": head + tail}
-
-
-def paired_difference(result_a: dict, result_b: dict, key: str = "psnr") -> dict:
-    """Run A minus run B on the same test set (plan results): mean difference of `key`, the per-sequence
-    differences, and on how many sequences A is ahead. {'diff', 'per_sequence', 'wins', 'sequences', 'holds'},
-    `holds` = A ahead on average *and* on a majority of the sequences (a guard against one lucky clip)."""
-    names = list(result_a["per_sequence"])
-    if sorted(names) != sorted(result_b["per_sequence"]):
-        raise ValueError("the two results were scored on different test sequences")
-    per = {n: result_a["per_sequence"][n][key] - result_b["per_sequence"][n][key] for n in names}
-    diff = result_a["mean"][key] - result_b["mean"][key]
-    wins = sum(v > 0 for v in per.values())
-    return {"diff": diff, "per_sequence": per, "wins": wins, "sequences": len(names),
-            "holds": diff > 0 and wins > len(names) / 2}
+    return {"gain": gain, "wins": wins, "paired": paired, "beats_all": outcome == "holds", "outcome": outcome,
+            "text": head + tail}

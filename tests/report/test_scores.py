@@ -2,8 +2,7 @@
 import pytest
 
 from s2svr.report.run_setup import budget_differences
-from s2svr.report.scores import (format_score, measured_table, metric_names, paired_difference, per_sequence_table,
-                                 verdict)
+from s2svr.report.scores import format_score, measured_table, metric_names, per_sequence_table, task_verdict
 
 from fake_results import _fake_results
 
@@ -16,18 +15,19 @@ def test_tables_and_verdict(tmp_path):
     assert table.loc["S2SVR", "params w/o flow"] == 5 and table.loc["S2SVR", "params (paper profile)"] == 123
     per = per_sequence_table(res, "sr")
     assert list(per.index) == ["clip_a", "clip_b", "mean"]
-    v = verdict(res, "sr")
+    v = task_verdict(res, "sr")
     # S2SVR (offset 6) is worse than single-frame (4) and better than BasicVSR (8) and bicubic (20)
     assert v["gain"]["single_frame"] < 0 < v["gain"]["basicvsr"] < v["gain"]["identity"]
     assert v["wins"]["basicvsr"] == (2, 2) and v["wins"]["single_frame"] == (0, 2)
     assert not v["beats_all"] and "Not reproduced" in v["text"] and "single-frame" in v["text"]
+    assert v["paired"]["single_frame"]["outcome"] == "fails" and v["outcome"] == "fails"
     assert "not even above" not in v["text"]  # S2SVR is above bicubic here
     (tmp_path / "b").mkdir()
     res2, _ = _fake_results(tmp_path / "b", {"identity": 20, "single_frame": 8, "basicvsr": 7, "s2svr": 2})
-    assert verdict(res2, "sr")["beats_all"]
+    assert task_verdict(res2, "sr")["beats_all"]
     (tmp_path / "c").mkdir()
     res3, _ = _fake_results(tmp_path / "c", {"identity": 1, "single_frame": 8, "basicvsr": 7, "s2svr": 2})
-    v3 = verdict(res3, "sr")
+    v3 = task_verdict(res3, "sr")
     assert v3["beats_all"] and v3["gain"]["identity"] < 0 and "not even above the bicubic" in v3["text"]
 
 
@@ -36,14 +36,3 @@ def test_delta_formatting():
     assert format_score(r, {"delta_psnr": 0.1234, "delta_ssim": 0.00456}) == "0.123 / 45.6"
     assert metric_names(r)[1] == "ΔSSIM (×1e-4)"
     assert format_score(r, {"delta_psnr": -0.0004, "delta_ssim": -0.000004}) == "0.000 / 0.0"
-
-
-def test_paired_difference_needs_mean_and_majority():
-    a = {"mean": {"psnr": 30.0}, "per_sequence": {"x": {"psnr": 33.0}, "y": {"psnr": 27.0}, "z": {"psnr": 30.0}}}
-    b = {"mean": {"psnr": 29.9}, "per_sequence": {"x": {"psnr": 30.0}, "y": {"psnr": 27.1}, "z": {"psnr": 30.1}}}
-    d = paired_difference(a, b)
-    assert d["diff"] == pytest.approx(0.1) and d["wins"] == 1 and d["sequences"] == 3
-    assert not d["holds"]  # ahead on average thanks to one clip only
-    assert paired_difference(a, a)["holds"] is False
-    with pytest.raises(ValueError):
-        paired_difference(a, {"mean": {"psnr": 1.0}, "per_sequence": {"x": {"psnr": 1.0}}})
