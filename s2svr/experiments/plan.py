@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -91,6 +92,18 @@ def results(profile: str, names=None, output_dir: str | Path = "outputs", worker
     return {n: done[plan[n]] for n in names}
 
 
+def preflight(profile: str, names=None, output_dir: str | Path = "outputs", shipped: bool = True) -> list[str]:
+    """The problems that would stop the jobs of `names` (default: the plan) that are neither finished nor shipped
+    (`s2svr.experiments.preflight`)."""
+    from .preflight import check
+    from .weights import shipped as shipped_entry
+    plan = jobs(profile)
+    todo = [plan[n] for n in (names or plan) if n in plan]
+    if shipped:
+        todo = [j for j in todo if shipped_entry(j) is None]
+    return check(todo, root(profile, output_dir))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m s2svr.experiments.plan", description=__doc__.splitlines()[0])
     ap.add_argument("--profile", default="cpu")
@@ -105,6 +118,12 @@ def main(argv=None) -> int:
         print("\n".join(jobs(args.profile)))
         return 0
     t0 = time.time()
+    problems = preflight(args.profile, args.only, args.output_dir, shipped=not args.no_shipped)
+    if problems:  # one line each, before anything is started or written
+        for line in problems:
+            print(f"plan {args.profile}: {line}", file=sys.stderr)
+        print(f"plan {args.profile}: {len(problems)} problem(s); nothing was run", file=sys.stderr)
+        return 2
     res = results(args.profile, args.only, output_dir=args.output_dir, workers=args.workers,
                   shipped=not args.no_shipped, train=True if args.train else None)
     for name, r in res.items():
