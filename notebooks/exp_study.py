@@ -111,6 +111,27 @@ for task, df in studies.items():
     study_figure(df, f"{task}: one factor at a time, validation clips (cpu profile runs, shipped CSV)")
 
 # %% [markdown]
+# ## What the flow net costs in use
+#
+# The SR restorers' PWC-Lite was trained at zoom 8 (`flow.lq_zoom`: the LQ frames enlarged 8 times, the
+# teacher's grid), so in use a 176x144 frame is seen at 1408x1152. The table below runs each finished SR
+# multi-frame model of the study with its flow net at zoom 8, 4, 2 and 1 in use (`set_flow_use`; nothing is
+# retrained), and gives its validation score and its time per frame on a 176x144 video, as a multiple of the
+# single-frame network's time measured in the same process. The models of the factor `lq_zoom` were also
+# *trained* at the lower zoom.
+
+# %%
+from s2svr.report.study import load_use, use_figure
+
+use = load_use("sr")
+if use.empty:
+    display(Markdown("No cost-in-use measurement shipped yet (`python -m s2svr.experiments.study use`)."))
+else:
+    display(use[["arch", "train_zoom", "use_zoom", "val", "seconds_per_frame", "ratio"]]
+            .style.hide(axis="index").format({"val": "{:.3f}", "seconds_per_frame": "{:.3f}", "ratio": "{:.1f}"}))
+    use_figure(use, f"SR: the flow net's zoom in use ({use['size'].iloc[0]} frames for the time, one thread)")
+
+# %% [markdown]
 # ## What the measurements say
 #
 # The paragraph below is computed from the tables above: for each task, the factor that gave S2SVR its

@@ -92,3 +92,32 @@ def study_figure(df: pd.DataFrame, title: str = ""):
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def load_use(task: str = "sr") -> pd.DataFrame:
+    """The shipped cost-in-use rows of `task` (`python -m s2svr.experiments.study use`); empty when there are none."""
+    from ..experiments.study import use_csv
+    path = use_csv(task)
+    return pd.read_csv(path) if path.is_file() and path.stat().st_size > 10 else pd.DataFrame()
+
+
+def use_figure(df: pd.DataFrame, title: str = ""):
+    """Validation score and time per frame (as a multiple of the single-frame network's) against the flow net's
+    zoom in use, one line per trained model (arch and training zoom)."""
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for (arch, train_zoom), g in df.groupby(["arch", "train_zoom"]):
+        g = g.sort_values("use_zoom")
+        label = f"{ARCH_LABELS.get(arch, arch)}, trained at zoom {train_zoom:g}"
+        axes[0].plot(g["use_zoom"], g["val"], "o-", label=label)
+        axes[1].plot(g["use_zoom"], g["ratio"], "o-", label=label)
+    axes[0].set(xlabel="flow zoom in use", ylabel=f"validation {df['metric'].iloc[0]} (dB)", xscale="log", xticks=[1, 2, 4, 8])
+    axes[1].set(xlabel="flow zoom in use", ylabel="time per frame / single-frame's", xscale="log", yscale="log",
+                xticks=[1, 2, 4, 8])
+    axes[1].axhline(4, color="k", ls="--", lw=0.8, label="4 x single-frame")
+    for ax in axes:
+        ax.set_xticklabels(["1", "2", "4", "8"])
+        ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -41,3 +41,16 @@ def test_no_csv_gives_an_empty_table(tmp_path, monkeypatch):
     monkeypatch.setattr(study_mod, "study_csv", lambda task: tmp_path / "none.csv")
     df = study.load_study("vqe")
     assert df.empty and study.study_table(df).empty
+
+
+def test_the_cost_in_use_table_and_figure(tmp_path, monkeypatch):
+    path = tmp_path / "sr_use.csv"
+    monkeypatch.setattr(study_mod, "use_csv", lambda task: path)
+    rows = ["task,factor,value,arch,train_zoom,use_zoom,metric,val,seconds_per_frame,single_frame_seconds,ratio,size,key"]
+    rows += [f"sr,base,cpu recipe,s2svr,8,{z},psnr,{26 + z / 10},{z * 0.5},0.2,{z * 2.5},176x144,k" for z in (8, 4, 2, 1)]
+    path.write_text("\n".join(rows) + "\n")
+    df = study.load_use("sr")
+    assert list(df["use_zoom"]) == [8, 4, 2, 1] and df["ratio"].iloc[-1] == 2.5
+    study.use_figure(df, "test")
+    path.write_text("")
+    assert study.load_use("sr").empty
