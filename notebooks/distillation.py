@@ -64,7 +64,8 @@ from s2svr.flow.classical import DISFlow, FarnebackFlow
 from s2svr.flow.occlusion import occlusion_from_range, range_map
 from s2svr.flow.pwclite import normalise_features
 from s2svr.report import show_source
-from s2svr.train.flow import STAGES, build_flow_model, learning_rate, load_flow_model, stage_frames
+from s2svr.train.flow import STAGES, build_flow_model, learning_rate, stage_frames
+from s2svr.train.loading import load_flow_net
 from s2svr.report.training import converged_flow
 from s2svr.losses import FlowLoss
 from s2svr.losses.distillation import distillation_loss
@@ -442,9 +443,9 @@ pairs = {"sr": pairs_sr, "blur": embedded_flow_pairs(data_root, "test", "blur"),
          "vqe": embedded_flow_pairs(data_root, "test", "vqe")}
 if max_pairs:
     pairs = {k: v[:max_pairs] for k, v in pairs.items()}
-nets = {row: CachedFlow(load_flow_model(res[name]["checkpoint"], device)) for row, name in names.items()}
+nets = {row: CachedFlow(load_flow_net(res[name]["checkpoint"], device)) for row, name in names.items()}
 teacher = nets["teacher (HQ)"]
-teacher_at_train_zoom = load_flow_model(res["flow/teacher"]["checkpoint"], device)
+teacher_at_train_zoom = load_flow_net(res["flow/teacher"]["checkpoint"], device)
 teacher_at_train_zoom.infer_zoom = None  # the same weights run at the zoom they trained at
 teacher_at_train_zoom = CachedFlow(teacher_at_train_zoom)
 # (row, network, frames, degradation of the test pairs)
@@ -577,7 +578,7 @@ display(Markdown(("In profile ci these are 2-step networks: meaningless. " if pr
 # zoom and at the zoom in use come from the table above.
 
 # %%
-zoom_net = load_flow_model(res["flow/teacher"]["checkpoint"], device)
+zoom_net = load_flow_net(res["flow/teacher"]["checkpoint"], device)
 zooms = tuple(float(z_) for z_ in chapter_budget("distillation", profile).in_use_zooms)
 chosen = teacher.net.zoom_in_use
 t0 = time.perf_counter()

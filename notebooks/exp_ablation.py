@@ -52,7 +52,7 @@ from s2svr.flow.classical import DISFlow
 from s2svr.flow.standins import ZeroFlow
 from s2svr.train.flow_evaluate import evaluate_flow
 from s2svr.data.flow_pairs import load_flow_pairs
-from s2svr.train.flow import load_flow_model
+from s2svr.train.loading import load_flow_net
 
 t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
 label = measured_label(profile)
@@ -150,11 +150,11 @@ display(Markdown(
 cfg_sr = load_config("sr_reds4", profile)
 pairs = load_flow_pairs(cfg_sr, "test")
 max_pairs = chapter_budget("exp_ablation", profile).max_pairs  # the first pairs: a few per test clip
-teacher = load_flow_model(res["flow/teacher"]["checkpoint"])
+teacher = load_flow_net(res["flow/teacher"]["checkpoint"])
 flow_eval = {"zero flow (no motion compensation)": evaluate_flow(ZeroFlow(), pairs, "lq", max_pairs=max_pairs,
                                                                  reference=teacher)}
 for row, job in flow_rows.items():
-    net = DISFlow() if job == "sr/s2svr+dis" else load_flow_model(res[flow_jobs[job]]["checkpoint"])
+    net = DISFlow() if job == "sr/s2svr+dis" else load_flow_net(res[flow_jobs[job]]["checkpoint"])
     flow_eval[row] = evaluate_flow(net, pairs, "lq", max_pairs=max_pairs, reference=teacher)
 flow_eval["teacher (HQ frames, for reference)"] = evaluate_flow(teacher, pairs, "hq", max_pairs=max_pairs)
 flow_df = pd.DataFrame(flow_eval).T[["pairs", "epe_all", "psnr_vis", "epe_ref"]]

@@ -85,7 +85,7 @@ from s2svr.report.verdicts import (HOLDS, ClaimBook, combine, compare, design_ch
                                    paired_text, t_quantile)
 from s2svr.train.data import build_test_sequences, data_mode
 from s2svr.train.evaluate import to_tensor
-from s2svr.train.flow import load_flow_model
+from s2svr.train.loading import load_flow_net
 from s2svr.train.flow_evaluate import evaluate_flow
 from s2svr.utils import proc_status_kb, reset_peak_rss
 
@@ -282,10 +282,10 @@ flow_res = results(profile, ["flow/teacher", "flow/sr/student", "flow/sr/student
                              "flow/sr/supervised-hq"], output_dir=output_dir)
 pairs = load_flow_pairs(load_config("sr_reds4", profile), "test")
 max_pairs = chapter_budget("report", profile).max_pairs
-teacher = load_flow_model(flow_res["flow/teacher"]["checkpoint"])
+teacher = load_flow_net(flow_res["flow/teacher"]["checkpoint"])
 fl = {"zero flow": evaluate_flow(ZeroFlow(), pairs, "lq", max_pairs=max_pairs, reference=teacher)}
 for name in ("flow/sr/student", "flow/sr/student-nodistill"):
-    fl[name] = evaluate_flow(load_flow_model(flow_res[name]["checkpoint"]), pairs, "lq",
+    fl[name] = evaluate_flow(load_flow_net(flow_res[name]["checkpoint"]), pairs, "lq",
                              max_pairs=max_pairs, reference=teacher)
 fl["flow/teacher (on HQ frames)"] = teacher_hq = evaluate_flow(teacher, pairs, "hq", max_pairs=max_pairs)
 fl_df = pd.DataFrame(fl).T[["pairs", "epe_ref", "epe_all", "psnr_vis"]]

@@ -58,7 +58,7 @@ from s2svr.data.video_io import (iter_frames, probe, read_video, read_image_fold
 from s2svr.metrics import psnr
 from s2svr.models import build_model
 from s2svr.restore import Tiler, restore_stream, restore_video
-from s2svr.train.trainer import model_from_checkpoint
+from s2svr.train.loading import load_restorer
 from s2svr.utils import peak_rss_of
 
 t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
@@ -75,12 +75,12 @@ work.mkdir(parents=True, exist_ok=True)
 # The checkpoint is the super-resolution S2SVR of the chapter "Super-resolution" (experiment
 # `sr/s2svr` of the book's plan, trained on the embedded dataset in this profile); a checkpoint of
 # your own training run (`runs/<name>/last.pt`, see "Train on the real datasets, on many GPUs")
-# is used the same way. `model_from_checkpoint` rebuilds the network from the config stored in the
+# is used the same way. `load_restorer` rebuilds the network from the config stored in the
 # checkpoint, so no config file is needed.
 
 # %%
 ck = results(profile, ["sr/s2svr"], output_dir=output_dir, progress=False)["sr/s2svr"]["checkpoint"]
-model, cfg = model_from_checkpoint(ck, device=device)
+model, cfg = load_restorer(ck, device=device)
 r = model.radius
 print(f"checkpoint {ck}")
 print(f"{cfg.name} ({cfg.profile}): layout {model.layout}, x{model.scale}, radius r = {r}, "

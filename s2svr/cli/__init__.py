@@ -137,12 +137,12 @@ def _eval(args) -> int:
     from ..train.data import build_test_sequences
     from ..train.evaluate import evaluate_sequences, write_results
     from ..outputs import check_output
-    from ..train.trainer import model_from_checkpoint
+    from ..train.loading import load_restorer
     out = Path(args.out or f"{args.checkpoint}.eval.json")
     reads = [args.checkpoint] + ([args.config] if args.config and Path(args.config).exists() else [])
     for o in (out, out.with_suffix(".md")):
         check_output(o, reads=reads, overwrite=args.overwrite, option="--out")
-    model, cfg = model_from_checkpoint(args.checkpoint, device=args.device or "cpu")
+    model, cfg = load_restorer(args.checkpoint, device=args.device or "cpu")
     if args.config:
         data_cfg = _config(args.config, args.profile)
         if data_cfg.model != cfg.model:
@@ -163,7 +163,7 @@ def _eval(args) -> int:
 def _restore(args) -> int:
     from ..outputs import check_output
     from ..restore import restore_video
-    from ..train.trainer import model_from_checkpoint
+    from ..train.loading import load_restorer
     if args.tile is not None and args.tile_overlap >= args.tile:
         raise UserError(f"--tile-overlap {args.tile_overlap}: must be smaller than --tile {args.tile}")
     if args.chunk_overlap >= args.chunk:
@@ -182,7 +182,7 @@ def _restore(args) -> int:
         print(f"using the shipped reference model {args.task}/s2svr ({checkpoint}; small cpu-profile model, "
               f"see weights/manifest.json)", file=sys.stderr)
     check_output(args.output, reads=[args.input, checkpoint], overwrite=args.overwrite)
-    model, _ = model_from_checkpoint(checkpoint, device=args.device or "cpu", task=args.task)
+    model, _ = load_restorer(checkpoint, device=args.device or "cpu", task=args.task)
     from ..models.motion import set_flow_use
     try:
         set_flow_use(model, zoom=args.flow_zoom, max_side=args.flow_max_side)

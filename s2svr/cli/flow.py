@@ -4,7 +4,7 @@ Thin argparse layers over `s2svr.train.flow` and `s2svr.train.flow_evaluate` (ch
 """
 from __future__ import annotations
 
-from ..train.flow import STAGES
+from ..configs.schema import FLOW_STAGES as STAGES
 
 
 def add_flow_train_parser(subparsers):
@@ -76,14 +76,14 @@ def flow_eval_main(args) -> int:
     from ..configs import ConfigError, load_config
     from ..data.flow_pairs import load_flow_pairs
     from ..train.checkpoint import CheckpointError, load_checkpoint
-    from ..train.flow import load_flow_model
+    from ..train.loading import load_flow_net
     from ..train.flow_evaluate import evaluate_flow_rows, format_table
     from ..utils import resolve_device
     try:
         cfg = load_config(args.config, profile=args.profile)
         device = resolve_device(args.device)
         states = [load_checkpoint(path, kind="flow") for path in args.checkpoints]
-        models = {path: (state, load_flow_model(path, device)) for path, state in zip(args.checkpoints, states)}
+        models = {path: (state, load_flow_net(path, device)) for path, state in zip(args.checkpoints, states)}
         groups = {args.split: load_flow_pairs(cfg, args.split, video=False)}
         if cfg.data.dataset == "embedded" and args.split == "test":
             for p in load_flow_pairs(cfg, "heldout", video=False):
@@ -124,15 +124,16 @@ def add_flow_parser(subparsers):
 
 def _flow_net(args):
     from ..flow.classical import DISFlow, FarnebackFlow
-    from ..train.flow import load_flow_model, reference_flow_checkpoint
+    from ..reference import reference_checkpoint
+    from ..train.loading import load_flow_net
     if args.method == "dis":
         return DISFlow(), "DIS (OpenCV)"
     if args.method == "farneback":
         return FarnebackFlow(), "Farneback (OpenCV)"
     if args.checkpoint:
-        return load_flow_model(args.checkpoint, args.device), str(args.checkpoint)
-    ckpt = reference_flow_checkpoint()
-    return load_flow_model(ckpt, args.device), f"the shipped reference teacher ({ckpt})"
+        return load_flow_net(args.checkpoint, args.device), str(args.checkpoint)
+    ckpt = reference_checkpoint("flow/teacher")  # the shipped reference HQ teacher
+    return load_flow_net(ckpt, args.device), f"the shipped reference teacher ({ckpt})"
 
 
 def flow_main(args) -> int:

@@ -173,7 +173,7 @@ def use_rows(task: str = "sr", output_dir: str | Path = "outputs", frames: int =
     from ..restore import restore_stream
     from ..train.data import build_val_sequences
     from ..train.evaluate import evaluate_sequences, metric_convention
-    from ..train.trainer import model_from_checkpoint
+    from ..train.loading import load_restorer
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
     w, h = USE_SIZE
@@ -193,7 +193,7 @@ def use_rows(task: str = "sr", output_dir: str | Path = "outputs", frames: int =
         res = cached(job, root(output_dir))
         if res is None or not res.get("checkpoint"):
             continue
-        model, cfg = model_from_checkpoint(res["checkpoint"])
+        model, cfg = load_restorer(res["checkpoint"])
         if job.arch == "single_frame":
             if single is None:
                 single = sec_per_frame(model)

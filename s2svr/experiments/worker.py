@@ -47,7 +47,8 @@ def run_restore(spec: dict, d: Path) -> dict:
     from ..models import build_model, parameter_breakdown
     from ..train.data import build_test_sequences
     from ..train.evaluate import evaluate_sequences
-    from ..train.trainer import model_from_checkpoint, train
+    from ..train.loading import load_restorer
+    from ..train.trainer import train
     from ..utils import resolve_device
     over = dict(spec["resolved"]["config"])
     if spec["flow_checkpoint"]:
@@ -62,12 +63,12 @@ def run_restore(spec: dict, d: Path) -> dict:
         torch.manual_seed(cfg.seed)
         model = build_model(cfg.model, flow_net=build_flow_net(cfg.flow)).to(device).eval()
     elif spec.get("shipped_checkpoint"):  # the reference weights: evaluated afresh, not trained
-        model, _ = model_from_checkpoint(spec["shipped_checkpoint"], device=device)
+        model, _ = load_restorer(spec["shipped_checkpoint"], device=device)
         steps = int(spec.get("shipped_steps") or 0)
     else:
         res = train(cfg, d / "train", device=str(device), progress=False, flow_cache=flow_cache)
         steps = res.step
-        model, _ = model_from_checkpoint(res.checkpoint, device=device)
+        model, _ = load_restorer(res.checkpoint, device=device)
     train_s = time.time() - t0
     out_dir = d / "outputs"
     if spec["save_outputs"]:

@@ -72,9 +72,9 @@ def model_from_result(result: dict):
     its trained checkpoint, or, for the untrained 'identity' job (no checkpoint), the model its config builds."""
     from ..configs import config_from_dict
     from ..models import build_model
-    from ..train.trainer import model_from_checkpoint
+    from ..train.loading import load_restorer
     if result.get("checkpoint"):
-        return model_from_checkpoint(result["checkpoint"])
+        return load_restorer(result["checkpoint"])
     cfg = config_from_dict(result["spec"]["resolved"]["config"])
     torch.manual_seed(cfg.seed)
     return build_model(cfg.model).eval(), cfg

@@ -26,10 +26,11 @@ import torch
 
 from ..flow.pwclite import PWCLite
 from ..losses import FlowLoss, multiscale_epe_loss
+from .loading import load_flow_net
 from .checkpoint import CheckpointError, load_checkpoint, load_weights, rng_state, save_checkpoint, set_rng_state
 from ..utils import resolve_device, seed_everything
 
-STAGES = ("teacher", "student", "student-nodistill", "supervised")
+from ..configs.schema import FLOW_STAGES as STAGES  # noqa: E402 (the stages of Algorithm 1 and its controls)
 
 
 class FlowTrainError(ValueError):
@@ -63,22 +64,6 @@ def build_flow_model(flow_cfg, frames: str = "hq", stage: str | None = None) -> 
     model = PWCLite.from_config(flow_cfg, frames)
     if stage == "teacher":
         model.infer_zoom = getattr(flow_cfg, "infer_zoom", None)
-    return model
-
-
-def flow_arch(state: dict) -> dict:
-    """PWC-Lite's constructor arguments recorded in a flow checkpoint (older ones: ARFlow's, raw cost volume)."""
-    return dict(state.get("arch") or {"search_range": 4, "cost_norm": False})
-
-
-def load_flow_model(path, device="cpu", frozen: bool = True) -> PWCLite:
-    """A PWC-Lite from an Algorithm 1 checkpoint (any stage); frozen and in eval mode for use as a teacher."""
-    state = load_checkpoint(path, kind="flow")
-    model = PWCLite(**flow_arch(state))
-    load_weights(model, state["model"], path)
-    model.to(resolve_device(device))
-    if frozen:
-        model.eval().requires_grad_(False)
     return model
 
 
@@ -303,7 +288,7 @@ def run_stage(cfg, stage: str, out_dir, *, teacher=None, device="auto", frames: 
         raise FlowTrainError("--stage student needs --teacher OUT/flow_teacher.pt (the teacher's checkpoint)")
     seed_everything(cfg.seed)
     model = build_flow_model(cfg.flow, stage_frames(stage, frames), stage)
-    teacher_net = load_flow_model(teacher, device) if stage == "student" else None
+    teacher_net = load_flow_net(teacher, device) if stage == "student" else None
     if cfg.flow.infer_zoom is not None and not cfg.flow.infer_zoom > 0:
         raise FlowTrainError(f"flow.infer_zoom must be > 0 (or null), got {cfg.flow.infer_zoom!r}")
     if cfg.flow.student_init not in ("scratch", "teacher"):
@@ -312,7 +297,7 @@ def run_stage(cfg, stage: str, out_dir, *, teacher=None, device="auto", frames: 
         # the control without distillation starts from the same weights, so that the two differ in Eq. (16) only
         if not teacher:
             raise FlowTrainError(f"--stage {stage} with flow.student_init 'teacher' needs --teacher (its first weights)")
-        init = teacher_net if teacher_net is not None else load_flow_model(teacher, device)
+        init = teacher_net if teacher_net is not None else load_flow_net(teacher, device)
         model.load_state_dict(init.state_dict())  # same layers; the arch differs in zoom only
     pairs = load_flow_pairs(cfg, "train", video=cfg.flow.train_video > 0 and stage != "supervised")
     if cfg.flow.augment not in ("hflip", "dihedral"):
@@ -330,9 +315,3 @@ def run_stage(cfg, stage: str, out_dir, *, teacher=None, device="auto", frames: 
     return train_flow(stage, model, batches, cfg.flow, teacher=teacher_net, out_dir=out_dir, device=device,
                       seed=cfg.seed, resume=resume, progress=progress, config=config_to_dict(cfg),
                       max_steps=max_steps, frames=frames, evaluate=evaluate, iters=iters)
-
-
-def reference_flow_checkpoint(name: str = "flow/teacher"):
-    """The shipped reference HQ teacher (`weights/manifest.json`), the default of `s2svr flow`."""
-    from ..reference import reference_checkpoint
-    return reference_checkpoint(name)

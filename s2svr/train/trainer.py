@@ -36,6 +36,7 @@ from ..flow.nets import build_flow_net
 from ..models import build_model
 from ..utils import seed_everything
 from .checkpoint import CheckpointError, load_checkpoint, load_weights, rng_state, save_checkpoint, set_rng_state
+from .loading import flow_arch, restorer_weights
 from .data import build_train_dataset, build_train_sequences, build_val_sequences, collate_clips, data_mode
 from .flow_bank import FlowBank
 from .distributed import DistInfo, all_reduce_mean, barrier, init_distributed
@@ -96,7 +97,6 @@ def load_flow_init(model, path: str) -> None:
     if not hasattr(model.flow, "arch"):
         raise TrainingError(f"{path}: flow.net {type(model.flow).__name__} is not trained; remove flow.checkpoint")
     state = load_checkpoint(path, kind="flow")
-    from .flow import flow_arch
     # zoom, pad and a teacher's infer_zoom say how the net is run, not what it is: the config's (flow.lq_zoom) apply, so a net trained on HQ
     # frames (supervised-hq, zoom 2) runs on LQ ones on the same grid (zoom 2 x scale), as the student does
     layers = lambda arch: {k: v for k, v in arch.items() if k not in ("zoom", "pad", "infer_zoom")}  # noqa: E731
@@ -127,7 +127,7 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
         load_flow_init(model, cfg.flow.checkpoint)
     if cfg.train.init:  # fine-tuning: every weight from another run (its flow net too, overriding flow.checkpoint)
         init = load_checkpoint(cfg.train.init, kind="restoration", task=cfg.model.task)
-        load_weights(model, restorer_weights(init), cfg.train.init)
+        load_weights(model, restorer_weights(init, cfg.train.init), cfg.train.init)
     frozen = cfg.train.flow_freeze_iters >= cfg.train.iters and getattr(model, "flow", None) is not None
     if frozen:
         # Frozen for the whole run: no flow gradients at all (the backward pass skips the flow net), not
@@ -349,23 +349,3 @@ def _append_val(path: Path, step: int, metrics: dict) -> None:
         if new:
             w.writeheader()
         w.writerow(row)
-
-
-def model_from_checkpoint(path: str | Path, device: str | torch.device = "cpu", task: str | None = None):
-    """(model in eval mode, config) from a restoration checkpoint."""
-    state = load_checkpoint(path, kind="restoration", task=task)
-    cfg = config_from_dict(state["config"], str(path))
-    model = build_model(cfg.model, flow_net=build_flow_net(cfg.flow))
-    load_weights(model, restorer_weights(state), path)
-    return model.to(device).eval(), cfg
-
-
-def restorer_weights(state: dict) -> dict:
-    """A restoration checkpoint's weights; a shipped restorer's frozen flow net comes from the flow file it
-    names by digest (`flow_ref`), stored once for every restorer that uses it."""
-    weights = dict(state["model"])
-    if state.get("flow_ref"):
-        from ..reference import checkpoint_by_digest
-        flow = load_checkpoint(checkpoint_by_digest(state["flow_ref"]["sha256"]), kind="flow")
-        weights.update({f"flow.{k}": v for k, v in flow["model"].items()})
-    return weights

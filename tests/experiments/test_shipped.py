@@ -53,14 +53,14 @@ def test_the_shipped_teacher_measures_what_its_manifest_says():
     """The fp16 file, evaluated afresh on the test pairs its training evaluated on, within 0.01 px EPE."""
     from s2svr.configs import load_config
     from s2svr.data.flow_pairs import load_flow_pairs
-    from s2svr.train.flow import load_flow_model
+    from s2svr.train.loading import load_flow_net
     from s2svr.train.flow_evaluate import evaluate_flow
     import torch
     torch.set_num_threads(1)
     e = manifest()["flow/teacher"]
     cfg = load_config("sr_reds4", "cpu")
     pairs = load_flow_pairs(cfg, "test", video=False)[:int(e["metrics"]["pairs"])]
-    row = evaluate_flow(load_flow_model(weights_dir() / e["file"]), pairs, "hq")
+    row = evaluate_flow(load_flow_net(weights_dir() / e["file"]), pairs, "hq")
     assert abs(row["epe_all"] - e["metrics"]["epe_all"]) < 0.01
 
 
@@ -72,9 +72,9 @@ def test_a_small_shipped_restorer_measures_what_its_manifest_says():
     import torch
     from s2svr.train.data import build_test_sequences
     from s2svr.train.evaluate import evaluate_sequences
-    from s2svr.train.trainer import model_from_checkpoint
+    from s2svr.train.loading import load_restorer
     torch.set_num_threads(1)
-    model, cfg = model_from_checkpoint(weights_dir() / restorers[name]["file"])
+    model, cfg = load_restorer(weights_dir() / restorers[name]["file"])
     with torch.no_grad():
         ev = evaluate_sequences(model, build_test_sequences(cfg), cfg, progress=False)
     psnrs = [k for k in restorers[name]["metrics"] if "psnr" in k]  # psnr, or psnr_enhanced and delta_psnr (vqe)

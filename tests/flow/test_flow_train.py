@@ -11,7 +11,8 @@ from s2svr.flow import flow_warp
 from s2svr.data.flow_pairs import PairBatches, normalise_pair
 from s2svr.flow.pwclite import PWCLite
 from s2svr.cli.flow import add_flow_train_parser, flow_train_main
-from s2svr.train.flow import (FlowTrainError, load_flow_model, stage_frames, train_flow, train_student, train_student_nodistill, train_supervised, train_teacher)
+from s2svr.train.flow import FlowTrainError, stage_frames, train_flow, train_student, train_student_nodistill, train_supervised, train_teacher
+from s2svr.train.loading import load_flow_net
 from s2svr.train.checkpoint import load_checkpoint
 from s2svr.utils import seed_everything
 
@@ -87,7 +88,7 @@ def test_teacher_checkpoint_and_resume_equal_an_uninterrupted_run(pairs, tmp_pat
 
 def test_student_learns_from_a_frozen_teacher(pairs, tmp_path):
     _run_teacher(pairs, tmp_path, iters=1)
-    teacher = load_flow_model(tmp_path / "flow_teacher.pt")
+    teacher = load_flow_net(tmp_path / "flow_teacher.pt")
     before = [p.clone() for p in teacher.parameters()]
     seed_everything(1)
     student = PWCLite()

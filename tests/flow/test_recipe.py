@@ -231,7 +231,8 @@ def test_census_after_warmup_switches_rho_to_census():
 
 def test_student_init_from_the_teacher(tmp_path):
     from s2svr.configs import load_config
-    from s2svr.train.flow import load_flow_model, run_stage
+    from s2svr.train.flow import run_stage
+    from s2svr.train.loading import load_flow_net
     over = {"flow": {"zoom": 2.0, "lq_zoom": 8.0, "iters": 1, "eval_every": 0}}
     cfg = load_config("sr_reds4", "ci", overrides=over)
     teacher = run_stage(cfg, "teacher", tmp_path / "t", device="cpu", progress=False).checkpoint
@@ -241,19 +242,20 @@ def test_student_init_from_the_teacher(tmp_path):
     init = load_config("sr_reds4", "ci", overrides={"flow": {**over["flow"], "student_init": "teacher", "lr": 1e-12,
                                                              "lr_min": 0.0, "lr_warmup_iters": 0}})
     student = run_stage(init, "student", tmp_path / "s", teacher=teacher, device="cpu", progress=False).checkpoint
-    t, s = load_flow_model(teacher), load_flow_model(student)
+    t, s = load_flow_net(teacher), load_flow_net(student)
     assert (t.zoom, s.zoom) == (2.0, 8.0)
     # one step at lr 1e-12: the student still holds the teacher's weights
     assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(t.state_dict().values(), s.state_dict().values()))
     scratch = load_config("sr_reds4", "ci", overrides={"flow": {**init.flow.__dict__, "student_init": "scratch"}})
-    other = load_flow_model(run_stage(scratch, "student", tmp_path / "x", teacher=teacher, device="cpu",
+    other = load_flow_net(run_stage(scratch, "student", tmp_path / "x", teacher=teacher, device="cpu",
                                       progress=False).checkpoint)
     assert not all(torch.allclose(a, b, atol=1e-6) for a, b in zip(t.state_dict().values(), other.state_dict().values()))
 
 
 def test_nodistill_control_starts_from_the_teacher_when_the_student_does(tmp_path):
     from s2svr.configs import load_config
-    from s2svr.train.flow import load_flow_model, run_stage
+    from s2svr.train.flow import run_stage
+    from s2svr.train.loading import load_flow_net
     over = {"flow": {"iters": 1, "eval_every": 0, "student_init": "teacher", "lr": 1e-12, "lr_min": 0.0,
                      "lr_warmup_iters": 0}}
     cfg = load_config("sr_reds4", "ci", overrides=over)
@@ -262,7 +264,7 @@ def test_nodistill_control_starts_from_the_teacher_when_the_student_does(tmp_pat
     teacher = run_stage(load_config("sr_reds4", "ci", overrides={"flow": {"iters": 1, "eval_every": 0}}), "teacher",
                         tmp_path / "t", device="cpu", progress=False).checkpoint
     ckpt = run_stage(cfg, "student-nodistill", tmp_path / "n", teacher=teacher, device="cpu", progress=False).checkpoint
-    t, n = load_flow_model(teacher), load_flow_model(ckpt)
+    t, n = load_flow_net(teacher), load_flow_net(ckpt)
     assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(t.state_dict().values(), n.state_dict().values()))
 
 
@@ -317,7 +319,8 @@ def test_infer_zoom_sets_the_zoom_in_use_only_and_is_stored():
 
 def test_only_the_teacher_takes_infer_zoom_and_distillation_labels_at_the_training_zoom(tmp_path):
     from s2svr.configs import load_config
-    from s2svr.train.flow import build_flow_model, load_flow_model, run_stage, stage_loss
+    from s2svr.train.flow import build_flow_model, run_stage, stage_loss
+    from s2svr.train.loading import load_flow_net
     cfg = FlowConfig(zoom=2.0, lq_zoom=8.0, infer_zoom=4.0, cost_norm=True)
     assert build_flow_model(cfg, "hq", "teacher").infer_zoom == 4.0
     assert build_flow_model(cfg, "lq", "student").infer_zoom is None
@@ -325,7 +328,7 @@ def test_only_the_teacher_takes_infer_zoom_and_distillation_labels_at_the_traini
     over = {"flow": {"zoom": 2.0, "infer_zoom": 4.0, "iters": 1, "eval_every": 0}}
     ckpt = run_stage(load_config("sr_reds4", "ci", overrides=over), "teacher", tmp_path / "t", device="cpu",
                      progress=False).checkpoint
-    teacher = load_flow_model(ckpt)
+    teacher = load_flow_net(ckpt)
     assert (teacher.zoom, teacher.infer_zoom) == (2.0, 4.0)
     bad = load_config("sr_reds4", "ci", overrides={"flow": {**over["flow"], "infer_zoom": -1.0}})
     with pytest.raises(FlowTrainError, match="infer_zoom"):

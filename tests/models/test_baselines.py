@@ -109,12 +109,13 @@ def test_cli_params_counts_a_baseline(capsys):
 
 @pytest.mark.parametrize("arch", ["single_frame", "basicvsr"])
 def test_trainer_runs_one_step_with_a_baseline(arch, tmp_path, tiny_config):
-    from s2svr.train.trainer import model_from_checkpoint, train
+    from s2svr.train.loading import load_restorer
+    from s2svr.train.trainer import train
     cfg = load_config(tiny_config, "ci", overrides={"model": {"arch": arch}, "train": {"iters": 1, "val_every": 1}})
     res = train(cfg, tmp_path / "run", progress=False)
     assert res.step == 1 and res.checkpoint.is_file()
     assert 5 < res.last_val["mean"]["psnr"] < 60
-    model, cfg2 = model_from_checkpoint(res.checkpoint)
+    model, cfg2 = load_restorer(res.checkpoint)
     assert cfg2.model.arch == arch and model.layout == ("frame" if arch == "single_frame" else "clip")
 
 
