@@ -69,6 +69,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from s2svr.bench import MEMORY_FLAT_MB, TIME_RATIO, flops_per_frame, synthetic_clip
 from s2svr.configs import load_config
 from s2svr.configs.chapters import chapter_budget
+from s2svr.configs.schema import FLOW_ARCHS
 from s2svr.data.flow_pairs import load_flow_pairs
 from s2svr.experiments.paper import (PARAMETERS, PUBLIC_CODE_PARAMETERS, TABLE1, TABLE2, TABLE3_AVERAGE,
                                      TABLE3_METHODS, TABLE4, TABLE5, TABLE5_LENGTHS)
@@ -234,7 +235,7 @@ show_source(neighbour_gain)
 nb_budget = chapter_budget("report", profile)
 probe = {}
 for task in TASK_CONFIGS:
-    for a in ("basicvsr", "s2svr"):  # a single-frame network gains exactly 0
+    for a in FLOW_ARCHS:  # a single-frame network gains exactly 0
         r_ = task_res[f"{task}/{a}"]
         model_, cfg_ = model_from_result(r_)
         g_ = neighbour_gain(model_, build_test_sequences(cfg_), data_mode(cfg_),

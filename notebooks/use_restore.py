@@ -58,6 +58,7 @@ from s2svr.data.video_io import (iter_frames, probe, read_video, read_image_fold
 from s2svr.metrics import psnr
 from s2svr.models import build_model
 from s2svr.restore import Tiler, restore_stream, restore_video
+from s2svr.bench import MEMORY_FLAT_MB
 from s2svr.train.loading import load_restorer
 from s2svr.utils import peak_rss_of
 
@@ -345,7 +346,7 @@ for n in rss_lengths:
 mem = pd.DataFrame(rows).set_index("frames")
 display(mem)
 grow = mem["peak RSS (MB)"].iloc[-1] - mem["peak RSS (MB)"].iloc[0]
-flat = abs(grow) < 20  # MB, the bench's threshold (s2svr.bench.MEMORY_FLAT_MB)
+flat = abs(grow) < MEMORY_FLAT_MB  # MB, the bench's threshold
 display(Markdown(
     f"From {rss_lengths[0]} to {rss_lengths[-1]} frames the peak memory changed by **{grow:+.1f} MB**: "
     + ("flat, as streaming promises." if flat else "it **grows**; streaming should keep it flat.")

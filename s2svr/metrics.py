@@ -34,6 +34,9 @@ from scipy.ndimage import correlate1d
 # ITU-R BT.601 luma row of MATLAB's rgb2ycbcr for R, G, B in [0, 1] (output offset 16 added separately); the one copy.
 BT601_Y = (65.481, 128.553, 24.966)
 _Y_WEIGHTS = np.array(BT601_Y)
+# the whole matrix (rows Y, Cb, Cr) and its offsets, for the full YCbCr conversions of `s2svr.restore` and video I/O
+BT601 = np.array([BT601_Y, (-37.797, -74.203, 112.0), (112.0, -93.786, -18.214)])
+BT601_OFFSET = np.array([16.0, 128.0, 128.0])
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
 SSIM_K1, SSIM_K2 = 0.01, 0.03

@@ -77,15 +77,14 @@ class Tiler:
 
 def rgb_to_ycbcr(rgb: np.ndarray) -> np.ndarray:
     """uint8 RGB `(H, W, 3)` -> float YCbCr in [0, 255] (ITU-R BT.601, MATLAB `rgb2ycbcr` scaled to 0-255)."""
-    x = rgb.astype(np.float64) / 255.0
-    m = np.array([[65.481, 128.553, 24.966], [-37.797, -74.203, 112.0], [112.0, -93.786, -18.214]])
-    return x @ m.T + np.array([16.0, 128.0, 128.0])
+    from .metrics import BT601, BT601_OFFSET
+    return rgb.astype(np.float64) / 255.0 @ BT601.T + BT601_OFFSET
 
 
 def ycbcr_to_rgb(ycc: np.ndarray) -> np.ndarray:
     """Inverse of :func:`rgb_to_ycbcr`, rounded to uint8."""
-    m = np.array([[65.481, 128.553, 24.966], [-37.797, -74.203, 112.0], [112.0, -93.786, -18.214]])
-    rgb = (ycc - np.array([16.0, 128.0, 128.0])) @ np.linalg.inv(m).T * 255.0
+    from .metrics import BT601, BT601_OFFSET
+    rgb = (ycc - BT601_OFFSET) @ np.linalg.inv(BT601).T * 255.0
     return np.clip(np.round(rgb), 0, 255).astype(np.uint8)
 
 

@@ -15,6 +15,7 @@ LAYOUTS = ("paper", "official")
 PROFILES = ("paper", "cpu", "ci")
 FLOW_STAGES = ("teacher", "student", "student-nodistill", "supervised")  # Algorithm 1's stages and its controls
 ARCHS = ("identity", "single_frame", "basicvsr", "s2svr")  # the input itself, the baselines (s2svr.models.baselines), the network; tables use this order
+FLOW_ARCHS = ("basicvsr", "s2svr")  # the archs that run a flow net
 
 
 @dataclass(frozen=True)

@@ -227,11 +227,11 @@ def write_yuv420(path, y: np.ndarray, u: np.ndarray, v: np.ndarray) -> Path:
 
 def rgb_to_yuv420(rgb: np.ndarray):
     """uint8 RGB `(..., H, W, 3)` -> I420 planes, BT.601 limited range (MATLAB `rgb2ycbcr`), chroma 2x2 mean."""
+    from ..metrics import BT601, BT601_OFFSET
     x = rgb.astype(np.float64)
     r, g, b = x[..., 0], x[..., 1], x[..., 2]
-    y = 16.0 + (65.481 * r + 128.553 * g + 24.966 * b) / 255.0     # same formula as sequence.rgb_to_y_uint8
-    cb = 128.0 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255.0
-    cr = 128.0 + (112.0 * r - 93.786 * g - 18.214 * b) / 255.0
+    # row by row, in this order of operations: the stored embedded YUV files stay byte for byte what they were
+    y, cb, cr = (off + (m[0] * r + m[1] * g + m[2] * b) / 255.0 for m, off in zip(BT601, BT601_OFFSET))
     h, w = y.shape[-2:]
     if h % 2 or w % 2:
         raise ValueError(f"rgb_to_yuv420 needs even sizes, got {w}x{h}")

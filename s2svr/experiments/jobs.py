@@ -73,7 +73,7 @@ class FlowJob:
         return [self.teacher] if self.teacher else []
 
 
-FLOW_ARCHS = ("basicvsr", "s2svr")  # the restorers that run a flow net
+from ..configs.schema import FLOW_ARCHS  # noqa: E402 (the restorers that run a flow net)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from ..configs import load_config
-from ..configs.schema import ARCHS
+from ..configs.schema import ARCHS, FLOW_ARCHS
 from .jobs import FlowJob, RestoreJob
 from .runner import run
 
@@ -54,7 +54,7 @@ def jobs(profile: str) -> dict:
     for task, config in TASK_CONFIGS.items():
         student = out[f"flow/{task}/student"]
         for arch in ARCHS:
-            flow = student if arch in ("basicvsr", "s2svr") else None
+            flow = student if arch in FLOW_ARCHS else None
             out[f"{task}/{arch}"] = RestoreJob(config, profile, arch=arch, flow=flow)
     for control in ("student-nodistill", "supervised-hq"):
         out[f"sr/s2svr+{control}"] = RestoreJob("sr_reds4", profile, arch="s2svr", flow=out[f"flow/sr/{control}"])

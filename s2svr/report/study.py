@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 ARCH_LABELS = {"single_frame": "single-frame", "basicvsr": "BasicVSR-style", "s2svr": "S2SVR"}
-MULTI = ("basicvsr", "s2svr")
+from ..configs.schema import FLOW_ARCHS as MULTI  # noqa: E402 (the multi-frame networks)
 
 
 def load_study(task: str) -> pd.DataFrame:

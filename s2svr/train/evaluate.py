@@ -14,6 +14,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from ..data.clips import to_tensor
+
 from ..configs import ExperimentConfig
 from ..data import VideoSequence
 from .. import metrics
@@ -29,11 +31,6 @@ def metric_convention(cfg: ExperimentConfig) -> dict:
 def to_uint8(frames: torch.Tensor) -> np.ndarray:
     """`(T, C, H, W)` float in [0, 1] -> `(T, H, W, C)` uint8, rounded as when saving PNGs."""
     return (frames.clamp(0, 1) * 255.0).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-
-
-def to_tensor(frames: np.ndarray) -> torch.Tensor:
-    """`(T, H, W, C)` uint8 -> `(T, C, H, W)` float in [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
 
 
 STREAMING_LAYOUTS = ("paper", "frame")  # S2SVR's causal layout; baselines that restore each frame alone
