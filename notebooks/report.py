@@ -74,6 +74,7 @@ from s2svr.data.flow_pairs import load_flow_pairs
 from s2svr.experiments.paper import (PARAMETERS, PUBLIC_CODE_PARAMETERS, TABLE1, TABLE2, TABLE3_AVERAGE,
                                      TABLE3_METHODS, TABLE4, TABLE5, TABLE5_LENGTHS)
 from s2svr.experiments.plan import TASK_CONFIGS, results
+from s2svr.experiments.plan import root as plan_root
 from s2svr.flow.standins import ZeroFlow
 from s2svr.models import build_model, parameter_breakdown
 from s2svr.report import show_source, start_chapter
@@ -224,8 +225,9 @@ if fit_lines:
                      "frame network says nothing about sequence-to-sequence learning itself."))
 
 # %% [markdown]
-# The same question asked of the test clips directly (`s2svr/train/neighbours.py`): frame $c$ restored from
-# its real window of 7 frames ($c-4 \dots c+2$), then from a still window of frame $c$ repeated. A model that
+# The same question asked of the test clips directly (`s2svr/train/neighbours.py`): every frame $c$ of the test
+# clips that has a full window is restored from its real window of 7 frames ($c-4 \dots c+2$), then from a still
+# window of frame $c$ repeated. A model that
 # uses its neighbours scores better from the real window; a frame-wise model scores the same.
 
 # %% tags=["remove-input"]
@@ -240,7 +242,7 @@ for task in TASK_CONFIGS:
         model_, cfg_ = model_from_result(r_)
         g_ = neighbour_gain(model_, build_test_sequences(cfg_), data_mode(cfg_),
                             num_frames=nb_budget.neighbour_frames, stride=nb_budget.neighbour_stride,
-                            convention=r_["convention"])
+                            convention=r_["convention"], flow_cache=plan_root(profile, output_dir) / "flow_cache")
         probe[task, archs[a]] = {"real window (dB)": g_["real"], "still window (dB)": g_["still"],
                                  "gain (dB)": g_["gain"], "better on": f"{g_['wins']}/{g_['windows']}"}
 probe = pd.DataFrame(probe).T
