@@ -419,7 +419,7 @@ display(Markdown(("In profile ci the stages took 2 steps: none of this means any
 # %% [markdown]
 # ## Measuring the flows
 #
-# `evaluate_flow(model, pairs, frames=..., reference=teacher)` (`s2svr/flow/evaluate.py`) runs a
+# `evaluate_flow(model, pairs, frames=..., reference=teacher)` (`s2svr/train/flow_evaluate.py`) runs a
 # flow network on the `frames` ('lq' or 'hq') of each test pair, brings its flow to HQ size with
 # `resize_flow`, and measures, in HQ pixels and on the HQ frames:
 #

@@ -23,7 +23,7 @@
 # chapter "Video super-resolution" (`s2svr/experiments/plan.py`, `s2svr/experiments/`): nothing is
 # trained in this chapter. The segment evaluation lives in `s2svr/report/segments.py`
 # (`segment_bounds`, `restore_segments`, `segment_frame_psnr`, `segment_table`, `margins`); the flow
-# metrics in `s2svr/flow/evaluate.py` (`evaluate_flow`).
+# metrics in `s2svr/train/flow_evaluate.py` (`evaluate_flow`).
 
 # %% tags=["parameters"]
 profile = "cpu"  # ci | cpu | paper: only sizes change

@@ -18,7 +18,7 @@
 # would: from Python with `s2svr.restore.restore_video`, and from the shell with
 # `s2svr restore INPUT OUTPUT --checkpoint C`. It walks through `s2svr/restore.py`
 # (`restore_video`, `restore_stream`, `Tiler`), the readers and writers of `s2svr/data/video_io.py`
-# (`probe`, `iter_frames`, `VideoWriter`) and the `restore` subcommand of `s2svr/cli.py`, and
+# (`probe`, `iter_frames`, `VideoWriter`) and the `restore` subcommand of `s2svr/cli/__init__.py`, and
 # measures what the `paper` layout promises: frames come out while the video is still being read,
 # `r` frames behind, and memory does not grow with the length of the video.
 
