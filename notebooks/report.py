@@ -104,7 +104,7 @@ claims = ClaimBook(profile)  # every claim of this page, in order: the table at 
 # (2.24 M, Table 4) included, but not the number of residual blocks. The public code's configurations
 # (13 residual blocks per layer, a bidirectional first encoder layer and a backward decoder) count about
 # 12.0 M and 7.4 M. The package builds the `paper` profile's networks here and counts; as the chapter
-# "Encoder and decoder" (`notebooks/seq2seq.py`) explains, `num_blocks` was *chosen* (20) as the one value
+# "Encoder and decoder" (`notebooks/encoder_decoder.py`) explains, `num_blocks` was *chosen* (20) as the one value
 # that brings both counts near the paper's, so agreement is by construction, and the claim it supports is
 # only that the described architecture has that size. The public code's own setting (13 blocks, its
 # `official` layout) is counted with the same package, beside it. The verdict asks for the count within 5 %

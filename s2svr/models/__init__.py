@@ -1,6 +1,6 @@
 """The S2SVR network (Sec. 3.1-3.2): ConvGRU/ResConvGRU, encoder, decoder, local attention, task heads.
 
-Explained in `notebooks/convgru.py`, `notebooks/seq2seq.py`, `notebooks/attention.py` and `notebooks/motion.py`;
+Explained in `notebooks/convgru.py`, `notebooks/encoder_decoder.py`, `notebooks/attention.py` and `notebooks/motion.py`;
 the baselines of `model.arch` in `notebooks/exp_sr.py`.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The decoder's recurrent part F_r of Eqs. (3)-(4) and the re-embedding of its previous output y_{i-1}.
 
-Explained in `notebooks/seq2seq.py`. The feed-forward
+Explained in `notebooks/encoder_decoder.py`. The feed-forward
 network F_f that turns s_i into y_i is the task head (`s2svr.models.heads`); the context c_i comes from
 `s2svr.models.attention.LocalAttention`; the network (`s2svr.models.network.S2SVR`) orders the steps.
 """

@@ -1,6 +1,6 @@
 """The encoder F_e of Eq. (1): a shallow feature embedding followed by `num_layers` ResConvGRU layers.
 
-Explained in `notebooks/seq2seq.py` (the two temporal layouts
+Explained in `notebooks/encoder_decoder.py` (the two temporal layouts
 in `notebooks/motion.py`).
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Task heads: the feed-forward network F_f of Eq. (4), y_i = F_f(s_i), with a global residual.
 
-Explained in `notebooks/seq2seq.py`. Outputs are not clamped
+Explained in `notebooks/encoder_decoder.py`. Outputs are not clamped
 (the losses see the raw values); clamp to [0, 1] before saving or measuring.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """S2SVR: flow estimator + encoder + local attention + decoder + task head, in two temporal layouts.
 
 Explained in `notebooks/motion.py`
-(the pieces: `notebooks/convgru.py`, `notebooks/seq2seq.py`, `notebooks/attention.py`).
+(the pieces: `notebooks/convgru.py`, `notebooks/encoder_decoder.py`, `notebooks/attention.py`).
 
 Layouts (`layout=`):
 

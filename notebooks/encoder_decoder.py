@@ -51,7 +51,7 @@ from s2svr.report import show_source
 
 t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
 cfg = load_config("sr_reds4", profile=profile).model  # this profile's sizes
-budget = chapter_budget("seq2seq", profile)  # sizes per profile: s2svr/configs/chapters.yaml
+budget = chapter_budget("encoder_decoder", profile)  # sizes per profile: s2svr/configs/chapters.yaml
 num_frames = budget.num_frames
 print(cfg)
 
