@@ -1,6 +1,6 @@
 """Output paths that never destroy data: refusal rules, temporary names, stale leftovers, SIGTERM.
 
-Explained in the book's chapter "Use it: restore your own video". Every writer of the package (video files,
+Explained in the chapter `notebooks/use_restore.py`. Every writer of the package (video files,
 PNG folders, YUV files, checkpoints, evaluation reports) writes under a temporary sibling
 `.NAME.partial-PID<suffix>` and renames it at the end, so a failure never leaves a half-written file under the
 final name. A run killed by SIGKILL cannot clean up: its leftovers carry its process id, and the next run on

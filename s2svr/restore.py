@@ -1,6 +1,6 @@
 """Restore your own video: streaming for the `paper` layout, overlapping chunks for the `official` layout.
 
-Explained in the book's chapter "Use it: restore your own video". With the `paper` layout frames are read,
+Explained in the chapter `notebooks/use_restore.py`. With the `paper` layout frames are read,
 restored and written as they go, `r` frames behind the input, so memory does not depend on the video's
 length. Large frames are cut into overlapping tiles, each with its own recurrent state, and blended with
 linear ramps. Single-channel models (compressed video) restore the Y plane; Cb and Cr pass through.

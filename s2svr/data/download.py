@@ -1,6 +1,6 @@
 """Fetching dataset archives: resumable HTTP downloads, checksums, safe extraction.
 
-Explained in the book's chapter "The data" (section on preparing the real datasets). The
+Explained in the chapter `notebooks/data.py` (section on preparing the real datasets). The
 `data_scripts/prepare_*.py` scripts are thin command lines over this module and the loaders.
 
 - :func:`download` writes to `<dest>.part` and resumes it with an HTTP `Range` request (a server that

@@ -1,6 +1,6 @@
 """Reading and writing frames: image files and folders, raw YUV 4:2:0, video files (mp4/mkv/avi via PyAV).
 
-Explained in the book's chapter "The data" (part "Data and degradations"). Frames are uint8 RGB
+Explained in the chapter `notebooks/data.py`. Frames are uint8 RGB
 `(H, W, 3)`; whole clips `(T, H, W, 3)`; YUV planes `Y (T, H, W)`, `U, V (T, H/2, W/2)` (I420, BT.601
 limited range, as MATLAB's `rgb2ycbcr` and the MFQEv2 files).
 

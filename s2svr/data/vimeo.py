@@ -1,6 +1,6 @@
 """Vimeo-90K septuplets (Xue et al., 2019) for x4 video super-resolution, in BasicSR's layout.
 
-Explained in the book's chapter "The data". Layout under `root` (e.g. `data/vimeo90k`)::
+Explained in the chapter `notebooks/data.py`. Layout under `root` (e.g. `data/vimeo90k`)::
 
     vimeo_septuplet/sequences/00001/0001/im1.png ... im7.png      GT, 448x256
     vimeo_septuplet/sep_trainlist.txt, sep_testlist.txt           lines "00001/0001"

@@ -1,6 +1,6 @@
 """Flow-network stand-ins with PWC-Lite's calling convention, for experiments that isolate the flow.
 
-Used by the book's chapters "Local attention" and "Motion compensation and temporal layouts": passing
+Used by the chapters `notebooks/attention.py` and `notebooks/motion.py`: passing
 `flow_net=KnownFlow()` to `S2SVR` gives exact motion compensation on a synthetic clip of the embedded flow
 set, `flow_net=ZeroFlow()` gives none.
 """

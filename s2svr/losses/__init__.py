@@ -1,7 +1,6 @@
 """Losses: the unsupervised flow losses of Sec. 3.3 (Eqs. 11, 13, 14, 16, 17) and the restoration loss.
 
-Explained in the book's part "Unsupervised flow", chapters "The unsupervised flow losses" and
-"Distillation and Algorithm 1". Each loss is a plain function plus a thin `nn.Module`.
+Explained in the chapters `notebooks/flow_losses.py` and `notebooks/distillation.py`. Each loss is a plain function plus a thin `nn.Module`.
 """
 from .distillation import DistillationLoss, distillation_loss
 from .photometric import (PhotometricLoss, census_distance, photometric_distance, photometric_loss,

@@ -1,7 +1,7 @@
 """The losses of Algorithm 1: Eq. (14) (teacher, step 1) and Eq. (17) (student, step 2), multi-scale.
 
-Explained in the book's chapters "The unsupervised flow losses" (Eq. 14, the `min_visible` guard) and "Distillation and
-Algorithm 1" (Eq. 17), part "Unsupervised flow".
+Explained in the chapters `notebooks/flow_losses.py` (Eq. 14, the `min_visible` guard) and
+`notebooks/distillation.py` (Eq. 17).
 
     L = w_ph L_ph(F) + w_sm L_sm(F)                                   (14)  teacher on HQ frames y1, y2
     L = w_ph L_ph(F^x) + w_sm L_sm(F^x) + w_dis L_dis(F^x, F^y)       (17)  student on LQ frames x1, x2

@@ -1,6 +1,6 @@
 """Checkpoints that prove their integrity: safetensors, no pickle, a sha256 over every byte, checked at load.
 
-Explained in the book's chapter "Use it: train on the real datasets". One checkpoint is one safetensors file
+Explained in `book/use_train.md`. One checkpoint is one safetensors file
 (the names `last.pt` and `flow_<stage>.pt` are kept; the content is detected, not the suffix)::
 
     8 bytes   little-endian length N of the header

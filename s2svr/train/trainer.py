@@ -1,6 +1,6 @@
 """Restoration training (paper Sec. 4.1): one code path for one process and for `torchrun` DDP.
 
-Explained in the book's chapters "Experiments" and "Use it". Charbonnier loss; Adam (0.9, 0.99); cosine
+Explained in `book/use_train.md` and the chapters `notebooks/exp_sr.py` and `notebooks/exp_study.py`. Charbonnier loss; Adam (0.9, 0.99); cosine
 decay to `eta_min` over the run; separate learning rates for the flow net (5e-5) and the rest (2e-4); an
 optional frozen-flow warm-up (the public code's 10k iterations); the flow net initialised from an
 Algorithm 1 student checkpoint when given. A flow net frozen for the whole run (the cpu profile) runs once
