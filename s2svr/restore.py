@@ -127,8 +127,20 @@ def restore_stream(model, frames: Iterable[np.ndarray], device="cpu", tile: int 
         yield from _stream_official(model, frames, device, tile, tile_overlap, chunk, chunk_overlap)
 
 
+def _whole_frame_flows(model, prev, cur, tiler, device):
+    """With several tiles: the flow pair (prev -> cur) computed once on the whole frames, as training computes it,
+    and cropped for each tile (a tile's flow then sees the motion beyond its border); None otherwise."""
+    from .models.motion import estimate_flow_pair
+    if prev is None or len(tiler.boxes) < 2 or getattr(model, "flow", None) is None:
+        return [None] * len(tiler.boxes)
+    fw, bw = estimate_flow_pair(model.flow, prev.to(device), cur.to(device), model.flow_size,
+                                with_fw=model.radius > 0)
+    return [(None if fw is None else fw[..., y:y + th, x:x + tw], bw[..., y:y + th, x:x + tw])
+            for y, x, th, tw in tiler.boxes]
+
+
 def _stream_paper(model, frames, device, tile, tile_overlap):
-    tiler = states = None
+    tiler = states = prev = None
     pending = deque()  # chroma of frames not yet restored (single-channel models)
     for frame in frames:
         x, chroma = _split(frame, model.in_channels)
@@ -136,7 +148,9 @@ def _stream_paper(model, frames, device, tile, tile_overlap):
             tiler = Tiler(x.shape[-2], x.shape[-1], tile, tile_overlap, model.scale)
             states = [model.init_stream() for _ in tiler.boxes]
         pending.append(chroma)
-        outs = [model.stream_step(st, c.to(device)) for st, c in zip(states, tiler.crops(x))]
+        flows = _whole_frame_flows(model, prev, x, tiler, device)
+        prev = x
+        outs = [model.stream_step(st, c.to(device), flows=f) for st, c, f in zip(states, tiler.crops(x), flows)]
         if outs[0]:
             yield _merge(tiler.blend([o[0] for o in outs]), pending.popleft())
     if tiler is None:
@@ -180,8 +194,9 @@ def estimate_memory(model, h: int, w: int, tile: int | None, tile_overlap: int, 
     """Bytes that restoring `h x w` LQ frames holds at once, roughly: the blended output frame (float32 sum,
     weights and result), with the paper layout every tile's recurrent state (encoder and decoder layers and the
     attention window of `2r + 1` latents, `num_feat` channels each), with a whole-clip layout the `chunk` frames'
-    states of one tile, and the flow net computing its pairs of one tile (`s2svr.models.motion.flow_memory`:
-    most of it, at the zoom the restorers' PWC-Lite runs at)."""
+    states of one tile, and the flow net computing its pairs (`s2svr.models.motion.flow_memory`: most of it, at
+    the zoom the restorers' PWC-Lite runs at), on the whole frame for the paper layout (its flows are computed once
+    per frame pair and cropped for each tile), on one tile for a whole-clip layout."""
     from .models.motion import FLOW_PAIRS_IN_USE, flow_memory
     scale, c = getattr(model, "scale", 1), getattr(model, "in_channels", 3)
     blend = 3 * (h * scale) * (w * scale) * (c + 1) * 4
@@ -190,7 +205,7 @@ def estimate_memory(model, h: int, w: int, tile: int | None, tile_overlap: int, 
     feat = getattr(model, "num_feat", 64)
     if getattr(model, "layout", "paper") == "paper":
         states = len(tiler.boxes) * th * tw * feat * (2 * getattr(model, "num_layers", 3) + 2 * getattr(model, "radius", 1) + 3)
-        pairs = 1
+        return int(blend + states * 4 + flow_memory(model, h, w, 1))  # flows on the whole frame, then cropped
     elif getattr(model, "layout", None) == "frame":  # each frame alone
         states, pairs = th * tw * feat * 4, 0
     else:  # a window of `chunk` frames restored whole: one state per frame and direction, and its outputs
@@ -227,9 +242,12 @@ def restore_video(model, input_path, output_path, device="cpu", tile: int | None
     need = estimate_memory(model, info["height"], info["width"], tile, tile_overlap, kwargs.get("chunk", 30))
     avail = available_memory()
     if avail is not None and need > 0.9 * avail:  # refuse up front rather than run out of memory mid-video
+        from .models.motion import flow_memory
+        flow = flow_memory(model, info["height"], info["width"])
+        hint = ("most of it is the flow net at its zoom: lower it with --flow-zoom or --flow-max-side"
+                if flow > need / 2 else "restore a smaller video (the restored frame itself must fit in memory)")
         raise VideoIOError(input_path, f"restoring {info['width']}x{info['height']} frames needs about "
-                                       f"{need / 2**30:.1f} GiB, {avail / 2**30:.1f} GiB are available; restore a "
-                                       "smaller video (the restored frame itself must fit in memory)")
+                                       f"{need / 2**30:.1f} GiB, {avail / 2**30:.1f} GiB are available; {hint}")
     if Path(output_path).suffix.lower() == ".yuv" and (out_w % 2 or out_h % 2):
         raise VideoIOError(output_path, f"the restored frames are {out_w}x{out_h}; YUV 4:2:0 needs even sizes "
                                         "(write .mp4 or a PNG folder instead)")

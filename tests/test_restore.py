@@ -145,3 +145,27 @@ def test_memory_is_checked_up_front(tmp_path, monkeypatch):
     with pytest.raises(VideoIOError, match="GiB"):
         R.restore_video(model, tmp_path / "in", tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists()
+
+
+def test_tiles_take_their_flows_from_the_whole_frame(monkeypatch):
+    """With tiles, the flow net runs once per frame pair on the whole frame (as in training), not once per tile."""
+    import numpy as np
+    import torch
+
+    from s2svr.configs import load_config
+    from s2svr.models import build_model
+    from s2svr.restore import restore_stream
+    torch.manual_seed(0)
+    model = build_model(load_config("sr_reds4", "ci").model).eval()
+    calls = []
+    real = model.flow.forward
+
+    def counting(img1, img2, *a, **k):
+        calls.append(tuple(img1.shape[-2:]))
+        return real(img1, img2, *a, **k)
+
+    monkeypatch.setattr(model.flow, "forward", counting)
+    frames = [np.random.default_rng(i).integers(0, 255, (40, 48, 3), dtype=np.uint8) for i in range(4)]
+    outs = list(restore_stream(model, iter(frames), tile=24, tile_overlap=4))
+    assert len(outs) == 4 and outs[0].shape == (160, 192, 3)
+    assert calls == [(40, 48)] * 3  # one call per frame pair, at the whole frame's size
