@@ -56,3 +56,33 @@ def checkpoint_by_digest(sha256: str) -> Path:
             return path
     raise ReferenceError(f"{weights_dir() / MANIFEST}: no shipped file with sha256 {sha256[:12]}... (the flow net "
                          f"this restorer was trained with)")
+
+
+def shipped_entry(key: str) -> dict | None:
+    """The manifest entry made by the job whose cache key is `key` (`s2svr.experiments.jobs.key`), with `name`,
+    `path` and `log_path` set; None when none is shipped (or the entry has no file: an identity baseline, whose
+    metrics are evaluated afresh). A listed file that is missing is an error naming it."""
+    for name, entry in manifest().items():
+        if entry.get("key") == key:
+            if not entry.get("file"):
+                return None
+            path = weights_dir() / entry["file"]
+            if not path.is_file():
+                raise ReferenceError(f"{weights_dir() / MANIFEST}: entry '{name}' names {entry['file']}, which is "
+                                     "missing")
+            return {**entry, "name": name, "path": str(path),
+                    "log_path": str(weights_dir() / entry["log"]) if entry.get("log") else None}
+    return None
+
+
+def git_commit() -> str:
+    """HEAD of the checkout the package is in, with `-dirty` when a tracked file differs from it (provenance)."""
+    import subprocess
+    here = Path(__file__).resolve().parent
+    try:
+        run = lambda *a: subprocess.run(["git", *a], capture_output=True, text=True, cwd=here,  # noqa: E731
+                                        timeout=10).stdout.strip()
+        head = run("rev-parse", "HEAD")
+        return (head + ("-dirty" if run("status", "--porcelain", "-uno", "--", ".") else "")) if head else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"

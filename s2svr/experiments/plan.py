@@ -95,12 +95,13 @@ def results(profile: str, names=None, output_dir: str | Path = "outputs", worker
 def preflight(profile: str, names=None, output_dir: str | Path = "outputs", shipped: bool = True) -> list[str]:
     """The problems that would stop the jobs of `names` (default: the plan) that are neither finished nor shipped
     (`s2svr.experiments.preflight`)."""
+    from ..reference import shipped_entry
+    from .jobs import key
     from .preflight import check
-    from .weights import shipped as shipped_entry
     plan = jobs(profile)
     todo = [plan[n] for n in (names or plan) if n in plan]
     if shipped:
-        todo = [j for j in todo if shipped_entry(j) is None]
+        todo = [j for j in todo if shipped_entry(key(j)) is None]
     return check(todo, root(profile, output_dir))
 
 

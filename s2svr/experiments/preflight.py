@@ -95,3 +95,4 @@ def check(jobs, root) -> list[str]:
             problems.append(f"{root}: {free / 2**30:.1f} GiB free, the {len(todo)} job(s) to run need about "
                             f"{need / 2**30:.1f} GiB for their checkpoints; free some disk or use --output-dir")
     return list(dict.fromkeys(problems))
+

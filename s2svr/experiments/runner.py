@@ -79,7 +79,7 @@ def _launch(job, root, progress, entry=None) -> dict:
         spec.update(shipped_checkpoint=entry["path"], shipped_steps=entry.get("steps"), shipped=entry["name"],
                     shipped_log=entry.get("log_path"), shipped_seconds=entry.get("seconds"),
                     shipped_val_log=str(weights_dir() / entry["val_log"]) if entry.get("val_log") else None)
-    from .weights import git_commit
+    from ..reference import git_commit
     spec["commit"] = git_commit()  # the code it trained with (the manifest's provenance)
     (d / "job.json").write_text(json.dumps(spec, indent=2))
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", S2SVR_THREADS="1")
@@ -120,11 +120,17 @@ def run(jobs, root, workers: int = 2, progress: bool = True, shipped: bool = Tru
     is not trained: a flow stage is adopted, a restoration network evaluated from its shipped weights. Without
     `train`, a job that would have to be trained is an error naming it (the book builds from the weights).
     """
-    from .weights import shipped as shipped_entry
+    from ..reference import ReferenceError, shipped_entry
+
+    def shipped_of(j):
+        try:
+            return shipped_entry(key(j))
+        except ReferenceError as e:
+            raise ExperimentError(str(e)) from None
     order = _ordered(jobs)
     results = {j: cached(j, root) for j in order}
     todo = [j for j in order if results[j] is None]
-    entries = {j: shipped_entry(j) for j in todo} if shipped else {}
+    entries = {j: shipped_of(j) for j in todo} if shipped else {}
     for j in [j for j in todo if entries.get(j) is not None and j.kind == "flow"]:
         results[j] = _adopt(j, entries[j], root)
         todo.remove(j)

@@ -22,7 +22,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from ..reference import MANIFEST, manifest, sha256_file, weights_dir
+from ..reference import MANIFEST, ReferenceError, git_commit, manifest, sha256_file, shipped_entry, weights_dir
 from .jobs import key
 
 FORMAT = "s2svr-weights-v1"
@@ -34,17 +34,10 @@ class WeightsError(RuntimeError):
 
 def shipped(job) -> dict | None:
     """The manifest entry made by exactly this job (same cache key), with `path` set; None if there is none."""
-    k = key(job)
-    for name, entry in manifest().items():
-        if entry.get("key") == k:
-            if not entry.get("file"):  # an identity baseline: metrics only, nothing to load (evaluated afresh)
-                return None
-            path = weights_dir() / entry["file"]
-            if not path.is_file():
-                raise WeightsError(f"{weights_dir() / MANIFEST}: entry '{name}' names {entry['file']}, which is missing")
-            return {**entry, "name": name, "path": str(path),
-                    "log_path": str(weights_dir() / entry["log"]) if entry.get("log") else None}
-    return None
+    try:
+        return shipped_entry(key(job))
+    except ReferenceError as e:
+        raise WeightsError(str(e)) from None
 
 
 def stale_entries(profile: str = "cpu") -> list[str]:
@@ -53,18 +46,6 @@ def stale_entries(profile: str = "cpu") -> list[str]:
     plan = jobs(profile)
     return [name for name, e in manifest().items() if e.get("profile") == profile
             and (name not in plan or key(plan[name]) != e.get("key"))]
-
-
-def git_commit() -> str:
-    """HEAD of the checkout the package is in, with `-dirty` when a tracked file differs from it."""
-    here = Path(__file__).resolve().parent.parent
-    try:
-        run = lambda *a: subprocess.run(["git", *a], capture_output=True, text=True, cwd=here,  # noqa: E731
-                                        timeout=10).stdout.strip()
-        head = run("rev-parse", "HEAD")
-        return (head + ("-dirty" if run("status", "--porcelain", "-uno", "--", ".") else "")) if head else "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 def _machine() -> str:
