@@ -4,8 +4,10 @@ Used by the Experiments chapters (`notebooks/exp_sr.py`, ...) and `notebooks/dis
 the files its result names (`log`, its `val.csv` beside the checkpoint, or the shipped copies of
 `weights/`), so a book built from the shipped weights shows the curves of the runs that made them.
 
-Convergence (the criterion of the cpu profile): a restorer has converged when its validation PSNR gained at
-most 0.05 dB over the last 20% of its iterations; a flow stage when its test EPE changed by at most 2% there.
+Convergence (the criterion of the cpu profile, two-sided): a restorer has converged when its validation PSNR
+changed by at most 0.05 dB over the last 20% of its iterations *and* ends within 0.05 dB of its best; a flow
+stage when its EPE changed by at most 2% there. A run that falls from its best by more than the tolerance is not
+converged: it is flagged with its best and last scores.
 """
 from __future__ import annotations
 
@@ -29,9 +31,14 @@ def late_change(steps, values, fraction: float = LAST_FRACTION) -> float | None:
 
 
 def converged_restorer(val_steps, val_psnr) -> tuple[bool | None, float | None]:
-    """(converged, PSNR gain over the last 20%): converged when the gain is <= 0.05 dB (None: too few points)."""
+    """(converged, PSNR change over the last 20%): converged when |change| <= 0.05 dB and the last score is within
+    0.05 dB of the best (a run that peaked and fell back has not settled; None: too few points)."""
     gain = late_change(val_steps, val_psnr)
-    return (None if gain is None else gain <= PSNR_TOL_DB), gain
+    if gain is None:
+        return None, None
+    pts = sorted(zip(val_steps, val_psnr))
+    fell = max(v for _, v in pts) - pts[-1][1]
+    return (abs(gain) <= PSNR_TOL_DB and fell <= PSNR_TOL_DB), gain
 
 
 def converged_flow(steps, epe) -> tuple[bool | None, float | None]:
@@ -71,8 +78,9 @@ def _val_log(result: dict) -> Path | None:
     return None
 
 
-def training_table(results: Mapping[str, dict], psnr_key: str = "psnr"):
-    """One row per trained run: steps, minutes of training, where it trained, and the convergence check."""
+def training_table(results: Mapping[str, dict], psnr_key: str = "psnr", inputs: Mapping[str, float] | None = None):
+    """One row per trained run: steps, minutes of training, where it trained, and the convergence check.
+    `inputs`: {name: the score of the input itself on the same clips}; a run that ends below it is flagged."""
     import pandas as pd
     rows = {}
     for name, r in results.items():
@@ -92,6 +100,8 @@ def training_table(results: Mapping[str, dict], psnr_key: str = "psnr"):
                 row.update({"best val": float(v[col][best]), "at step": int(v["step"][best]),
                             "final - best (dB)": float(v[col].iloc[-1] - v[col][best])})
         row["train loss, last 20%"] = final_train_loss(r)
+        if inputs and name in inputs and r.get("mean", {}).get(psnr_key) is not None:
+            row["ends below its input"] = bool(r["mean"][psnr_key] < inputs[name])
         rows[name] = row
     return pd.DataFrame.from_dict(rows, orient="index")
 
@@ -115,7 +125,7 @@ def plot_training(results: Mapping[str, dict], labels: Mapping[str, str] | None 
                 axes[1].plot(v["step"], v[psnr_key], marker="o", ms=3, color=f"C{i}", label=label)
     axes[0].set_title("training loss (Charbonnier, running mean of 5 logs)", fontsize=9)
     axes[0].set_yscale("log")
-    axes[1].set_title("validation PSNR (dB) on the test clips", fontsize=9)
+    axes[1].set_title("validation PSNR (dB) (the validation clips; the test clips for runs without them)", fontsize=9)
     for ax in axes:
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
@@ -129,7 +139,9 @@ def show_training(runs: Mapping[str, dict], task: str) -> None:
     runs of `task` that trained (`runs` = {arch: result}, as `s2svr.report.runs.load_task` gives)."""
     from IPython.display import display
     trained = {f"{task}/{a}": r for a, r in runs.items() if r.get("steps")}
-    display(training_table(trained).style.format({"train minutes": "{:.1f}", "last-20% gain (dB)": "{:+.3f}",
+    key = next(iter(runs["identity"].get("mean", {})), "psnr") if "identity" in runs else "psnr"
+    inputs = {n: runs["identity"]["mean"][key] for n in trained} if "identity" in runs else None
+    display(training_table(trained, inputs=inputs).style.format({"train minutes": "{:.1f}", "last-20% gain (dB)": "{:+.3f}",
                                                   "best val": "{:.3f}", "final - best (dB)": "{:+.3f}",
                                                   "train loss, last 20%": "{:.5f}"}, na_rep="-"))
     plot_training(trained)

@@ -12,6 +12,10 @@ def test_late_change_uses_the_last_fifth():
     rising = psnr[:-1] + [27.2]
     assert converged_restorer(steps, rising)[0] is False
     assert converged_restorer([100], [20.0]) == (None, None)
+    fell = [20.0, 20.5, 20.6, 20.7, 20.72, 20.40]  # peaked, then fell 0.32 dB: not settled
+    assert converged_restorer([100 * k for k in range(1, 7)], fell)[0] is False
+    dropping = [20.0, 20.5, 20.6, 20.62, 20.62, 20.55]  # -0.07 over the last 20%
+    assert converged_restorer([100 * k for k in range(1, 7)], dropping)[0] is False
 
 
 def test_flow_convergence_is_relative():
@@ -35,17 +39,19 @@ def test_training_table_reads_the_val_log(tmp_path):
 
 
 def test_training_table_shows_a_peak_that_fell_back_and_the_late_training_loss(tmp_path):
-    """A run that peaked early and lost 0.2 dB is 'converged' by the rule; the table shows the peak and the fall,
-    and the mean training loss over its last 20% of logged steps."""
+    """A run that peaked early and lost 0.2 dB is not converged (the rule is two-sided); the table shows the peak
+    and the fall, and the mean training loss over its last 20% of logged steps; a run below its input is flagged."""
     run = tmp_path / "train"
     run.mkdir()
     (run / "val.csv").write_text("step,psnr,ssim\n500,27.1,0.7\n1000,27.48,0.72\n1500,27.28,0.73\n2000,27.27,0.74\n")
     (run / "log.csv").write_text("step,loss\n" + "".join(f"{s},{0.05 if s <= 1600 else 0.02}\n"
                                                           for s in range(100, 2001, 100)))
     res = {"sr/s2svr": {"steps": 2000, "seconds": 60.0, "checkpoint": str(run / "last.pt"), "log": str(run / "log.csv")}}
-    t = training_table(res)
+    res["sr/s2svr"]["mean"] = {"psnr": 26.0}
+    t = training_table(res, inputs={"sr/s2svr": 26.5})
     row = t.loc["sr/s2svr"]
-    assert row["converged"] and row["best val"] == pytest.approx(27.48) and row["at step"] == 1000
+    assert row["ends below its input"]
+    assert not row["converged"] and row["best val"] == pytest.approx(27.48) and row["at step"] == 1000
     assert row["final - best (dB)"] == pytest.approx(-0.21)
     assert row["train loss, last 20%"] == pytest.approx(0.02)  # steps 1700-2000 only
     assert final_train_loss({"log": str(tmp_path / "missing.csv")}) is None
