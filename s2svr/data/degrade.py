@@ -201,7 +201,6 @@ def hevc_compress(frames: Union[np.ndarray, Sequence[np.ndarray]], qp: int = 37,
         decoded frames in the form given (RGB array or planes tuple); planes are bit-exact decoder output.
         With `return_info`, also `{'pict_types': ['I', 'P', ...], 'bytes': int}`.
     """
-    import av
     from .video_io import rgb_to_yuv420, yuv420_to_rgb
 
     is_rgb = isinstance(frames, np.ndarray)
@@ -215,12 +214,38 @@ def hevc_compress(frames: Union[np.ndarray, Sequence[np.ndarray]], qp: int = 37,
     if h % 2 or w % 2:
         raise ValueError(f"hevc_compress needs even frame sizes for 4:2:0, got {w}x{h}")
     keyint = int(keyint or max(t, 1))
-    enc = av.CodecContext.create("libx265", "w")
+    # bframes=0: P only; scenecut=0: no extra I-frames; keyint: one GOP; frame-threads=1: repeatable output.
+    options = {"preset": preset, "x265-params": (f"qp={qp}:bframes=0:keyint={keyint}:min-keyint={keyint}"
+                                                 f":scenecut=0:frame-threads=1:log-level=error")}
+    out, info = _codec_roundtrip((y, u, v), "libx265", "hevc", options)
+    out = yuv420_to_rgb(*out) if is_rgb else out
+    return (out, info) if return_info else out
+
+
+def h264_compress(frames: Union[np.ndarray, Sequence[np.ndarray]], crf: int = 35, preset: str = "medium"):
+    """H.264-encode and decode a clip with x264 at a constant rate factor (`crf`; 35 is a low bitrate), low-delay
+    (no B-frames), one I-frame: the other codec of the compressed-video check, never trained on. Frames as for
+    :func:`hevc_compress`; returns `(decoded frames in the form given, {'pict_types', 'bytes'})`."""
+    from .video_io import rgb_to_yuv420, yuv420_to_rgb
+    is_rgb = isinstance(frames, np.ndarray)
+    planes = rgb_to_yuv420(frames) if is_rgb else tuple(np.asarray(p, dtype=np.uint8) for p in frames)
+    t = planes[0].shape[0]
+    options = {"preset": preset, "crf": str(crf), "bf": "0", "g": str(max(t, 1)), "sc_threshold": "0",
+               "threads": "1"}
+    out, info = _codec_roundtrip(planes, "libx264", "h264", options)
+    return (yuv420_to_rgb(*out) if is_rgb else out), info
+
+
+def _codec_roundtrip(planes, encoder: str, decoder: str, options: dict):
+    """Encode I420 `planes` (Y, U, V) with `encoder` and its `options`, decode with `decoder`; returns the decoded
+    planes (bit-exact decoder output) and {'pict_types', 'bytes'}."""
+    import av
+    y, u, v = planes
+    t, h, w = y.shape
+    enc = av.CodecContext.create(encoder, "w")
     enc.width, enc.height, enc.pix_fmt = w, h, "yuv420p"
     enc.time_base, enc.framerate = Fraction(1, 25), Fraction(25, 1)
-    # bframes=0: P only; scenecut=0: no extra I-frames; keyint: one GOP; frame-threads=1: repeatable output.
-    enc.options = {"preset": preset, "x265-params": (f"qp={qp}:bframes=0:keyint={keyint}:min-keyint={keyint}"
-                                                     f":scenecut=0:frame-threads=1:log-level=error")}
+    enc.options = options
     packets = []
     for i in range(t):
         i420 = np.concatenate([y[i].ravel(), u[i].ravel(), v[i].ravel()]).reshape(h * 3 // 2, w)
@@ -229,21 +254,18 @@ def hevc_compress(frames: Union[np.ndarray, Sequence[np.ndarray]], qp: int = 37,
         packets += enc.encode(frame)
     packets += enc.encode(None)
     nbytes = sum(p.size for p in packets)
-    dec = av.CodecContext.create("hevc", "r")
+    dec = av.CodecContext.create(decoder, "r")
     decoded = []
     for p in packets:
         decoded += dec.decode(p)
     decoded += dec.decode(None)
     if len(decoded) != t:
-        raise RuntimeError(f"hevc_compress: decoded {len(decoded)} of {t} frames")
+        raise RuntimeError(f"{encoder}: decoded {len(decoded)} of {t} frames")
     # (3H/2, W) I420 per frame, no colour conversion, so the planes are exactly the decoder's.
     flat = np.stack([f.to_ndarray(format="yuv420p").ravel() for f in decoded])
     c = (h // 2) * (w // 2)
     oy = flat[:, :h * w].reshape(t, h, w)
     ou = flat[:, h * w:h * w + c].reshape(t, h // 2, w // 2)
     ov = flat[:, h * w + c:].reshape(t, h // 2, w // 2)
-    out = yuv420_to_rgb(oy, ou, ov) if is_rgb else (oy, ou, ov)
-    if return_info:
-        from av.video.frame import PictureType
-        return out, {"pict_types": [PictureType(int(f.pict_type)).name for f in decoded], "bytes": nbytes}
-    return out
+    from av.video.frame import PictureType
+    return (oy, ou, ov), {"pict_types": [PictureType(int(f.pict_type)).name for f in decoded], "bytes": nbytes}

@@ -7,7 +7,7 @@ use this interface. Frames come back as uint8 arrays `(T, H, W, C)`; bad files r
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -27,12 +27,14 @@ def rgb_to_y_uint8(rgb: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class FrameSource:
-    """Frames of one video: a folder of images (`kind='images'`) or a raw YUV 4:2:0 file (`kind='yuv'`)."""
+    """Frames of one video: a folder of images (`kind='images'`), a raw YUV 4:2:0 file (`kind='yuv'`) or I420
+    planes in memory (`kind='planes'`)."""
 
     path: Path
     kind: str = "images"
     files: tuple = ()                       # sorted image files, kind 'images'
     size: Optional[tuple] = None            # (width, height), kind 'yuv'
+    planes: tuple = field(default=(), compare=False, repr=False)  # (Y, U, V) uint8 arrays in memory, kind 'planes'
 
     @classmethod
     def from_folder(cls, folder) -> "FrameSource":
@@ -43,12 +45,20 @@ class FrameSource:
         return cls(path=folder, kind="images", files=files)
 
     @classmethod
+    def from_planes(cls, name, planes) -> "FrameSource":
+        """Frames held in memory as I420 planes `(Y (T, H, W), U, V (T, H/2, W/2))` (e.g. a clip just re-encoded)."""
+        y = planes[0]
+        return cls(path=Path(name), kind="planes", size=(y.shape[2], y.shape[1]), planes=tuple(planes))
+
+    @classmethod
     def from_yuv(cls, path, width: int, height: int) -> "FrameSource":
         return cls(path=Path(path), kind="yuv", size=(int(width), int(height)))
 
     def __len__(self) -> int:
         if self.kind == "images":
             return len(self.files)
+        if self.kind == "planes":
+            return len(self.planes[0])
         from .video_io import yuv_num_frames
         return yuv_num_frames(self.path, *self.size)   # VideoIOError if the size is not whole frames
 
@@ -59,9 +69,10 @@ class FrameSource:
             files = [self.files[i] for i in indices]
             frames = video_io.stack_frames([video_io.read_image(f) for f in files], files, self.path)
             return frames if mode == "rgb" else rgb_to_y_uint8(frames)
-        if self.kind == "yuv":
+        if self.kind in ("yuv", "planes"):
             w, h = self.size
-            planes = [video_io.read_yuv420_frame(self.path, w, h, i) for i in indices]
+            planes = ([tuple(p[i] for p in self.planes) for i in indices] if self.kind == "planes" else
+                      [video_io.read_yuv420_frame(self.path, w, h, i) for i in indices])
             if mode == "y":
                 return np.stack([p[0] for p in planes])[..., None]
             return np.stack([video_io.yuv420_to_rgb(*p) for p in planes])

@@ -8,6 +8,8 @@ clips only: the study chooses the recipe, so it never looks at the test clips. P
 - the validation PSNR of the whole clips (`val_psnr`);
 - the neighbour gain (`s2svr.train.neighbours`): every validation frame with a full window restored from its
   real window minus from a still one; a single-frame network gains exactly 0;
+- for compressed video, the delta PSNR on the validation clips re-encoded with H.264 (`val_h264`,
+  `s2svr/data/codec_check.py`): a codec the models never train on;
 - the seconds per training step, median of the run's log (validation and checkpoints left out), and the FLOPs of
   that step (`s2svr.train.step_cost.training_step`).
 
@@ -54,8 +56,8 @@ FACTORS = {
 ORDER = [("sr", "base"), ("sr", "head_init"), ("sr", "lq_zoom"), ("vqe", "base"), ("vqe", "head_init"),
          ("sr", "num_frames"), ("deblur", "base"), ("deblur", "head_init"), ("sr", "iters"), ("vqe", "patch_size"),
          ("sr", "width"), ("vqe", "lr")]
-COLUMNS = ("task", "factor", "value", "arch", "seed", "steps", "metric", "val", "neighbour_gain", "neighbour_wins",
-           "neighbour_windows", "test", "seconds_per_step", "gflop_per_step", "train_seconds", "key")
+COLUMNS = ("task", "factor", "value", "arch", "seed", "steps", "metric", "val", "val_h264", "neighbour_gain",
+           "neighbour_wins", "neighbour_windows", "test", "seconds_per_step", "gflop_per_step", "train_seconds", "key")
 
 
 def _merge(a: dict, b: dict) -> dict:
@@ -114,6 +116,7 @@ def row(task: str, factor: str, value, job: RestoreJob, res: dict) -> dict:
     _, flops = training_step(cfg)
     return {"task": task, "factor": factor, "value": value, "arch": job.arch, "seed": cfg.seed,
             "steps": res.get("steps"), "metric": metric, "val": val.get("mean", {}).get(metric),
+            "val_h264": (val.get("h264") or {}).get(metric),
             "neighbour_gain": val.get("neighbour_gain"), "neighbour_wins": val.get("neighbour_wins"),
             "neighbour_windows": val.get("neighbour_windows"), "test": res.get("mean", {}).get(metric),
             "seconds_per_step": median_step_seconds(res.get("log") or ""), "gflop_per_step": flops / 1e9,

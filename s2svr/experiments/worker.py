@@ -105,7 +105,12 @@ def _validation(model, cfg, device, d: Path) -> dict:
         ev = evaluate_sequences(model, seqs, cfg, device=device, progress=False, flow_cache=cache)
         ng = neighbour_gain(model, seqs, mode=data_mode(cfg), num_frames=None, stride=1,
                             convention=metric_convention(cfg), flow_cache=cache)
-    return {"mean": ev["mean"], "per_sequence": ev["per_sequence"], "neighbour_gain": ng["gain"],
+    h264 = None
+    if cfg.model.task == "vqe":  # the other codec, never trained on (s2svr/data/codec_check.py)
+        from ..data.codec_check import h264_sequences
+        with torch.no_grad():
+            h264 = evaluate_sequences(model, h264_sequences(seqs), cfg, device=device, progress=False)["mean"]
+    return {"mean": ev["mean"], "per_sequence": ev["per_sequence"], "h264": h264, "neighbour_gain": ng["gain"],
             "neighbour_real": ng["real"], "neighbour_still": ng["still"], "neighbour_wins": ng["wins"],
             "neighbour_windows": ng["windows"], "seconds": time.time() - t0}
 

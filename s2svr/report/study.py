@@ -39,8 +39,12 @@ def study_table(df: pd.DataFrame) -> pd.DataFrame:
     if df.empty:
         return pd.DataFrame()
     metric = df["metric"].iloc[0]
+    if "val_h264" not in df:
+        df = df.assign(val_h264=float("nan"))
     g = df.groupby(["factor", "value", "arch"]).agg(val=("val", "mean"), gain=("neighbour_gain", "mean"),
-                                                     sec=("seconds_per_step", "median"), seeds=("seed", "nunique"))
+                                                     sec=("seconds_per_step", "median"), seeds=("seed", "nunique"),
+                                                     h264=("val_h264", "mean"))
+    with_h264 = df["val_h264"].notna().any()
     rows = []
     for factor, value in _factor_order(df):
         r = {"factor": factor, "value": value}
@@ -48,6 +52,8 @@ def study_table(df: pd.DataFrame) -> pd.DataFrame:
             if (factor, value, arch) in g.index:
                 x = g.loc[(factor, value, arch)]
                 r[f"{ARCH_LABELS[arch]} {metric}"] = x["val"]
+                if with_h264:  # the other codec (compressed video): never trained on
+                    r[f"{ARCH_LABELS[arch]} {metric} on H.264"] = x["h264"]
                 r[f"{ARCH_LABELS[arch]} s/step"] = x["sec"]
                 if arch in MULTI:
                     r[f"{ARCH_LABELS[arch]} neighbour gain"] = x["gain"]

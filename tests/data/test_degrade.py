@@ -183,3 +183,26 @@ def test_render_affine_identity_is_exact():
     tex = _texture(32, 40)
     ident = np.array([[[1.0, 0, 0], [0, 1.0, 0]]])
     assert np.array_equal(render_affine(tex, ident, (32, 40))[0], tex)
+
+
+def test_h264_roundtrip_and_the_codec_check_sequences(tmp_path):
+    import numpy as np
+
+    from s2svr.data.codec_check import h264_sequences
+    from s2svr.data.degrade import h264_compress
+    from s2svr.data.sequence import FrameSource, VideoSequence
+    from s2svr.data.video_io import write_yuv420
+    rng = np.random.default_rng(0)
+    base = rng.integers(40, 200, (40, 56), dtype=np.uint8)
+    y = np.stack([np.roll(base, i, 1) for i in range(5)])
+    u = np.full((5, 20, 28), 128, np.uint8)
+    planes, info = h264_compress((y, u, u.copy()), crf=35)
+    assert info["pict_types"][0] == "I" and "B" not in info["pict_types"] and planes[0].shape == y.shape
+    assert 20 < 10 * np.log10(255 ** 2 / np.mean((planes[0].astype(float) - y) ** 2)) < 60  # lossy, not garbage
+    raw = tmp_path / "clip_56x40_5.yuv"
+    write_yuv420(raw, y, u, u.copy())
+    seq = VideoSequence("vqe/clip", FrameSource.from_yuv(raw, 56, 40), FrameSource.from_yuv(raw, 56, 40))
+    (h,) = h264_sequences([seq])
+    assert h.name == "vqe/clip@h264crf35" and len(h) == 5
+    assert np.array_equal(h.lq.read([0, 4], "y")[..., 0], planes[0][[0, 4]])
+    assert np.array_equal(h.gt.read([2], "y")[0, ..., 0], y[2])
