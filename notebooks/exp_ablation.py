@@ -44,7 +44,8 @@ from s2svr.configs.chapters import chapter_budget
 from s2svr.report import show_source, start_chapter
 from s2svr.report.runs import measured_label
 from s2svr.report.verdicts import outcome_of, paired_comparison, paired_text, verdict
-from s2svr.report.segments import grows_with_length, margins, restore_segments, segment_bounds, segment_table
+from s2svr.report.segments import (TABLE5_METHODS, grows_with_length, margins, restore_segments, segment_bounds,
+                                   table5)
 from s2svr.experiments.plan import results
 from s2svr.configs import load_config
 from s2svr.experiments.paper import TABLE4, TABLE5, TABLE5_LENGTHS, params_text
@@ -207,30 +208,23 @@ show_source(segment_bounds, restore_segments)
 assert segment_bounds(7, 3) == [(0, 3), (3, 6), (6, 7)]  # every frame once, the last segment shorter
 
 # %%
-methods = {"S2SVR": "sr/s2svr", "BasicVSR-style": "sr/basicvsr",
-           "single frame": "sr/single_frame", "bicubic (identity)": "sr/identity"}
+methods = TABLE5_METHODS
 res5 = results(profile, list(methods.values()), output_dir=output_dir)
-clip_lengths = {name: v["frames"] for name, v in res5["sr/s2svr"]["per_sequence"].items()}
 # ci: the first 6 frames of each clip (smoke test); cpu/paper: whole clips
-frames5 = 6 if profile == "ci" else None
 paper_lengths = TABLE5_LENGTHS
-shortest = min(clip_lengths.values()) if frames5 is None else frames5
-lengths = tuple(L for L in paper_lengths if L <= shortest) if profile != "ci" else (2, 3, 6)
-skipped = [L for L in paper_lengths if L > shortest]
-print(f"test clips: {len(clip_lengths)}, evaluated frames per clip: {shortest}; segment lengths {lengths}")
-if skipped and profile != "ci":
-    print(f"lengths {skipped} are impossible here: the test clips have only {shortest} frames")
+t5_start = time.perf_counter()
+t5 = table5(res5, profile, output_dir, paper_lengths)
+seg, mean5, lengths, frames5, clip_lengths = t5["seg"], t5["mean"], t5["lengths"], t5["frames"], t5["clip_lengths"]
+skipped, shortest = t5["skipped"], t5["shortest"]
+print(f"test clips: {len(clip_lengths)}, evaluated frames per clip: {t5['shortest']}; segment lengths {lengths}")
+if t5["skipped"] and profile != "ci":
+    print(f"lengths {t5['skipped']} are impossible here: the test clips have only {t5['shortest']} frames")
 if profile == "paper":
     print("note: profile paper still scores the plan's test set; the paper used one REDS4 video")
-
-t5 = time.perf_counter()
-seg = pd.DataFrame(segment_table({m: res5[j] for m, j in methods.items()}, lengths,
-                                 cache_dir=f"{output_dir}/{profile}/ablation", frames=frames5))
-print(f"{len(seg)} frame scores in {time.perf_counter() - t5:.1f} s (cached after the first build)")
+print(f"{len(seg)} frame scores in {time.perf_counter() - t5_start:.1f} s (cached after the first build)")
 for (m, L), g in seg.groupby(["method", "length"]):  # every frame of every clip scored once per method and length
     for seq, scored in g.groupby("sequence")["frame"]:
         assert sorted(scored) == list(range(frames5 or clip_lengths[seq])), (m, L, seq)
-mean5 = seg.groupby(["method", "length"])["psnr"].mean().unstack("method")[list(methods)]
 assert np.ptp(mean5["bicubic (identity)"].to_numpy()) < 1e-9, "bicubic must not depend on L"
 
 # %% [markdown]

@@ -81,7 +81,7 @@ from s2svr.report import show_source, start_chapter
 from s2svr.report.runs import measured_label, model_from_result
 from s2svr.report.saliency import encoder_saliency, sharpness, without_motion
 from s2svr.train.neighbours import neighbour_gain
-from s2svr.report.segments import grows_with_length, margins, segment_table
+from s2svr.report.segments import TABLE5_METHODS, grows_with_length, table5
 from s2svr.report.training import final_train_loss
 from s2svr.report.verdicts import (HOLDS, ClaimBook, combine, compare, design_check, outcome_of, paired_comparison,
                                    paired_text, t_quantile)
@@ -350,16 +350,9 @@ display(Markdown(claims.markdown(c)))
 # cache the chapter "Ablations" wrote (or recomputed).
 
 # %%
-methods = {"S2SVR": "sr/s2svr", "BasicVSR-style": "sr/basicvsr", "single frame": "sr/single_frame",
-           "bicubic (identity)": "sr/identity"}
-res5 = results(profile, list(methods.values()), output_dir=output_dir)
-shortest = min(v["frames"] for v in res5["sr/s2svr"]["per_sequence"].values())
-frames5 = 6 if profile == "ci" else None
-lengths = (2, 3, 6) if profile == "ci" else tuple(L for L in TABLE5_LENGTHS if L <= shortest)
-seg = pd.DataFrame(segment_table({m: res5[j] for m, j in methods.items()}, lengths,
-                                 cache_dir=f"{output_dir}/{profile}/ablation", frames=frames5))
-mean5 = seg.groupby(["method", "length"])["psnr"].mean().unstack("method")
-m5 = margins(mean5.to_dict(), "S2SVR", [m for m in methods if m != "S2SVR"])
+res5 = results(profile, list(TABLE5_METHODS.values()), output_dir=output_dir)
+t5 = table5(res5, profile, output_dir, TABLE5_LENGTHS)  # shared with the chapter "Ablations" (its cache)
+m5, shortest = t5["margins"], t5["shortest"]
 paper5 = {L: TABLE5["S2SVR"][i] - TABLE5["EDVR"][i] for i, L in enumerate(TABLE5_LENGTHS)}
 missing5 = [L for L in TABLE5_LENGTHS if L not in m5]
 c = claims.add("the longer the sequence, the larger S2SVR's margin (Table 5)",

@@ -204,3 +204,29 @@ def segment_table(results: dict, lengths: Sequence[int], cache_dir: str | Path |
         tmp.write_text(json.dumps(rows))
         tmp.replace(path)
     return rows
+
+
+TABLE5_METHODS = {"S2SVR": "sr/s2svr", "BasicVSR-style": "sr/basicvsr", "single frame": "sr/single_frame",
+                  "bicubic (identity)": "sr/identity"}  # {method: plan name}, the rows of Table 5 here
+
+
+def table5(results5: dict, profile: str, output_dir: str = "outputs", paper_lengths: Sequence[int] = (5, 15, 30, 50)):
+    """Table 5 as this book measures it, for the report and `notebooks/exp_ablation.py` alike: every SR test clip
+    cut into segments of each length of `paper_lengths` that fits in the shortest clip (profile ci: the first 6
+    frames, lengths 2, 3, 6), each segment restored on its own.
+
+    `results5`: {plan name: result} of `TABLE5_METHODS`. Returns {'seg' (per-frame rows), 'mean' (mean PSNR,
+    lengths x methods), 'margins' (S2SVR minus the best other method, by length), 'lengths', 'skipped' (paper
+    lengths longer than the clips), 'shortest', 'frames'}."""
+    import pandas as pd
+    frames = 6 if profile == "ci" else None
+    clip_lengths = {name: v["frames"] for name, v in results5[TABLE5_METHODS["S2SVR"]]["per_sequence"].items()}
+    shortest = min(clip_lengths.values()) if frames is None else frames
+    lengths = (2, 3, 6) if profile == "ci" else tuple(L for L in paper_lengths if L <= shortest)
+    seg = pd.DataFrame(segment_table({m: results5[j] for m, j in TABLE5_METHODS.items()}, lengths,
+                                     cache_dir=f"{output_dir}/{profile}/ablation", frames=frames))
+    mean = seg.groupby(["method", "length"])["psnr"].mean().unstack("method")[list(TABLE5_METHODS)]
+    rivals = [m for m in TABLE5_METHODS if m != "S2SVR"]
+    return {"seg": seg, "mean": mean, "margins": margins(mean.to_dict(), "S2SVR", rivals), "lengths": lengths,
+            "skipped": [L for L in paper_lengths if L > shortest], "shortest": shortest, "frames": frames,
+            "clip_lengths": clip_lengths}
