@@ -27,14 +27,15 @@ def rgb_to_y_uint8(rgb: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class FrameSource:
-    """Frames of one video: a folder of images (`kind='images'`), a raw YUV 4:2:0 file (`kind='yuv'`) or I420
-    planes in memory (`kind='planes'`)."""
+    """Frames of one video: a folder of images (`kind='images'`), a raw YUV 4:2:0 file (`kind='yuv'`), or in
+    memory: I420 planes (`kind='planes'`) or RGB frames (`kind='frames'`)."""
 
     path: Path
     kind: str = "images"
     files: tuple = ()                       # sorted image files, kind 'images'
     size: Optional[tuple] = None            # (width, height), kind 'yuv'
     planes: tuple = field(default=(), compare=False, repr=False)  # (Y, U, V) uint8 arrays in memory, kind 'planes'
+    frames: Optional[np.ndarray] = field(default=None, compare=False, repr=False)  # (T, H, W, 3), kind 'frames'
 
     @classmethod
     def from_folder(cls, folder) -> "FrameSource":
@@ -51,6 +52,11 @@ class FrameSource:
         return cls(path=Path(name), kind="planes", size=(y.shape[2], y.shape[1]), planes=tuple(planes))
 
     @classmethod
+    def from_frames(cls, name, frames: np.ndarray) -> "FrameSource":
+        """uint8 RGB frames `(T, H, W, 3)` held in memory (e.g. rendered along a camera path)."""
+        return cls(path=Path(name), kind="frames", size=(frames.shape[2], frames.shape[1]), frames=frames)
+
+    @classmethod
     def from_yuv(cls, path, width: int, height: int) -> "FrameSource":
         return cls(path=Path(path), kind="yuv", size=(int(width), int(height)))
 
@@ -59,6 +65,8 @@ class FrameSource:
             return len(self.files)
         if self.kind == "planes":
             return len(self.planes[0])
+        if self.kind == "frames":
+            return len(self.frames)
         from .video_io import yuv_num_frames
         return yuv_num_frames(self.path, *self.size)   # VideoIOError if the size is not whole frames
 
@@ -68,6 +76,9 @@ class FrameSource:
         if self.kind == "images":
             files = [self.files[i] for i in indices]
             frames = video_io.stack_frames([video_io.read_image(f) for f in files], files, self.path)
+            return frames if mode == "rgb" else rgb_to_y_uint8(frames)
+        if self.kind == "frames":
+            frames = self.frames[list(indices)]
             return frames if mode == "rgb" else rgb_to_y_uint8(frames)
         if self.kind in ("yuv", "planes"):
             w, h = self.size

@@ -128,7 +128,7 @@ class RestoreJob:
 ADDED_LATER = {"flow": {"augment": "hflip", "jitter": 0.0, "zoom": 1.0, "lq_zoom": None, "pad": False,
                         "smooth_order": 1, "census_after_warmup": False,
                         "student_init": "scratch", "infer_zoom": None},
-               "model": {"head_init": "default"}, "data": {"val_clips": None}}
+               "model": {"head_init": "default"}, "data": {"val_clips": None, "extra_train": None}}
 
 # Fields that set how a trained teacher runs in use, not what any job learns: part of the key of a job whose output
 # they change (`runs_in_use`: the teacher's checkpoint and evaluation), left out of every other job's and of the

@@ -46,7 +46,9 @@ FACTORS = {
            # the restorers' flow net (the SR student, trained at lq_zoom 8) run at a lower zoom, in training and in
            # use: a quarter, a sixteenth of the pixels (the single-frame network has no flow net: its run is base's)
            ("lq_zoom", 4, {"flow": {"lq_zoom": 4}}),
-           ("lq_zoom", 2, {"flow": {"lq_zoom": 2}})],
+           ("lq_zoom", 2, {"flow": {"lq_zoom": 2}}),
+           # beside the real clips, the training photographs under a moving camera: sub-pixel motion to exploit
+           ("extra_train", "camera paths", {"data": {"extra_train": "camera_paths"}})],
     "deblur": [BASE, IDENTITY],
     "vqe": [BASE, IDENTITY,
             ("patch_size", 64, {"data": {"patch_size": 64}}),
@@ -54,7 +56,7 @@ FACTORS = {
 }
 # The order the runs are trained in: the cheap factors of every task first, the long ones after.
 ORDER = [("sr", "base"), ("sr", "head_init"), ("sr", "lq_zoom"), ("vqe", "base"), ("vqe", "head_init"),
-         ("sr", "num_frames"), ("deblur", "base"), ("deblur", "head_init"), ("sr", "iters"), ("vqe", "patch_size"),
+         ("sr", "extra_train"), ("sr", "num_frames"), ("deblur", "base"), ("deblur", "head_init"), ("sr", "iters"), ("vqe", "patch_size"),
          ("sr", "width"), ("vqe", "lr")]
 COLUMNS = ("task", "factor", "value", "arch", "seed", "steps", "metric", "val", "val_h264", "neighbour_gain",
            "neighbour_wins", "neighbour_windows", "test", "seconds_per_step", "gflop_per_step", "train_seconds", "key")

@@ -47,7 +47,11 @@ def _split_val(cfg: ExperimentConfig) -> tuple[list, list]:
     if unknown:
         raise ValueError(f"data.val_clips: {sorted(unknown)} are not training clips of {cfg.data.dataset} "
                          f"({cfg.data.root}, task {cfg.model.task}); known: {', '.join(_clip_name(s) for s in seqs)}")
-    return [s for s in seqs if _clip_name(s) not in names], [s for s in seqs if _clip_name(s) in names]
+    train = [s for s in seqs if _clip_name(s) not in names]
+    if cfg.data.extra_train:  # extra clips train only
+        from ..data.camera_paths import extra_train_sequences
+        train += extra_train_sequences(cfg.data.extra_train, cfg.model.task)
+    return train, [s for s in seqs if _clip_name(s) in names]
 
 
 def build_train_sequences(cfg: ExperimentConfig):

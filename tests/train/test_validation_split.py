@@ -46,3 +46,19 @@ def test_seconds_per_step_leave_the_validation_out(tiny_config, tmp_path, monkey
     rows = (tmp_path / "run" / "log.csv").read_text().splitlines()[1:]
     seconds = [float(r.split(",")[-1]) for r in rows]
     assert len(seconds) == 2 and max(seconds) < 0.4, seconds  # each interval held a 1 s validation
+
+
+def test_camera_path_clips_train_only_and_are_repeatable():
+    from s2svr.data.camera_paths import NUM_CLIPS, extra_train_sequences
+    cfg = load_config("sr_reds4", "ci", overrides={"data": {"val_clips": ["bbb_05"], "extra_train": "camera_paths"}})
+    train, val = build_train_sequences(cfg), build_val_sequences(cfg)
+    paths = [s for s in train if s.name.startswith("sr/path_")]
+    assert len(paths) == NUM_CLIPS and [s.name for s in val] == ["sr/bbb_05"]
+    a, b = extra_train_sequences("camera_paths", "sr")[0], paths[0]
+    lq, gt = a.lq.read(list(range(len(a)))), a.gt.read([0, 1])
+    assert lq.shape == (20, 64, 64, 3) and gt.shape == (2, 256, 256, 3)
+    assert (b.lq.read([3]) == lq[3]).all()
+    assert 0.5 < abs(gt[1].astype(float) - gt[0]).mean() < 40  # the camera moves, the scene stays
+    with pytest.raises(ValueError, match="SR clips"):
+        from s2svr.data.camera_paths import extra_train_sequences as e
+        e("camera_paths", "vqe")
