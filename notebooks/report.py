@@ -87,6 +87,7 @@ from s2svr.report.verdicts import (HOLDS, ClaimBook, combine, compare, design_ch
                                    paired_text, t_quantile)
 from s2svr.train.data import build_test_sequences, data_mode
 from s2svr.train.evaluate import to_tensor
+from s2svr.train.flow_evaluate import pair_scene
 from s2svr.train.loading import load_flow_net
 from s2svr.train.flow_evaluate import evaluate_flow
 from s2svr.utils import proc_status_kb, reset_peak_rss
@@ -274,48 +275,70 @@ display(Markdown(claims.markdown(c)))
 # The paper (Sec. 3.3): the HQ flow is more accurate than the flow estimated on degraded frames, and the
 # distillation loss (Eq. 16) pulls the student's LQ flow towards the teacher's HQ flow. The public code has no
 # flow training at all (it fine-tunes ARFlow's Sintel weights through the restoration loss). Measured as
-# `s2svr flow-eval` does (`evaluate_flow` on the embedded flow set's test pairs, LQ frames of the SR
+# `s2svr flow-eval` does (`evaluate_flow` on the embedded flow set's pairs, LQ frames of the SR
 # degradation, `epe_ref` to the teacher's HQ flow), for the plan's distilled student and the student trained
 # without distillation, with zero flow as the floor: its error to the ground truth is the mean motion of the
 # test pairs, the motion a flow has to find. The chapter `notebooks/distillation.py` has the full picture. A
-# flow difference counts when it exceeds 2 % of the larger error (the convergence tolerance of the flow runs).
+# flow claim is judged by the book's one rule: pair by pair, the pairs of one scene counting as one independent
+# unit, with a 95 % t interval. It is judged on the `heldout` split, clips whose motion types (strong zoom,
+# rotation, fast layers) no training scene has and whose pairs chose nothing: the recipe of the flow networks was
+# tuned with the `test` pairs in view, so those are shown beside it, for the record.
 
 # %%
 flow_res = results(profile, ["flow/teacher", "flow/sr/student", "flow/sr/student-nodistill",
                              "flow/sr/supervised-hq"], output_dir=output_dir)
-pairs = load_flow_pairs(load_config("sr_reds4", profile), "test")
 max_pairs = chapter_budget("report", profile).max_pairs
 teacher = load_flow_net(flow_res["flow/teacher"]["checkpoint"])
-fl = {"zero flow": evaluate_flow(ZeroFlow(), pairs, "lq", max_pairs=max_pairs, reference=teacher)}
-for name in ("flow/sr/student", "flow/sr/student-nodistill"):
-    fl[name] = evaluate_flow(load_flow_net(flow_res[name]["checkpoint"]), pairs, "lq",
-                             max_pairs=max_pairs, reference=teacher)
-fl["flow/teacher (on HQ frames)"] = teacher_hq = evaluate_flow(teacher, pairs, "hq", max_pairs=max_pairs)
-fl_df = pd.DataFrame(fl).T[["pairs", "epe_ref", "epe_all", "psnr_vis"]]
-display(Markdown(f"LQ flows on the first {int(fl_df['pairs'].iloc[0])} embedded test pairs ({label}): "
-                 "`epe_ref` = distance to the teacher's HQ flow (px), `epe_all` = error to the ground truth "
-                 "(zero flow: the mean motion of the pairs), `psnr_vis` = alignment of the HQ frames (dB)."))
+student, nodistill = (load_flow_net(flow_res[n]["checkpoint"]) for n in ("flow/sr/student", "flow/sr/student-nodistill"))
+fl, split_pairs = {}, {}
+for split in ("heldout", "test"):
+    split_pairs[split] = pairs = load_flow_pairs(load_config("sr_reds4", profile), split)
+    ev = lambda net, fr, ref=teacher: evaluate_flow(net, pairs, fr, max_pairs=max_pairs, reference=ref,  # noqa: E731
+                                                    per_pair=True)
+    fl[split, "zero flow"] = ev(ZeroFlow(), "lq")
+    fl[split, "flow/sr/student"] = ev(student, "lq")
+    fl[split, "flow/sr/student-nodistill"] = ev(nodistill, "lq")
+    fl[split, "flow/teacher (on HQ frames)"] = ev(teacher, "hq", None)
+fl_df = pd.DataFrame({k: {m: v.get(m) for m in ("pairs", "epe_ref", "epe_all", "psnr_vis")} for k, v in fl.items()}).T
+fl_df.index.names = ["split", "flow"]
+display(Markdown(f"LQ flows on the embedded flow pairs ({label}): `epe_ref` = distance to the teacher's HQ flow (px), "
+                 "`epe_all` = error to the ground truth (zero flow: the mean motion of the pairs), `psnr_vis` = "
+                 "alignment of the HQ frames (dB)."))
 display(fl_df.style.format({"pairs": "{:.0f}", "epe_ref": "{:.3f}", "epe_all": "{:.3f}", "psnr_vis": "{:.2f}"},
                            na_rep="-"))
-zero_epe = fl["zero flow"]["epe_all"]  # = mean |ground-truth flow|: the motion in the test pairs
-flow_outcome = compare(zero_epe - teacher_hq["epe_all"], 0.02 * max(zero_epe, teacher_hq["epe_all"]))
-st, nd = fl["flow/sr/student"], fl["flow/sr/student-nodistill"]
-display(Markdown(f"Motion in the test pairs: {zero_epe:.2f} px on average; the HQ teacher, the top of "
-                 f"Algorithm 1, leaves {teacher_hq['epe_all']:.2f} px of it unexplained "
-                 f"({'better than' if flow_outcome == HOLDS else 'no better than'} assuming no motion)."))
+
+
+def flow_paired(split, a, b, metric):
+    """`b` minus `a` pair by pair on `split` (a positive difference: `a` has the smaller error)."""
+    as_result = lambda r: {"per_sequence": {n: {metric: v[metric]} for n, v in r["per_pair"].items()}}  # noqa: E731
+    return paired_comparison(as_result(fl[split, b]), as_result(fl[split, a]), metric, units=pair_scene)
+
+
+zero_epe = fl["heldout", "zero flow"]["epe_all"]  # = mean |ground-truth flow|: the motion in the pairs
+teacher_hq = fl["heldout", "flow/teacher (on HQ frames)"]
+flow_outcome = flow_paired("heldout", "flow/teacher (on HQ frames)", "zero flow", "epe_all")["outcome"]
+display(Markdown(f"Motion in the held-out pairs: {zero_epe:.2f} px on average; the HQ teacher (the one the students "
+                 f"were distilled from, run at its zoom in use) leaves {teacher_hq['epe_all']:.2f} px of it unexplained "
+                 f"({'better than' if flow_outcome == HOLDS else 'not shown better than'} assuming no motion)."))
+st = {s_: fl[s_, "flow/sr/student"] for s_ in ("heldout", "test")}
+nd = {s_: fl[s_, "flow/sr/student-nodistill"] for s_ in ("heldout", "test")}
+d_ref = {s_: flow_paired(s_, "flow/sr/student", "flow/sr/student-nodistill", "epe_ref") for s_ in ("heldout", "test")}
 c = claims.add("distillation brings the LQ flow closer to the HQ flow", "Sec. 3.3, Eq. (16)", "no flow training",
-               f"epe_ref {st['epe_ref']:.3f} px distilled vs {nd['epe_ref']:.3f} px without",
-               compare(nd["epe_ref"] - st["epe_ref"], 0.02 * max(nd["epe_ref"], st["epe_ref"])),
-               section="report-flow",
-               detail=f"Alignment {st['psnr_vis']:.2f} vs {nd['psnr_vis']:.2f} dB; ground-truth EPE "
-                      f"{st['epe_all']:.3f} vs {nd['epe_all']:.3f} px (zero flow {zero_epe:.3f}).")
+               f"held out: epe_ref {st['heldout']['epe_ref']:.3f} px distilled vs {nd['heldout']['epe_ref']:.3f} px "
+               f"without", d_ref["heldout"]["outcome"], section="report-flow",
+               detail=f"Without minus with, held out: {paired_text(d_ref['heldout'], 'px')}; test pairs (for the "
+                      f"record): {paired_text(d_ref['test'], 'px')}. Alignment held out {st['heldout']['psnr_vis']:.2f} "
+                      f"vs {nd['heldout']['psnr_vis']:.2f} dB.")
 display(Markdown(claims.markdown(c)))
+d_gt = {s_: flow_paired(s_, "flow/sr/student", "flow/sr/student-nodistill", "epe_all") for s_ in ("heldout", "test")}
+d_zero = flow_paired("heldout", "flow/sr/student", "zero flow", "epe_all")
 c = claims.add("the distilled LQ flow is more accurate (ground truth)", "Sec. 3.3 ('more accurate LQ flows')",
                "no flow training",
-               f"EPE {st['epe_all']:.3f} px distilled vs {nd['epe_all']:.3f} px without; zero flow {zero_epe:.3f}",
-               combine([compare(nd["epe_all"] - st["epe_all"], 0.02 * max(nd["epe_all"], st["epe_all"])),
-                        compare(zero_epe - st["epe_all"], 0.02 * max(zero_epe, st["epe_all"]))]),
-               section="report-flow")
+               f"held out: EPE {st['heldout']['epe_all']:.3f} px distilled vs {nd['heldout']['epe_all']:.3f} px "
+               f"without; zero flow {zero_epe:.3f}", combine([d_gt["heldout"]["outcome"], d_zero["outcome"]]),
+               section="report-flow",
+               detail=f"Without minus with, held out: {paired_text(d_gt['heldout'], 'px')}; test pairs (for the "
+                      f"record): {paired_text(d_gt['test'], 'px')}.")
 display(Markdown(claims.markdown(c)))
 
 # %% [markdown]
@@ -394,8 +417,8 @@ c = claims.add("motion compensation sharpens the features (Fig. 7)", "qualitativ
                f"sharpness W/I / W/O = {ratio7:.3f} ± {half7:.3f}, W/I sharper on "
                f"{int((sharp['W/I'] > sharp['W/O']).sum())} of {len(sharp)} frames",
                compare(ratio7 - 1, half7), section="report-fig7",
-               detail=f"Trained S2SVR-SR ({profile}); its flow's error to the ground truth is {st['epe_all']:.2f} px, "
-                      f"zero flow's {zero_epe:.2f} px.")
+               detail=f"Trained S2SVR-SR ({profile}); its flow's error to the ground truth is "
+                      f"{st['heldout']['epe_all']:.2f} px on the held-out pairs, zero flow's {zero_epe:.2f} px.")
 display(Markdown(claims.markdown(c)))
 
 # %% [markdown]
@@ -476,7 +499,7 @@ clip_frames = load_config("sr_reds4", profile).data.num_frames
 if profile != "ci" and flow_outcome != HOLDS:
     limits = (f"One limit is shared by most claims that fail here: at the `{profile}` flow budget the HQ teacher "
                 f"itself is no better than zero flow ({teacher_hq['epe_all']:.2f} vs {zero_epe:.2f} px endpoint error "
-                f"on the embedded test pairs, whose mean motion is {zero_epe:.2f} px), so distillation copies a flow "
+                f"on the held-out pairs, whose mean motion is {zero_epe:.2f} px), so distillation copies a flow "
                 f"that is, by endpoint error, no better than assuming no motion, and every result that needs an "
                 f"accurate flow (Table 4, Fig. 7, the recurrent models' use of past frames) is measured without "
                 f"one; the restoration networks were trained for {steps} steps on {clip_frames}-frame clips. At "

@@ -92,7 +92,7 @@ def _consistency(flow_fw: torch.Tensor, flow_bw: torch.Tensor, pair: dict) -> di
 
 @torch.no_grad()
 def evaluate_flow(model, pairs, frames: str = "lq", device="cpu", work_size=None, max_pairs: int | None = None,
-                  reference=None) -> dict:
+                  reference=None, per_pair: bool = False) -> dict:
     """Mean metrics of `model` over `pairs`.
 
     Args:
@@ -102,6 +102,8 @@ def evaluate_flow(model, pairs, frames: str = "lq", device="cpu", work_size=None
         work_size: passed to the model (None = native size).
         reference: optional flow network run on the HQ frames (the teacher): adds `epe_ref`, the mean EPE
             between `model`'s flow (resized to HQ) and the reference's HQ flow.
+        per_pair: also return 'per_pair' = {pair name: its metrics} (for `s2svr.report.verdicts.paired_comparison`,
+            whose units are then the scenes, `pair_scene`).
     Returns:
         {'pairs': n, 'epe_all', 'epe_vis', 'epe_occ', 'psnr_vis', 'psnr_all'} (EPE and psnr_vis only with
         ground-truth flow) [and 'epe_ref'], each the mean over the pairs that define it.
@@ -116,6 +118,7 @@ def evaluate_flow(model, pairs, frames: str = "lq", device="cpu", work_size=None
     for i, pair in enumerate(pairs):
         if max_pairs is not None and i >= max_pairs:
             break
+        name = pair.get("name", str(i)) if isinstance(pair, dict) else str(i)
         pair = normalise_pair(pair)
         a, b = (pair[f"{frames}1"].unsqueeze(0).to(device), pair[f"{frames}2"].unsqueeze(0).to(device))
         kw = {} if work_size is None else {"work_size": work_size}
@@ -129,15 +132,23 @@ def evaluate_flow(model, pairs, frames: str = "lq", device="cpu", work_size=None
             ref = reference(hq1, hq2) if work_size is None else reference(hq1, hq2, work_size=work_size)
             ref = ref.float().cpu()
             row["epe_ref"] = endpoint_error(resize_flow(flow.float().cpu(), ref.shape[-2:]), ref)
-        rows.append(row)
+        rows.append((name, row))
     for m in restore:
         m.train()
     out = {"pairs": len(rows)}
     for k in METRICS:
-        vals = [r[k] for r in rows if k in r and not math.isnan(r[k])]
+        vals = [r[k] for _, r in rows if k in r and not math.isnan(r[k])]
         if vals:
             out[k] = float(np.mean(vals))
+    if per_pair:
+        out["per_pair"] = {name: r for name, r in rows}
     return out
+
+
+def pair_scene(name: str) -> str:
+    """The scene a flow pair comes from ('scene_03/2' -> 'scene_03'): its pairs share a background and a camera,
+    so a scene is one independent unit of a paired comparison."""
+    return name.rsplit("/", 1)[0]
 
 
 def format_table(rows: dict) -> str:

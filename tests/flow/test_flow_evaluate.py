@@ -117,3 +117,16 @@ def test_flow_eval_takes_checkpoints_after_an_option(capsys, tmp_path):
     with pytest.raises(SystemExit):
         main(["flow-eval", "sr_reds4", "--profile", "ci", "--no-such-option"])
     assert "unrecognized arguments: --no-such-option" in capsys.readouterr().err
+
+
+def test_per_pair_metrics_and_their_scenes():
+    from s2svr.report.verdicts import paired_comparison
+    from s2svr.train.flow_evaluate import pair_scene
+    pairs = [{**exact_pair(dx=2 + s % 2, seed=s), "name": f"scene_{s // 2:02d}/{s % 2}"} for s in range(6)]
+    zero = evaluate_flow(ZeroFlow(), pairs, "hq", per_pair=True)
+    oracle = evaluate_flow(ConstantFlow(2.5, -2.0), pairs, "hq", per_pair=True)
+    assert list(zero["per_pair"]) == [p["name"] for p in pairs] and pair_scene("scene_01/1") == "scene_01"
+    assert math.isclose(np.mean([r["epe_all"] for r in zero["per_pair"].values()]), zero["epe_all"], rel_tol=1e-6)
+    as_res = lambda r: {"per_sequence": {n: {"epe_all": v["epe_all"]} for n, v in r["per_pair"].items()}}  # noqa: E731
+    d = paired_comparison(as_res(zero), as_res(oracle), "epe_all", units=pair_scene)
+    assert d["units"] == 3 and d["sequences"] == 6 and d["outcome"] == "holds"  # zero flow's error is larger
