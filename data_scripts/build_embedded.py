@@ -1,4 +1,4 @@
-"""Build the embedded default dataset (book chapter "The data"): real clips from PyPI packages,
+"""Build the embedded default dataset (chapter `notebooks/data.py`): real clips from PyPI packages,
 degraded for x4 SR, deblurring, HEVC QP37 enhancement, plus exact-flow clips. Offline, under a minute.
 
     python data_scripts/build_embedded.py [--root data/embedded] [--force] [--small] [--workers N]

@@ -1,6 +1,6 @@
 """Helpers shared by the `prepare_*.py` scripts (not a script itself).
 
-Explained in the book's chapter "The data". Downloading lives in `s2svr.data.download`,
+Explained in the chapter `notebooks/data.py`. Downloading lives in `s2svr.data.download`,
 layouts in the loaders (`s2svr.data.reds`, `vimeo`, `gopro`, `mfqe`); what is left here is moving
 extracted folders into place and writing x4 bicubic LQ frames when the official ones are absent.
 """

@@ -1,6 +1,6 @@
 """Prepare GOPRO (GOPRO_Large) for video deblurring: download the official zip, extract, place train/ and test/.
 
-Explained in the book's chapter "The data". Result under --root (default data/GOPRO, the root of the deblur_gopro config):
+Explained in the chapter `notebooks/data.py`. Result under --root (default data/GOPRO, the root of the deblur_gopro config):
     train/<22 sequences>/blur|blur_gamma|sharp/*.png
     test/<11 sequences>/blur|blur_gamma|sharp/*.png
 No degradation is made: the blurred frames ship with the dataset.

@@ -1,6 +1,6 @@
 """Prepare MFQEv2 for compressed video enhancement: check the raw YUV videos, make the QP37 low-delay-P inputs.
 
-Explained in the book's chapter "The data". Layout under --root (default data/MFQEv2):
+Explained in the chapter `notebooks/data.py`. Layout under --root (default data/MFQEv2):
     train_108/raw/*.yuv, test_18/raw/*.yuv        put there by you: the raw videos are on cloud drives only
     <split>/HM16.5_LDP/QP37/*.yuv                 the paper's inputs (HEVC reference encoder HM 16.5, LDP);
                                                   made here with --hm-encoder, or bring your own

@@ -1,6 +1,6 @@
 """Prepare REDS for x4 video SR in BasicSR's layout: download, extract, regroup val as 240-269, make LQ if absent.
 
-Explained in the book's chapter "The data". Result under --root (default data/REDS):
+Explained in the chapter `notebooks/data.py`. Result under --root (default data/REDS):
     train_sharp/000..269/00000000.png ...          GT (val clips 000-029 renamed 240-269, as BasicSR)
     train_sharp_bicubic/X4/000..269/...            official bicubic LQ (made with s2svr.data.degrade.imresize if absent)
 Splits (s2svr.data.reds): test = REDS4 (000, 011, 015, 020), train = the other 266.

@@ -1,6 +1,6 @@
 """Prepare Vimeo-90K septuplets for x4 video SR in BasicSR's layout: download, extract, make the bicubic LQ.
 
-Explained in the book's chapter "The data". Result under --root (default data/vimeo90k):
+Explained in the chapter `notebooks/data.py`. Result under --root (default data/vimeo90k):
     vimeo_septuplet/sequences/00001/0001/im1..7.png     GT 448x256 (official zip)
     vimeo_septuplet/sep_trainlist.txt, sep_testlist.txt (official zip; the test list is Vimeo-90K-T)
     vimeo_septuplet_matlabLRx4/sequences/...            LQ 112x64, made here with s2svr.data.degrade.imresize,

@@ -5,6 +5,8 @@ Explained in the book's chapter `notebooks/exp_study.py`; `s2svr.bench` times it
 """
 from __future__ import annotations
 
+import functools
+
 import torch
 
 from ..flow.nets import build_flow_net
@@ -60,3 +62,66 @@ def training_step(cfg, seed: int = 0):
     with counter:
         step()
     return step, counter.get_total_flops()
+
+
+def restorer_flops(cfg, frames: int = 3, patch: int = 16) -> dict:
+    """FLOPs of one training step of `cfg` (forward and backward), scaled from a small measured step: the restorer's
+    FLOPs grow with clips x frames x LQ pixels; the flow net's, run inside the step once it is no longer frozen,
+    with clips x frame pairs, each pair at the config's `model.flow_size` (or at the crop's size when None).
+
+    Measured: one step of `batch 1 x frames x patch^2` with the flow net frozen and its flows precomputed (the
+    restorer alone), and the flow net's forward and backward on one pair (:func:`flow_pair_flops`). Returns
+    {'restorer', 'flow'} (FLOPs per step at the config's batch, frames and crop; 'flow' 0 without a flow net, and
+    0 during the first 'frozen_steps')."""
+    from dataclasses import replace
+    t, d = cfg.train, cfg.data
+    small = replace(cfg, data=replace(d, batch_size=1, num_frames=frames, patch_size=patch),
+                    train=replace(t, iters=2, flow_freeze_iters=2))
+    _, only = training_step(small)
+    flow_part = 0.0
+    if cfg.model.arch in ("basicvsr", "s2svr"):
+        size = cfg.model.flow_size or d.patch_size
+        flow_part = flow_pair_flops(cfg.flow, size, cfg.model.in_channels) * d.batch_size * (d.num_frames - 1)
+    scale = d.batch_size * (d.num_frames / frames) * (d.patch_size / patch) ** 2
+    return {"restorer": only * scale, "flow": flow_part, "frozen_steps": min(t.flow_freeze_iters, t.iters)}
+
+
+@functools.lru_cache(maxsize=None)  # configs are frozen: one count per flow net and size
+def flow_pair_flops(flow_cfg, size: int, in_channels: int = 3) -> int:
+    """FLOPs of the restorers' flow net on one frame pair of `size^2`, both directions, forward and backward."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from ..models.motion import estimate_flow_pair
+    torch.manual_seed(0)
+    net = build_flow_net(flow_cfg).train()
+    clip = synthetic_clip(2, in_channels, size)[0]
+    counter = FlopCounterMode(display=False)
+    with counter:
+        fw, bw = estimate_flow_pair(net, clip[:1], clip[1:], None)
+        (fw.sum() + bw.sum()).backward()
+    return counter.get_total_flops()
+
+
+def flow_stage_flops(cfg, stage: str, patch: int = 64) -> float:
+    """FLOPs of one step of an Algorithm 1 stage of `cfg` (forward, loss and backward; a student also runs its
+    teacher forward), scaled from one `patch^2` pair to the config's batch and crop (`flow.batch_size`,
+    `flow.patch_size`; PWC-Lite's cost follows the pixels)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from ..losses import FlowLoss
+    from .flow import build_flow_model, stage_frames, stage_loss
+    f = cfg.flow
+    torch.manual_seed(0)
+    frames = stage_frames(stage)
+    model = build_flow_model(f, frames, stage).train()
+    teacher = build_flow_model(f, "hq", "teacher").eval() if stage == "student" else None
+    s = cfg.model.scale if frames == "lq" and cfg.model.task == "sr" else 1
+    hq = synthetic_clip(2, 3, patch)[0]
+    lq = torch.nn.functional.avg_pool2d(hq, s) if s > 1 else hq
+    batch = {"hq1": hq[:1], "hq2": hq[1:], "lq1": lq[:1], "lq2": lq[1:], "flow_gt": torch.zeros(1, 2, *lq.shape[-2:])}
+    loss_fn = FlowLoss.from_config(f)
+    counter = FlopCounterMode(display=False)
+    with counter:
+        loss, _ = stage_loss(stage, model, batch, loss_fn, teacher=teacher)
+        loss.backward()
+    return counter.get_total_flops() * f.batch_size * (f.patch_size / patch) ** 2
