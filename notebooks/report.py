@@ -146,8 +146,7 @@ for name, task in (("sr_reds4", "SR"), ("deblur_gopro", "deblurring")):
 # numbers are **not testable here**. What is testable is the ranking against baselines trained with the same
 # data, budget and code: a single-frame network, a BasicVSR-style bidirectional recurrent network with the
 # same flow, and the input itself (bicubic upsampling, the blurred or the compressed frames), on the embedded
-# test clips of each task (plan results `TASK/identity`, `TASK/single_frame`, `TASK/basicvsr`, `TASK/s2svr`;
-# chapters `notebooks/exp_sr.py`, `exp_deblur.py`, `exp_vqe.py`). The public code has no compressed-video
+# test clips of each task (chapters `notebooks/exp_sr.py`, `notebooks/exp_deblur.py`, `notebooks/exp_vqe.py`). The public code has no compressed-video
 # configuration at all.
 #
 # Each comparison is paired: S2SVR minus the other method on the *same* clip, then the mean and the spread
@@ -369,12 +368,12 @@ display(Markdown(claims.markdown(c)))
 #
 # The paper: on segments of 5, 15, 30 and 50 frames of one REDS4 video, S2SVR's margin over EDVR grows with
 # the length. Here (chapter `notebooks/exp_ablation.py`): every embedded SR test clip cut into segments of
-# each length that fits, S2SVR against the best of the other three SR models. The rows are read from the
-# cache the chapter "Ablations" wrote (or recomputed).
+# each length that fits, S2SVR against the best of the other three SR models, measured as that chapter
+# measures it (`s2svr/report/segments.py`, `table5`).
 
 # %%
 res5 = results(profile, list(TABLE5_METHODS.values()), output_dir=output_dir)
-t5 = table5(res5, profile, output_dir, TABLE5_LENGTHS)  # shared with the chapter "Ablations" (its cache)
+t5 = table5(res5, profile, output_dir, TABLE5_LENGTHS)
 m5, shortest = t5["margins"], t5["shortest"]
 paper5 = {L: TABLE5["S2SVR"][i] - TABLE5["EDVR"][i] for i, L in enumerate(TABLE5_LENGTHS)}
 missing5 = [L for L in TABLE5_LENGTHS if L not in m5]
