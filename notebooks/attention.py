@@ -47,7 +47,7 @@ from s2svr.models import S2SVR, LocalAttention
 from s2svr.train.evaluate import to_tensor
 
 t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
-# this profile's sizes; profile paper trains the cpu-size network longer (the
+# this {ref}`profile <profiles>`'s sizes; profile paper trains the cpu-size network longer (the
 # paper-size network would need hours of CPU for a few hundred steps)
 cfg = load_config("deblur_gopro",
                   profile="cpu" if profile == "paper" else profile).model

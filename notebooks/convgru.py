@@ -255,7 +255,7 @@ print(f"last step / first step: "
 assert np.isfinite(table.to_numpy()).all()
 
 # %% [markdown]
-# **What the measurement shows** (numbers quoted from a `cpu`-profile run: 6 layers, $C = 16$,
+# **What the measurement shows** (numbers quoted from a {ref}`cpu-profile <profiles>` run: 6 layers, $C = 16$,
 # 10 steps, 4 draws; the printed values above are recomputed on every build and, with
 # `profile = "ci"`, are not meaningful).
 #

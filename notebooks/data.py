@@ -217,7 +217,7 @@ with tempfile.TemporaryDirectory() as empty:
             print(f"{ds:6s} -> {type(e).__name__} | {message}")
 
 # %% [markdown]
-# With the `paper` profile on a machine where a real dataset is in place, its test split is listed here
+# With the {ref}`paper profile <profiles>` on a machine where a real dataset is in place, its test split is listed here
 # (on this machine none is):
 
 # %%

@@ -177,7 +177,7 @@ assert torch.allclose(terms17["dis"], dis_by_hand, atol=1e-6)
 #
 # `s2svr/train/flow.py` runs one *stage* at a time (`run_stage(cfg, stage, ...)`, or `s2svr flow-train
 # --stage ...` on the command line) with Adam; the paper gives the learning rate, $10^{-4}$ (Sec. 4.1), the
-# cpu profile uses the recipe of the next section:
+# {ref}`cpu profile <profiles>` uses the recipe of the next section:
 #
 # | stage | frames | loss | role |
 # | --- | --- | --- | --- |

@@ -77,7 +77,7 @@ print(label)
 # comes from the same photos as the restoration data, so this stand-in gives the supervised
 # estimator *less* of a domain gap than the paper's had: a fairer fight for it. All three S2SVR
 # networks have the same size, seed, data and budget; only the PWC-Lite they start from differs.
-# In the `cpu` profile the flow net stays frozen at that initialisation for the whole restoration
+# In the {ref}`cpu profile <profiles>` the flow net stays frozen at that initialisation for the whole restoration
 # run (`flow_freeze_iters = iters`), so the restoration PSNR isolates the flow estimator.
 
 # %%

@@ -311,7 +311,7 @@ display(Markdown("\n".join(rows)))
 # %% mystnb={"markdown_format": "gfm"}
 paper_bicubic = {"REDS4 (RGB)": (26.14, 0.7292), "Vimeo-90K-T (Y)": (31.32, 0.8684)}
 mine = {"REDS4 (RGB)": measured["sr_rgb"], "Vimeo-90K-T (Y)": measured["sr_y"]}
-# With the paper profile and a real test set on disk, its bicubic row is measured too.
+# With the {ref}`paper profile <profiles>` and a real test set on disk, its bicubic row is measured too.
 real_sets = {"REDS4 (RGB)": ("reds", "data/REDS", False),
              "Vimeo-90K-T (Y)": ("vimeo", "data/vimeo90k", True)}
 real = {}

@@ -266,7 +266,7 @@ assert torch.equal(torch.stack(streamed, 1), offline)
 # ### Measured cost: streaming against the whole clip
 #
 # How do time and memory grow with the length $T$ of the video? We restore clips of growing
-# length with a small network (`cpu` profile sizes, also under `profile = "paper"`, where only the
+# length with a small network ({ref}`cpu profile <profiles>` sizes, also under `profile = "paper"`, where only the
 # frames and clips grow; frames of `cost_side` pixels, `ZeroFlow` so
 # that the flow network's cost does not hide the rest) in three ways: the `paper` layout
 # streamed frame by frame (`S2SVR.stream`), the `paper` layout on the whole clip (`forward`), and

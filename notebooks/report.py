@@ -35,9 +35,10 @@
 # **How to read this page.** Every measured number is pulled from the book's experiment plan
 # (`s2svr/experiments/plan.py`, the runs of the part "Experiments") or recomputed on this page; none is typed
 # in, and the paper's numbers come from `s2svr/experiments/paper.py`. The verdicts are computed by
-# `s2svr/report/verdicts.py`: a difference counts only when it exceeds the noise of its measurement (for a
-# paired per-clip comparison, twice the standard error of the per-clip differences, and at least 0.01 dB),
-# and "beats" also needs a majority of the clips. "At this scale" matters: the `cpu` profile trains small
+# `s2svr/report/verdicts.py`: a difference counts only when its 95 % interval excludes 0 (a t interval over
+# the independent test clips, clips of one shot counting once, widened by the spread over training seeds where
+# a model was trained with several, and never narrower than 0.01 dB). "At this scale" matters: the
+# {ref}`cpu profile <profiles>` trains small
 # networks on the embedded dataset (clips from videos shipped inside Python packages) on two CPU cores. A
 # claim that does not show there may still hold for 13 M parameters trained for 600k iterations on REDS; a
 # claim that does show there is evidence for the mechanism, not for the paper's numbers. Under

@@ -27,3 +27,16 @@ def test_every_cited_repository_path_exists():
             if not (ROOT / path).exists():
                 missing.append(f"{src.relative_to(ROOT)}: {path}")
     assert not missing, "paths cited but not in the repository:\n" + "\n".join(missing)
+
+
+def test_every_page_that_names_a_profile_links_to_its_definition():
+    """A chapter or page whose prose names a profile (`cpu`, `paper`, `ci`) links once to `book/intro.md`'s
+    definition of the profiles (MyST label `profiles`)."""
+    named = re.compile(r"\b(?:cpu|paper|ci)`?[- ]profile|\bprofile `?(?:cpu|paper|ci)\b")
+    missing = []
+    for src in [*sorted((ROOT / "notebooks").glob("*.py")), *sorted((ROOT / "book").glob("*.md"))]:
+        text = src.read_text(encoding="utf-8")
+        prose = "\n".join(ln for ln in text.splitlines() if ln.startswith("# ") or src.suffix == ".md")
+        if named.search(prose) and "<profiles>" not in text and src.name != "intro.md":
+            missing.append(str(src.relative_to(ROOT)))
+    assert not missing, "pages that name a profile without linking to its definition: " + ", ".join(missing)
