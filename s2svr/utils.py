@@ -65,3 +65,14 @@ def peak_rss_of(cmd, env=None) -> tuple:
         p = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.DEVNULL, stderr=err, env=env)
         _, status, usage = os.wait4(p.pid, 0)
         return usage.ru_maxrss / 1024, time.perf_counter() - t0, os.waitstatus_to_exitcode(status)
+
+
+def lock_file(f) -> None:
+    """Take an exclusive lock on the open file `f` (POSIX `flock`), waiting while another process holds it; released
+    when `f` is closed. Where there are no POSIX locks (Windows) it returns at once: two processes may then do the
+    same work, and each still writes its files whole."""
+    try:
+        import fcntl
+    except ImportError:
+        return
+    fcntl.flock(f, fcntl.LOCK_EX)

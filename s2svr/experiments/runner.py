@@ -30,6 +30,7 @@ from typing import Optional
 
 from .jobs import ExperimentError, key
 from .worker import RESULT
+from ..utils import lock_file
 
 
 def job_dir(job, root) -> Path:
@@ -71,8 +72,19 @@ def _spec(job, root) -> dict:
 
 
 def _launch(job, root, progress, entry=None) -> dict:
+    """Run `job` in a worker subprocess under a lock on its folder: a second runner (another `make book`, a study
+    started twice) that reaches the same job waits for the first and reads its result instead of running it again."""
     d = job_dir(job, root)
     d.mkdir(parents=True, exist_ok=True)
+    with open(d / ".lock", "w") as lock:
+        lock_file(lock)
+        done = cached(job, root)
+        if done is not None:
+            return done
+        return _launch_locked(job, root, progress, entry, d)
+
+
+def _launch_locked(job, root, progress, entry, d: Path) -> dict:
     spec = _spec(job, root)
     if entry:  # evaluate the shipped weights instead of training
         from ..reference import weights_dir

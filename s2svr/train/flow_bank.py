@@ -25,6 +25,7 @@ import torch
 
 from ..data.clips import to_tensor
 from ..models.motion import estimate_flow_pair
+from ..utils import lock_file
 
 
 class FlowBank:
@@ -71,7 +72,7 @@ class FlowBank:
         name = bank_key(flow_net, sequences, mode, flow_size, max_frames)
         path = cache_dir / f"{name}.npz"
         with open(cache_dir / f"{name}.lock", "w") as lock:
-            _lock(lock)
+            lock_file(lock)
             if path.is_file():
                 try:
                     return cls.load(path, len(sequences))
@@ -128,11 +129,3 @@ def bank_key(flow_net, sequences, mode: str, flow_size=None, max_frames: int | N
     for seq in sequences:
         h.update(np.ascontiguousarray(seq.lq.read(list(range(_frames(seq, max_frames))), mode)).tobytes())
     return h.hexdigest()[:20]
-
-
-def _lock(f) -> None:
-    try:
-        import fcntl
-    except ImportError:  # no POSIX locks (Windows): two processes may compute the same bank; the file stays whole
-        return
-    fcntl.flock(f, fcntl.LOCK_EX)

@@ -69,3 +69,28 @@ def test_a_dependent_job_is_not_queued_behind_independent_ones(tmp_path, monkeyp
     run([teacher, student, *others], tmp_path, workers=1, progress=False)
     # one worker: the student goes right after its teacher, before the independent jobs that were ready earlier
     assert started[:2] == [teacher, student] and set(started[2:]) == set(others)
+
+
+def test_a_job_locked_by_another_runner_is_waited_for_not_run_twice(tmp_path, monkeypatch):
+    """Two runners on one root: the second blocks on the job's lock and reads the first one's result."""
+    import fcntl
+    import threading
+
+    from s2svr.experiments import runner as runner_mod
+    from s2svr.experiments.jobs import RestoreJob
+    job = RestoreJob("sr_reds4", "ci", arch="identity")
+    d = runner_mod.job_dir(job, tmp_path)
+    d.mkdir(parents=True)
+    launched = []
+    monkeypatch.setattr(runner_mod, "_launch_locked", lambda *a: launched.append(a) or {"ran": True})
+    lock = open(d / ".lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)  # "another runner" holds the job
+    out = {}
+    t = threading.Thread(target=lambda: out.setdefault("res", runner_mod._launch(job, tmp_path, False)))
+    t.start()
+    t.join(0.5)
+    assert t.is_alive() and not launched  # waiting, not running it
+    (d / "result.json").write_text('{"mean": {"psnr": 1.0}}')  # the other runner finishes
+    fcntl.flock(lock, fcntl.LOCK_UN)
+    t.join(5)
+    assert out["res"] == {"mean": {"psnr": 1.0}} and not launched
