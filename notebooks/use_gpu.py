@@ -76,7 +76,8 @@ plan = jobs(budget.cost_profile)
 # The FLOPs of one training step are counted, not timed (`FlopCounterMode`: convolutions and matmuls, forward
 # and backward): for a restorer on a small step of the same network, scaled to the configuration's batch, frames
 # and crop; the flow net inside the step once its frozen warm-up (`train.flow_freeze_iters`) is over; for an
-# Algorithm 1 stage on one pair, scaled to its batch and crop.
+# Algorithm 1 stage on one pair, scaled to its batch and crop. A classical flow (OpenCV's DIS, the Table 4
+# control) runs on the CPU and is not counted.
 
 # %%
 show_source(restorer_flops)
@@ -88,7 +89,7 @@ for name, job in plan.items():
         continue
     if job.kind == "restore":
         cfg = job.cfg()
-        k = (job.config, job.arch)
+        k = (job.config, job.arch, cfg.flow.net)
         if k not in seen:
             seen[k] = restorer_flops(cfg)
         c = seen[k]

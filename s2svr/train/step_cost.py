@@ -79,7 +79,7 @@ def restorer_flops(cfg, frames: int = 3, patch: int = 16) -> dict:
                     train=replace(t, iters=2, flow_freeze_iters=2))
     _, only = training_step(small)
     flow_part = 0.0
-    if cfg.model.arch in ("basicvsr", "s2svr"):
+    if cfg.model.arch in ("basicvsr", "s2svr") and cfg.flow.net == "pwclite":  # a classical flow does not train
         size = cfg.model.flow_size or d.patch_size
         flow_part = flow_pair_flops(cfg.flow, size, cfg.model.in_channels) * d.batch_size * (d.num_frames - 1)
     scale = d.batch_size * (d.num_frames / frames) * (d.patch_size / patch) ** 2
