@@ -55,7 +55,7 @@ FACTORS = {
             ("lr", 2e-4, {"train": {"lr": 2e-4}})],
 }
 # The order the runs are trained in: the cheap factors of every task first, the long ones after.
-ORDER = [("sr", "base"), ("sr", "head_init"), ("sr", "lq_zoom"), ("sr", "extra_train"), ("vqe", "base"),
+ORDER = [("sr", "base"), ("sr", "head_init"), ("sr", "extra_train"), ("sr", "lq_zoom"), ("vqe", "base"),
          ("vqe", "head_init"), ("sr", "num_frames"), ("deblur", "base"), ("deblur", "head_init"), ("sr", "iters"), ("vqe", "patch_size"),
          ("sr", "width"), ("vqe", "lr")]
 COLUMNS = ("task", "factor", "value", "arch", "seed", "steps", "metric", "val", "val_h264", "neighbour_gain",
