@@ -18,7 +18,7 @@ from .schema import (LAYOUTS, PROFILES, TASKS, DataConfig, ExperimentConfig, Flo
 CONFIG_DIR = Path(__file__).resolve().parent
 EXPERIMENTS = ("sr_reds4", "sr_vimeo", "deblur_gopro", "vqe_mfqe")
 
-__all__ = ["load_config", "config_to_dict", "config_from_dict", "resolve_config_path", "ConfigError",
+__all__ = ["load_config", "config_to_dict", "plain", "config_from_dict", "resolve_config_path", "ConfigError",
            "ExperimentConfig", "ModelConfig", "FlowConfig", "DataConfig", "TrainConfig",
            "EXPERIMENTS", "PROFILES", "TASKS", "LAYOUTS"]
 
@@ -100,15 +100,18 @@ def config_from_dict(d: Mapping[str, Any], where: str = "<dict>") -> ExperimentC
     return _build(ExperimentConfig, d, where)
 
 
+def plain(x):
+    """Tuples (and lists) to lists, recursively through dicts: the plain containers of YAML, JSON and checkpoints."""
+    if isinstance(x, (tuple, list)):
+        return [plain(v) for v in x]
+    if isinstance(x, dict):
+        return {k: plain(v) for k, v in x.items()}
+    return x
+
+
 def config_to_dict(cfg) -> dict:
     """Plain nested dict (tuples as lists) for YAML/JSON and checkpoints."""
-    def conv(x):
-        if isinstance(x, tuple):
-            return [conv(v) for v in x]
-        if isinstance(x, dict):
-            return {k: conv(v) for k, v in x.items()}
-        return x
-    return conv(dataclasses.asdict(cfg))
+    return plain(dataclasses.asdict(cfg))
 
 
 def load_config(name_or_path: str | Path, profile: str = "paper",

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from ..configs import plain
 from ..flow.pwclite import PWCLite
 from ..losses import FlowLoss, multiscale_epe_loss
 from .loading import load_flow_net
@@ -47,15 +48,6 @@ class FlowTrainResult:
 
 def checkpoint_path(out_dir, stage: str) -> Path:
     return Path(out_dir) / f"flow_{stage}.pt"
-
-
-def _plain(x):
-    """Tuples to lists, recursively (checkpoints hold plain containers, as `config_to_dict`)."""
-    if isinstance(x, (tuple, list)):
-        return [_plain(v) for v in x]
-    if isinstance(x, dict):
-        return {k: _plain(v) for k, v in x.items()}
-    return x
 
 
 def build_flow_model(flow_cfg, frames: str = "hq", stage: str | None = None) -> PWCLite:
@@ -157,7 +149,7 @@ def train_flow(stage: str, model, batches, cfg, *, teacher=None, out_dir=None, i
         raise FlowTrainError("stage 'student' needs a teacher (train stage 'teacher' first, pass --teacher)")
     device = resolve_device(device)
     iters = cfg.iters if iters is None else int(iters)
-    config = _plain(config if config is not None else {"flow": asdict(cfg)})
+    config = plain(config if config is not None else {"flow": asdict(cfg)})
     seed_everything(seed)
     model.to(device).train()
     if teacher is not None:
