@@ -168,7 +168,8 @@ def use_csv(task: str) -> Path:
 
 def use_rows(task: str = "sr", output_dir: str | Path = "outputs", frames: int = 8) -> list[dict]:
     """The cost in use of the finished multi-frame runs of `task`'s base and lq_zoom factors: validation score and
-    seconds per frame (median, `frames` frames of `USE_SIZE`, one thread) at each zoom of `USE_ZOOMS` in use, beside
+    seconds per frame (the whole restore of `frames` frames of `USE_SIZE`, one thread) at each zoom of `USE_ZOOMS` in
+    use, beside
     the single-frame network's seconds per frame measured in the same process (a time ratio that a loaded machine
     affects less than the times)."""
     import numpy as np
@@ -185,13 +186,10 @@ def use_rows(task: str = "sr", output_dir: str | Path = "outputs", frames: int =
     base = (rng.random((h + frames, w + frames, 3)) * 255).astype(np.uint8)
     clip = [base[i:i + h, i:i + w] for i in range(frames)]  # a texture moving diagonally one pixel a frame
 
-    def sec_per_frame(model):
-        times, t0 = [], time.perf_counter()
-        for _ in restore_stream(model, iter(clip)):
-            t1 = time.perf_counter()
-            times.append(t1 - t0)
-            t0 = t1
-        return statistics.median(times[1:]) if len(times) > 2 else statistics.median(times)
+    def sec_per_frame(model):  # the whole restore over its frames: a whole-clip model yields its frames at once
+        t0 = time.perf_counter()
+        n = sum(1 for _ in restore_stream(model, iter(clip)))
+        return (time.perf_counter() - t0) / n
 
     rows, single = [], None
     for factor, value, job in study_jobs(task, ["base", "lq_zoom"]):
