@@ -169,9 +169,8 @@ def use_csv(task: str) -> Path:
 def use_rows(task: str = "sr", output_dir: str | Path = "outputs", frames: int = 8) -> list[dict]:
     """The cost in use of the finished multi-frame runs of `task`'s base and lq_zoom factors: validation score and
     seconds per frame (the whole restore of `frames` frames of `USE_SIZE`, one thread) at each zoom of `USE_ZOOMS` in
-    use, beside
-    the single-frame network's seconds per frame measured in the same process (a time ratio that a loaded machine
-    affects less than the times)."""
+    use, beside the single-frame network's seconds per frame measured in the same process (a time ratio that a
+    loaded machine affects less than the times)."""
     import numpy as np
     import torch
 
