@@ -147,9 +147,12 @@ def summary(task, df):
     m = t[col].dropna()
     best, worst = m.idxmax(), m.idxmin()
     g = t[gain].dropna() if gain in t else pd.Series(dtype=float)
+    seeds = int(df["seed"].nunique())
     words = (f"- **{task}**: S2SVR's margin over the single-frame network ranges from {m.min():+.3f} dB "
              f"({worst[0]} = {worst[1]}) to {m.max():+.3f} dB ({best[0]} = {best[1]}); "
-             f"it is above 0 in {int((m > 0).sum())} of {len(m)} settings.")
+             f"it is above 0 in {int((m > 0).sum())} of {len(m)} settings"
+             + (" (one seed per run: a margin of a few hundredths of a dB is not evidence either way until the "
+                "spread between seeds is measured)." if seeds == 1 else f" ({seeds} seeds)."))
     if not g.empty:
         words += (f" Its neighbour gain ranges from {g.min():+.3f} to {g.max():+.3f} dB "
                   f"(largest with {g.idxmax()[0]} = {g.idxmax()[1]}).")
