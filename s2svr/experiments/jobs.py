@@ -87,6 +87,7 @@ class RestoreJob:
     flow: Optional[FlowJob] = None
     overrides: str = field(default="{}")
     save_outputs: bool = True           # keep the restored test frames (uint8 .npy) for figures
+    init: Optional["RestoreJob"] = None  # fine-tune from this job's trained weights (train.init: Vimeo from REDS)
 
     kind = "restore"
 
@@ -95,7 +96,8 @@ class RestoreJob:
         return self.arch if self.flow is None else f"{self.arch}+{self.flow.label}"
 
     def with_overrides(self, **sections) -> "RestoreJob":
-        return RestoreJob(self.config, self.profile, self.arch, self.flow, _freeze(sections), self.save_outputs)
+        return RestoreJob(self.config, self.profile, self.arch, self.flow, _freeze(sections), self.save_outputs,
+                          self.init)
 
     def cfg(self, flow_checkpoint: Optional[str] = None):
         from ..configs import load_config
@@ -110,8 +112,11 @@ class RestoreJob:
         d = config_to_dict(self.cfg())
         if self.arch not in FLOW_ARCHS:  # no flow net: the flow recipe is not part of what it is
             d["flow"] = {}
-        return {"kind": "restore", "config": d, "flow": key(self.flow, in_use=False) if self.flow else None,
-                "save_outputs": self.save_outputs}
+        out = {"kind": "restore", "config": d, "flow": key(self.flow, in_use=False) if self.flow else None,
+               "save_outputs": self.save_outputs}
+        if self.init is not None:  # only then: the keys of jobs without one stay what they were
+            out["init"] = key(self.init)
+        return out
 
     runs_in_use = False  # its flow net is built from the config and loads the weights only: no teacher's zoom in use
 
@@ -119,7 +124,7 @@ class RestoreJob:
         return self.resolved()
 
     def dependencies(self) -> list:
-        return [self.flow] if self.flow else []
+        return [j for j in (self.flow, self.init) if j is not None]
 
 
 # Config fields added after reference weights were shipped. At these values (their defaults, which reproduce what

@@ -60,6 +60,9 @@ def jobs(profile: str) -> dict:
         out[f"sr/s2svr+{control}"] = RestoreJob("sr_reds4", profile, arch="s2svr", flow=out[f"flow/sr/{control}"])
     # Table 4 without learning the flow at all: S2SVR with OpenCV's DIS flow (runs offline, unlike RAFT)
     out["sr/s2svr+dis"] = RestoreJob("sr_reds4", profile, arch="s2svr").with_overrides(flow={"net": "dis"})
+    if profile == "paper":  # Table 1's Vimeo-90K-T column: fine-tuned from the REDS model, as the paper trains it
+        out["sr_vimeo/s2svr"] = RestoreJob("sr_vimeo", profile, arch="s2svr", flow=out["flow/sr/student"],
+                                           init=out["sr/s2svr"])
     return out
 
 

@@ -67,7 +67,8 @@ def _spec(job, root) -> dict:
                     teacher=cached(job.teacher, root)["checkpoint"] if job.teacher else None)
     else:
         spec.update(arch=job.arch, save_outputs=job.save_outputs,
-                    flow_checkpoint=cached(job.flow, root)["checkpoint"] if job.flow else None)
+                    flow_checkpoint=cached(job.flow, root)["checkpoint"] if job.flow else None,
+                    init_checkpoint=cached(job.init, root)["checkpoint"] if job.init else None)
     return spec
 
 

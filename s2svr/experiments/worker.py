@@ -53,6 +53,8 @@ def run_restore(spec: dict, d: Path) -> dict:
     over = dict(spec["resolved"]["config"])
     if spec["flow_checkpoint"]:
         over["flow"] = dict(over["flow"], checkpoint=spec["flow_checkpoint"])
+    if spec.get("init_checkpoint"):  # fine-tuned from another job's weights (their flow net included)
+        over["train"] = dict(over["train"], init=spec["init_checkpoint"])
     cfg = config_from_dict(over, str(d / "job.json"))
     device = resolve_device(os.environ.get("S2SVR_DEVICE", "auto"))
     # flows of a flow net, kept for every job of this plan that runs the same net on the same frames

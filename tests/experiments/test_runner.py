@@ -94,3 +94,28 @@ def test_a_job_locked_by_another_runner_is_waited_for_not_run_twice(tmp_path, mo
     fcntl.flock(lock, fcntl.LOCK_UN)
     t.join(5)
     assert out["res"] == {"mean": {"psnr": 1.0}} and not launched
+
+
+def test_the_paper_plan_fine_tunes_vimeo_from_the_reds_model():
+    from s2svr.experiments.jobs import key
+    from s2svr.experiments.plan import jobs
+    paper, cpu = jobs("paper"), jobs("cpu")
+    vimeo = paper["sr_vimeo/s2svr"]
+    assert vimeo.init is paper["sr/s2svr"] and paper["sr/s2svr"] in vimeo.dependencies()
+    assert vimeo.resolved()["init"] == key(paper["sr/s2svr"]) and "init" not in paper["sr/s2svr"].resolved()
+    assert "sr_vimeo/s2svr" not in cpu  # the embedded profiles train the REDS config only
+
+
+@pytest.mark.slow
+def test_a_job_fine_tunes_from_another_jobs_weights(tmp_path):
+    import json
+
+    from s2svr.experiments.jobs import RestoreJob
+    from s2svr.experiments.runner import job_dir, run
+    base = RestoreJob("sr_reds4", "ci", arch="single_frame", save_outputs=False)
+    tuned = RestoreJob("sr_reds4", "ci", arch="single_frame", save_outputs=False, init=base).with_overrides(
+        train={"lr": 1e-5})
+    res = run([tuned], tmp_path, workers=1, progress=False, shipped=False)
+    assert set(res) == {base, tuned} and res[tuned]["steps"] == res[base]["steps"]
+    spec = json.loads((job_dir(tuned, tmp_path) / "job.json").read_text())
+    assert spec["init_checkpoint"] == res[base]["checkpoint"]
