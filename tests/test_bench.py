@@ -70,12 +70,12 @@ def test_the_bench_times_the_step_the_trainer_logs(tmp_path):
     from s2svr.bench import bench_training
     from s2svr.train.trainer import train
     over = {"model": {"arch": "s2svr", "num_feat": 16, "num_layers": 2},
-            "data": {"num_frames": 5, "patch_size": 32, "batch_size": 4},
-            "train": {"iters": 12, "flow_freeze_iters": 12, "log_every": 1, "val_every": 1000, "save_every": 1000}}
+            "data": {"num_frames": 5, "patch_size": 32, "batch_size": 2},
+            "train": {"iters": 10, "flow_freeze_iters": 10, "log_every": 1, "val_every": 1000, "save_every": 1000}}
     cfg = load_config("sr_reds4", "ci", overrides=over)
     train(cfg, tmp_path / "run", progress=False)
     rows = (tmp_path / "run" / "log.csv").read_text().splitlines()[1:]
     logged = statistics.median(float(r.split(",")[-1]) for r in rows[2:])  # after two warm-up steps
-    bench = bench_training("sr_reds4", "ci", 7, over)
+    bench = bench_training("sr_reds4", "ci", 5, over)
     assert bench["flow_in_step"] is False
     assert abs(bench["seconds_per_step"] / logged - 1) < 0.3, (bench["seconds_per_step"], logged)

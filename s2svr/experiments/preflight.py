@@ -64,7 +64,9 @@ def _params_of(model_cfg, flow_cfg) -> int:
     from ..flow.nets import build_flow_net
     from ..models import build_model
     from ..utils import count_parameters
-    return count_parameters(build_model(model_cfg, flow_net=build_flow_net(flow_cfg)))
+    import torch
+    with torch.device("meta"):  # shapes only: no memory, no initialisation time
+        return count_parameters(build_model(model_cfg, flow_net=build_flow_net(flow_cfg)))
 
 
 def _params(cfg) -> int:
