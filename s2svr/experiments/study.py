@@ -26,7 +26,7 @@ import statistics
 import time
 from pathlib import Path
 
-from .jobs import RestoreJob
+from .jobs import RestoreJob, key
 from .plan import TASK_CONFIGS, jobs as plan_jobs
 from .runner import cached, job_dir, run
 
@@ -111,7 +111,6 @@ def row(task: str, factor: str, value, job: RestoreJob, res: dict) -> dict:
     neighbour gain, test metric (for the record: the study chooses on validation only) and cost."""
     from ..train.evaluate import metric_convention
     from ..train.step_cost import training_step
-    from .jobs import key
     cfg = job.cfg()
     metric = "delta_psnr" if metric_convention(cfg)["kind"] == "delta" else "psnr"
     val = res.get("validation") or {}
@@ -142,7 +141,6 @@ def collect(task: str = "sr", output_dir: str | Path = "outputs", seeds=(0,)) ->
     for seed in seeds:
         for factor, value, job in study_jobs(task, seed=seed):
             res = cached(job, root(output_dir))
-            from .jobs import key
             if res is not None:
                 rows.append(row(task, factor, value, job, res))
             elif key(job) in old:
@@ -211,13 +209,8 @@ def use_rows(task: str = "sr", output_dir: str | Path = "outputs", frames: int =
             rows.append({"task": task, "factor": factor, "value": value, "arch": job.arch,
                          "train_zoom": cfg.flow.lq_zoom, "use_zoom": zoom, "metric": metric,
                          "val": ev["mean"][metric], "seconds_per_frame": spf, "single_frame_seconds": ref,
-                         "ratio": spf / ref, "size": f"{w}x{h}", "key": _key(job)})
+                         "ratio": spf / ref, "size": f"{w}x{h}", "key": key(job)})
     return rows
-
-
-def _key(job) -> str:
-    from .jobs import key
-    return key(job)
 
 
 def write_use(task: str = "sr", output_dir: str | Path = "outputs") -> Path:
