@@ -86,10 +86,24 @@ def study_jobs(task: str = "sr", factors=None, seed: int = 0) -> list[tuple[str,
     return out
 
 
-def ordered_jobs(tasks=None, seed: int = 0) -> list[RestoreJob]:
-    """Every study job of `tasks` (default all), in `ORDER`."""
-    return [job for task, factor in ORDER if tasks is None or task in tasks
-            for _, _, job in study_jobs(task, [factor], seed=seed)]
+def ordered_jobs(tasks=None, seed: int = 0, order=None) -> list[RestoreJob]:
+    """Every study job of `tasks` (default all), in `order` ((task, factor) pairs; default `ORDER`)."""
+    return [job for task, factor, *value in (order or ORDER) if tasks is None or task in tasks
+            for _, v, job in study_jobs(task, [factor], seed=seed) if not value or str(v) == value[0]]
+
+
+def parse_factors(items) -> list[tuple[str, str]]:
+    """`--factor sr:iters sr:lq_zoom=4` -> [("sr", "iters"), ("sr", "lq_zoom", "4")], checked against `FACTORS`."""
+    out = []
+    for item in items:
+        task, _, rest = item.partition(":")
+        factor, eq, value = rest.partition("=")
+        values = {str(v) for f, v, _ in FACTORS.get(task, []) if f == factor}
+        if not values or (eq and value not in values):
+            known = ", ".join(f"{t}:{f}" for t, f in ORDER)
+            raise SystemExit(f"--factor {item}: not a study factor (known: {known}; a value as sr:lq_zoom=4)")
+        out.append((task, factor, value) if eq else (task, factor))
+    return out
 
 
 def root(output_dir: str | Path = "outputs") -> Path:
@@ -234,7 +248,10 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--output-dir", default="outputs")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--factor", nargs="*", default=None, metavar="TASK:FACTOR",
+                    help="run only these, in this order (default: every factor, in ORDER)")
     args = ap.parse_args(argv)
+    order = parse_factors(args.factor) if args.factor else None
     tasks = args.task or sorted(FACTORS)
     if args.command == "list":
         for task in tasks:
@@ -247,7 +264,7 @@ def main(argv=None) -> int:
         print(f"written {write_use('sr', args.output_dir)}")
         return 0
     if args.command == "run":
-        run(ordered_jobs(tasks, seed=args.seed), root(args.output_dir), workers=args.workers, train=True)
+        run(ordered_jobs(tasks, seed=args.seed, order=order), root(args.output_dir), workers=args.workers, train=True)
     for task in tasks:
         print(f"written {collect(task, args.output_dir)}")
     return 0

@@ -1,5 +1,6 @@
 """`s2svr.report.study`: the study table's margins and gains come from the CSV's rows, per factor."""
 import csv
+import json
 
 import pytest
 
@@ -54,3 +55,15 @@ def test_the_cost_in_use_table_and_figure(tmp_path, monkeypatch):
     study.use_figure(df, "test")
     path.write_text("")
     assert study.load_use("sr").empty
+
+
+def test_factor_selection_keeps_its_order_and_refuses_unknown_factors():
+    order = study_mod.parse_factors(["sr:lq_zoom=4", "vqe:base"])
+    jobs = study_mod.ordered_jobs(order=order)
+    assert [(j.config.split("_")[0], j.arch) for j in jobs] == [
+        ("sr", "single_frame"), ("sr", "basicvsr"), ("sr", "s2svr"),
+        ("vqe", "single_frame"), ("vqe", "basicvsr"), ("vqe", "s2svr")]
+    assert json.loads(jobs[2].overrides)["flow"]["lq_zoom"] == 4
+    for bad in ("sr:nothing", "sr:lq_zoom=3", "xx:base"):
+        with pytest.raises(SystemExit, match=bad):
+            study_mod.parse_factors([bad])
