@@ -15,7 +15,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Optional
 
-CACHE_VERSION = "1"  # bump to invalidate every cached experiment
+CACHE_VERSION = "2"  # bump to invalidate every cached experiment (`python -m s2svr.experiments.rekey` carries
+# shipped weights and finished runs over when no job computes anything else)
 
 
 class ExperimentError(RuntimeError):
@@ -46,20 +47,22 @@ class FlowJob:
     def with_overrides(self, **sections) -> "FlowJob":
         return FlowJob(self.config, self.profile, self.stage, self.teacher, self.frames, _freeze(sections))
 
-    def resolved(self) -> dict:
+    def resolved(self, dep_key=None) -> dict:
+        """The resolved config and what it depends on; `dep_key(job, in_use)` names a dependency (default `key`)."""
         from ..configs import config_to_dict, load_config
+        dep_key = dep_key or key
         cfg = load_config(self.config, self.profile, overrides=json.loads(self.overrides) or None)
         d = config_to_dict(cfg)
         if self.stage == "student" and self.teacher is None:
             raise ExperimentError(f"{self.config} {self.stage}: a student needs a teacher job")
         return {"kind": "flow", "stage": self.stage, "frames": self.frames, "config": d,
-                "teacher": key(self.teacher, in_use=False) if self.teacher else None}
+                "teacher": dep_key(self.teacher, in_use=False) if self.teacher else None}
 
-    def identity(self) -> dict:
+    def identity(self, dep_key=None) -> dict:
         """What the stage depends on (the hashed part of `resolved`): the seed, the flow section and the data it
         trains on, not the restorers' model and training budget (`run_stage` reads nothing else), so a changed
         restoration budget keeps the shipped flow stages."""
-        r = self.resolved()
+        r = self.resolved(dep_key)
         c = r["config"]
         return {**r, "config": {"seed": c["seed"], "flow": c["flow"], "model": {"task": c["model"]["task"]},
                                 "data": {k: c["data"][k] for k in ("dataset", "root")}}}
@@ -107,33 +110,27 @@ class RestoreJob:
             over.setdefault("flow", {})["checkpoint"] = flow_checkpoint
         return load_config(self.config, self.profile, overrides=over)
 
-    def resolved(self) -> dict:
+    def resolved(self, dep_key=None) -> dict:
+        """The resolved config and what it depends on; `dep_key(job, in_use)` names a dependency (default `key`)."""
         from ..configs import config_to_dict
+        dep_key = dep_key or key
         d = config_to_dict(self.cfg())
         if self.arch not in FLOW_ARCHS:  # no flow net: the flow recipe is not part of what it is
             d["flow"] = {}
-        out = {"kind": "restore", "config": d, "flow": key(self.flow, in_use=False) if self.flow else None,
+        out = {"kind": "restore", "config": d, "flow": dep_key(self.flow, in_use=False) if self.flow else None,
                "save_outputs": self.save_outputs}
         if self.init is not None:  # only then: the keys of jobs without one stay what they were
-            out["init"] = key(self.init)
+            out["init"] = dep_key(self.init)
         return out
 
     runs_in_use = False  # its flow net is built from the config and loads the weights only: no teacher's zoom in use
 
-    def identity(self) -> dict:
-        return self.resolved()
+    def identity(self, dep_key=None) -> dict:
+        return self.resolved(dep_key)
 
     def dependencies(self) -> list:
         return [j for j in (self.flow, self.init) if j is not None]
 
-
-# Config fields added after reference weights were shipped. At these values (their defaults, which reproduce what
-# came before them) they change nothing a job computes, so they are left out of its key: the shipped weights stay
-# current. Set to anything else, they are hashed like every other field.
-ADDED_LATER = {"flow": {"augment": "hflip", "jitter": 0.0, "zoom": 1.0, "lq_zoom": None, "pad": False,
-                        "smooth_order": 1, "census_after_warmup": False,
-                        "student_init": "scratch", "infer_zoom": None},
-               "model": {"head_init": "default"}, "data": {"val_clips": None, "extra_train": None}}
 
 # Fields that set how a trained teacher runs in use, not what any job learns: part of the key of a job whose output
 # they change (`runs_in_use`: the teacher's checkpoint and evaluation), left out of every other job's and of the
@@ -141,28 +138,31 @@ ADDED_LATER = {"flow": {"augment": "hflip", "jitter": 0.0, "zoom": 1.0, "lq_zoom
 IN_USE = {"flow": ("infer_zoom",)}
 
 
-def _without_later_defaults(ident: dict) -> dict:
-    cfg = dict(ident.get("config") or {})
-    for section, fields in ADDED_LATER.items():
-        if isinstance(cfg.get(section), dict):
-            cfg[section] = {k: v for k, v in cfg[section].items() if not (k in fields and v == fields[k])}
-    return {**ident, "config": cfg}
-
-
-@functools.lru_cache(maxsize=None)  # jobs are frozen: resolving a config (YAML) once per job is enough
-def key(job, in_use: bool = True) -> str:
-    """Identity of a job: sha256 of its resolved config, of its dependencies' identities and, on the embedded
-    dataset, of the recipe that builds it (a changed clip is a changed experiment). `in_use=False`: without the
-    `IN_USE` fields, what a job that depends on this one sees of it (the weights it trained)."""
-    h = hashlib.sha256(CACHE_VERSION.encode())
-    ident = job.identity()
+def job_hash(job, in_use: bool = True, version: str = CACHE_VERSION, transform=None) -> str:
+    """sha256 of `version`, of `job`'s identity (its dependencies named by the same rule) and, on the embedded dataset,
+    of the recipe that builds it. `transform(identity) -> identity`: an older rule's edit (`s2svr.experiments.rekey`)."""
+    def dep(j, in_use=True):
+        current = version == CACHE_VERSION and transform is None
+        return key(j, in_use) if current else job_hash(j, in_use, version, transform)
+    h = hashlib.sha256(version.encode())
+    ident = job.identity(dep)
     if not (in_use and job.runs_in_use):
         cfg = ident["config"]
         ident = {**ident, "config": {**cfg, **{sec: {k: v for k, v in cfg[sec].items() if k not in fields}
                                                for sec, fields in IN_USE.items() if isinstance(cfg.get(sec), dict)}}}
-    ident = _without_later_defaults(ident)
+    if transform is not None:
+        ident = transform(ident)
     h.update(json.dumps(ident, sort_keys=True, default=str).encode())
     if ident["config"]["data"]["dataset"] == "embedded":
         from ..data.embedded_recipe import recipe, recipe_hash
         h.update(recipe_hash(recipe()).encode())
     return h.hexdigest()[:12]
+
+
+@functools.lru_cache(maxsize=None)  # jobs are frozen: resolving a config (YAML) once per job is enough
+def key(job, in_use: bool = True) -> str:
+    """Identity of a job: sha256 of its resolved config (every field, new ones at their defaults too), of its
+    dependencies' identities and, on the embedded dataset, of the recipe that builds it (a changed clip is a
+    changed experiment). `in_use=False`: without the `IN_USE` fields, what a job that depends on this one sees of
+    it (the weights it trained)."""
+    return job_hash(job, in_use)
