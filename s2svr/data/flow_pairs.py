@@ -82,14 +82,17 @@ def normalise_pair(pair: dict) -> dict:
 class SequencePairs(Sequence):
     """All consecutive frame pairs (t, t+1) of a list of `VideoSequence` objects, read lazily as pair dicts."""
 
-    def __init__(self, sequences: Sequence, mode: str = "rgb"):
+    def __init__(self, sequences: Sequence, mode: str = "rgb", index: list | None = None):
         self.sequences, self.mode = list(sequences), mode
-        self.index = [(i, t) for i, s in enumerate(self.sequences) for t in range(len(s) - 1)]
+        self.index = [(i, t) for i, s in enumerate(self.sequences) for t in range(len(s) - 1)] if index is None \
+            else list(index)
 
     def __len__(self) -> int:
         return len(self.index)
 
-    def __getitem__(self, k: int) -> dict:
+    def __getitem__(self, k):
+        if isinstance(k, slice):  # the first pairs, still read lazily (`flow.eval_pairs` of a real dataset)
+            return SequencePairs(self.sequences, self.mode, self.index[k])
         i, t = self.index[k]
         seq = self.sequences[i]
         hq, lq = seq.gt.read([t, t + 1], self.mode), seq.lq.read([t, t + 1], self.mode)  # (2, H, W, C) uint8

@@ -357,3 +357,13 @@ def test_vimeo_list_lines_must_stay_inside_the_root(tmp_path, line):
     lst.write_text(f"00001/0001\n{line}\n")
     with pytest.raises(DatasetError, match=r"sep_testlist.txt:2: .* is not a relative septuplet key"):
         read_vimeo_list(lst)
+
+
+def test_pairs_of_a_real_dataset_slice_lazily(reds_root):
+    from s2svr.data.flow_pairs import SequencePairs
+    pairs = SequencePairs(get_sequences("reds", reds_root, "sr", "test"))   # 4 clips of 3 frames: 8 pairs
+    first = pairs[:3]                                       # `flow.eval_pairs` of a training's flow curve
+    assert isinstance(first, SequencePairs) and len(pairs) == 8 and len(first) == 3
+    for k in range(3):
+        assert all(np.array_equal(first[k][f], pairs[k][f]) for f in ("hq1", "hq2", "lq1", "lq2"))
+    assert len(pairs[6:]) == 2 and np.array_equal(pairs[6:][1]["lq2"], pairs[7]["lq2"])
