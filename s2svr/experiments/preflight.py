@@ -33,6 +33,8 @@ def _data_problems(cfg, seen: set) -> list[str]:
     from ..data.registry import get_sequences
     out = []
     d = cfg.data
+    if d.dataset == "embedded":  # built on first use (`s2svr.data.embedded`): nothing to prepare, nothing to check
+        return out
     for split in ("train", "test"):
         key = (d.dataset, str(d.root), cfg.model.task, split)
         if key in seen:

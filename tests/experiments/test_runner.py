@@ -119,3 +119,11 @@ def test_a_job_fine_tunes_from_another_jobs_weights(tmp_path):
     assert set(res) == {base, tuned} and res[tuned]["steps"] == res[base]["steps"]
     spec = json.loads((job_dir(tuned, tmp_path) / "job.json").read_text())
     assert spec["init_checkpoint"] == res[base]["checkpoint"]
+
+
+def test_supervised_flow_controls_train_where_there_is_ground_truth_flow():
+    from s2svr.experiments.plan import jobs
+    for name in ("flow/sr/supervised-hq", "flow/sr/supervised-lq"):
+        data = jobs("paper")[name].resolved()["config"]["data"]  # REDS has no flow: the embedded flow set has
+        assert (data["dataset"], data["root"]) == ("embedded", "data/embedded")
+        assert jobs("cpu")[name].overrides == "{}"  # already on it: the cpu profile's jobs (and keys) unchanged
