@@ -354,9 +354,9 @@ def test_infer_zoom_is_in_the_teachers_key_only():
     student = FlowJob("sr_reds4", "ci", "student", teacher=teacher)
     restorer = RestoreJob("sr_reds4", "ci", arch="s2svr", flow=student)
     iz = {"flow": {"infer_zoom": 4.0}}
-    assert key(teacher.with_overrides(flow={"infer_zoom": None})) == key(teacher)  # added later: the default
+    assert key(teacher.with_overrides(flow={"infer_zoom": None})) == key(teacher)  # the default: the same config
     assert key(teacher.with_overrides(**iz)) != key(teacher)
-    assert key(teacher.with_overrides(**iz), in_use=False) == key(teacher)
+    assert key(teacher.with_overrides(**iz), in_use=False) == key(teacher, in_use=False)
     # what depends on the teacher sees its weights, not its zoom in use
     student4 = FlowJob("sr_reds4", "ci", "student", teacher=teacher.with_overrides(**iz)).with_overrides(**iz)
     assert key(student4) == key(student)
