@@ -86,11 +86,12 @@ def may_train(profile: str) -> bool:
 
 
 def results(profile: str, names=None, output_dir: str | Path = "outputs", workers: int = 2,
-            progress: bool = True, shipped: bool = True, train: bool | None = None) -> dict:
+            progress: bool = True, shipped: bool = True, train: bool | None = None, nproc: int = 1) -> dict:
     """{name: result dict} for `names` (default: the whole plan), running what is not cached.
 
     `shipped`: take what the reference weights hold (`s2svr.experiments.weights`); `train` (default
     :func:`may_train`): train what is neither cached nor shipped, else that is an error naming `make weights`.
+    `nproc > 1`: every restoration training under `torchrun` with that many processes (`s2svr.experiments.runner`).
     """
     plan = jobs(profile)
     names = list(plan) if names is None else list(names)
@@ -98,7 +99,7 @@ def results(profile: str, names=None, output_dir: str | Path = "outputs", worker
     if unknown:
         raise KeyError(f"unknown experiment(s) {unknown}; known: {', '.join(plan)}")
     done = run([plan[n] for n in names], root(profile, output_dir), workers=workers, progress=progress,
-               shipped=shipped, train=may_train(profile) if train is None else train)
+               shipped=shipped, train=may_train(profile) if train is None else train, nproc=nproc)
     return {n: done[plan[n]] for n in names}
 
 
@@ -124,6 +125,9 @@ def main(argv=None) -> int:
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--train", action="store_true", help="train what is neither cached nor shipped")
     ap.add_argument("--no-shipped", action="store_true", help="ignore the shipped weights (make weights)")
+    ap.add_argument("--nproc", type=int, default=1, metavar="N",
+                    help="run each restoration training under torchrun --nproc_per_node N (DDP over N GPUs; gloo "
+                         "processes on a CPU); flow stages run in one process")
     args = ap.parse_args(argv)
     if args.list:
         print("\n".join(jobs(args.profile)))
@@ -136,7 +140,7 @@ def main(argv=None) -> int:
         print(f"plan {args.profile}: {len(problems)} problem(s); nothing was run", file=sys.stderr)
         return 2
     res = results(args.profile, args.only, output_dir=args.output_dir, workers=args.workers,
-                  shipped=not args.no_shipped, train=True if args.train else None)
+                  shipped=not args.no_shipped, train=True if args.train else None, nproc=args.nproc)
     for name, r in res.items():
         extra = r.get("mean") or r.get("checkpoint")
         print(f"{name:32s} {extra}")

@@ -6,8 +6,10 @@ Delete the folder (`outputs/<profile>/experiments/`) to force a re-run.
 
 Each job runs in its own subprocess (`s2svr.experiments.worker`; on the GPU when there is one,
 `S2SVR_DEVICE=cpu|cuda:1|...` chooses) with one CPU thread: two jobs side by side on two cores are faster than
-one job with two threads. Success is `result.json`, written last: an interrupted job leaves no result and
-resumes from its checkpoint.
+one job with two threads. With `nproc > 1` a restoration job that trains runs under
+`torchrun --standalone --nproc_per_node nproc` instead (DDP: one process per GPU, gloo on CPU, the batch split
+over them; rank 0 evaluates and writes the result); a flow stage of Algorithm 1 always runs in one process.
+Success is `result.json`, written last: an interrupted job leaves no result and resumes from its checkpoint.
 
     from s2svr.experiments import FlowJob, RestoreJob, run
     teacher = FlowJob("sr_reds4", "cpu", "teacher")
@@ -72,7 +74,16 @@ def _spec(job, root) -> dict:
     return spec
 
 
-def _launch(job, root, progress, entry=None) -> dict:
+def _command(job, d: Path, entry, nproc: int) -> list:
+    """The worker's command line: under torchrun (`nproc` processes) for a restoration job that trains."""
+    trains = job.kind == "restore" and job.arch != "identity" and not entry
+    if nproc > 1 and trains:
+        return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+                "-m", "s2svr.experiments.worker", str(d)]
+    return [sys.executable, "-m", "s2svr.experiments.worker", str(d)]
+
+
+def _launch(job, root, progress, entry=None, nproc: int = 1) -> dict:
     """Run `job` in a worker subprocess under a lock on its folder: a second runner (another `make book`, a study
     started twice) that reaches the same job waits for the first and reads its result instead of running it again."""
     d = job_dir(job, root)
@@ -82,10 +93,10 @@ def _launch(job, root, progress, entry=None) -> dict:
         done = cached(job, root)
         if done is not None:
             return done
-        return _launch_locked(job, root, progress, entry, d)
+        return _launch_locked(job, root, progress, entry, d, nproc)
 
 
-def _launch_locked(job, root, progress, entry, d: Path) -> dict:
+def _launch_locked(job, root, progress, entry, d: Path, nproc: int = 1) -> dict:
     spec = _spec(job, root)
     if entry:  # evaluate the shipped weights instead of training
         from ..reference import weights_dir
@@ -98,8 +109,7 @@ def _launch_locked(job, root, progress, entry, d: Path) -> dict:
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", S2SVR_THREADS="1")
     t0 = time.time()
     with open(d / "log.txt", "w") as log:
-        rc = subprocess.call([sys.executable, "-m", "s2svr.experiments.worker", str(d)], stdout=log,
-                             stderr=subprocess.STDOUT, env=env)
+        rc = subprocess.call(_command(job, d, entry, nproc), stdout=log, stderr=subprocess.STDOUT, env=env)
     if rc != 0:
         lines = [ln for ln in (d / "log.txt").read_text().splitlines() if ln.strip()]
         raise ExperimentError(f"{d.name}: failed (exit {rc}): {lines[-1] if lines else 'no output'}; "
@@ -125,9 +135,11 @@ def _adopt(job, entry: dict, root) -> dict:
     return res
 
 
-def run(jobs, root, workers: int = 2, progress: bool = True, shipped: bool = True, train: bool = True) -> dict:
+def run(jobs, root, workers: int = 2, progress: bool = True, shipped: bool = True, train: bool = True,
+        nproc: int = 1) -> dict:
     """Run every job of `jobs` (and their dependencies) that has no result under `root` yet, `workers` at a
-    time, dependencies first; returns {job: result dict} for all of them.
+    time, dependencies first; returns {job: result dict} for all of them. `nproc > 1`: each restoration training
+    under `torchrun` with that many processes (see the module's docstring).
 
     With `shipped`, a job that the reference weights hold (`s2svr.experiments.weights.shipped`, same cache key)
     is not trained: a flow stage is adopted, a restoration network evaluated from its shipped weights. Without
@@ -170,7 +182,7 @@ def run(jobs, root, workers: int = 2, progress: bool = True, shipped: bool = Tru
                         break
                     pending.remove(j)
                     entry = entries.get(j)
-                    futures[pool.submit(_launch, j, root, progress, entry)] = j
+                    futures[pool.submit(_launch, j, root, progress, entry, nproc)] = j
                 if not futures:
                     raise ExperimentError("unsatisfiable dependencies: " + ", ".join(j.label for j in pending))
                 finished, _ = wait(futures, return_when=FIRST_COMPLETED)

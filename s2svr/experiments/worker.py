@@ -1,7 +1,8 @@
 """What one job runs, in its own subprocess: `python -m s2svr.experiments.worker JOB_DIR`.
 
 `JOB_DIR/job.json` (written by `s2svr.experiments.runner`) holds the resolved config and the checkpoints the job
-starts from. A flow stage calls `s2svr.train.flow.run_stage`; a restoration job calls `s2svr.train.trainer.train`
+starts from. Under `torchrun` (the runner's `nproc > 1`) every rank trains (`s2svr.train.trainer.train` is
+DDP-aware) and rank 0 alone evaluates. A flow stage calls `s2svr.train.flow.run_stage`; a restoration job calls `s2svr.train.trainer.train`
 and `s2svr.train.evaluate.evaluate_sequences`. Success is `JOB_DIR/result.json`, written last and atomically.
 """
 from __future__ import annotations
@@ -69,6 +70,8 @@ def run_restore(spec: dict, d: Path) -> dict:
         steps = int(spec.get("shipped_steps") or 0)
     else:
         res = train(cfg, d / "train", device=str(device), progress=False, flow_cache=flow_cache)
+        if _distributed_done():  # under torchrun: rank 0 evaluates and writes the result, the others stop here
+            return None
         steps = res.step
         model, _ = load_restorer(res.checkpoint, device=device)
     train_s = time.time() - t0
@@ -90,6 +93,15 @@ def run_restore(spec: dict, d: Path) -> dict:
             "shipped": spec.get("shipped"),
             "outputs": str(out_dir) if spec["save_outputs"] else None, "validation": val,
             "torch": torch.__version__, "threads": torch.get_num_threads(), "numpy": np.__version__}
+
+
+def _distributed_done() -> bool:
+    """After a training under torchrun: leave the process group; True on every rank but 0."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()  # every rank has left the training loop (rank 0 has saved the last checkpoint)
+        dist.destroy_process_group()
+    return int(os.environ.get("RANK", "0")) != 0
 
 
 def _validation(model, cfg, device, d: Path) -> dict:
@@ -123,6 +135,8 @@ def main(d: str) -> int:
     d = Path(d)
     spec = json.loads((d / "job.json").read_text())
     res = run_flow(spec, d) if spec["kind"] == "flow" else run_restore(spec, d)
+    if res is None:  # a rank other than 0 of a distributed training
+        return 0
     res["spec"] = spec
     _atomic_json(res, d / RESULT)
     return 0

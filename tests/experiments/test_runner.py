@@ -62,7 +62,7 @@ def test_a_dependent_job_is_not_queued_behind_independent_ones(tmp_path, monkeyp
     others = [RestoreJob("sr_reds4", "ci", arch="single_frame").with_overrides(seed=s) for s in range(3)]
     started = []
 
-    def fake(job, root, progress, entry=None):
+    def fake(job, root, progress, entry=None, nproc=1):
         started.append(job)
         return {"checkpoint": "x", "seconds": 0, "spec": {}}
     monkeypatch.setattr(runner, "_launch", fake)
@@ -121,9 +121,29 @@ def test_a_job_fine_tunes_from_another_jobs_weights(tmp_path):
     assert spec["init_checkpoint"] == res[base]["checkpoint"]
 
 
+def test_restorations_that_train_run_under_torchrun_with_nproc(tmp_path):
+    teacher = FlowJob("sr_reds4", "ci", "teacher")
+    s2svr, ident = RestoreJob("sr_reds4", "ci", arch="s2svr"), RestoreJob("sr_reds4", "ci", arch="identity")
+    cmd = runner._command(s2svr, tmp_path, None, nproc=2)
+    assert cmd[1:5] == ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    assert cmd[-3:] == ["-m", "s2svr.experiments.worker", str(tmp_path)]
+    # one process: a flow stage (Algorithm 1 is not distributed), the untrained identity, shipped weights, nproc 1
+    for job, entry, n in ((teacher, None, 2), (ident, None, 2), (s2svr, {"path": "w.safetensors"}, 2), (s2svr, None, 1)):
+        assert runner._command(job, tmp_path, entry, nproc=n)[1:] == ["-m", "s2svr.experiments.worker", str(tmp_path)]
+
+
 def test_supervised_flow_controls_train_where_there_is_ground_truth_flow():
     from s2svr.experiments.plan import jobs
     for name in ("flow/sr/supervised-hq", "flow/sr/supervised-lq"):
         data = jobs("paper")[name].resolved()["config"]["data"]  # REDS has no flow: the embedded flow set has
         assert (data["dataset"], data["root"]) == ("embedded", "data/embedded")
         assert jobs("cpu")[name].overrides == "{}"  # already on it: the cpu profile's jobs (and keys) unchanged
+
+
+@pytest.mark.slow
+def test_a_restoration_trained_by_two_gloo_processes_is_evaluated_once(tmp_path):
+    job = RestoreJob("sr_reds4", "ci", arch="single_frame", save_outputs=False)
+    res = run([job], tmp_path, workers=1, progress=False, shipped=False, nproc=2)[job]
+    sync = (job_dir(job, tmp_path) / "train" / "ddp_sync.txt").read_text().split()
+    assert len(sync) == 2 and sync[0] == sync[1]            # both ranks trained, in step
+    assert res["steps"] == 2 and "psnr" in res["mean"]       # rank 0 evaluated and wrote the result
