@@ -36,7 +36,8 @@ FLOW_TRUTH = {"dataset": "embedded", "root": "data/embedded"}  # the data of a s
 
 
 def jobs(profile: str) -> dict:
-    """{name: job} of the whole plan for `profile`."""
+    """{name: job} of the whole plan for `profile` (profile paper under `S2SVR_REHEARSAL=1`: every job at its
+    config's ci sizes, `s2svr.experiments.rehearsal`)."""
     out = {}
     teacher = FlowJob("sr_reds4", profile, "teacher")
     out["flow/teacher"] = teacher
@@ -70,7 +71,8 @@ def jobs(profile: str) -> dict:
     if profile == "paper":  # Table 1's Vimeo-90K-T column: fine-tuned from the REDS model, as the paper trains it
         out["sr_vimeo/s2svr"] = RestoreJob("sr_vimeo", profile, arch="s2svr", flow=out["flow/sr/student"],
                                            init=out["sr/s2svr"])
-    return out
+    from .rehearsal import active, rehearsed
+    return rehearsed(out) if active(profile) else out
 
 
 def root(profile: str, output_dir: str | Path = "outputs") -> Path:
