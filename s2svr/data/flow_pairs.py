@@ -238,6 +238,16 @@ def load_flow_pairs(cfg, split: str = "train", video: bool | None = None):
     return SequencePairs(seqs, mode="y" if cfg.model.task == "vqe" else "rgb")
 
 
+def truth_pairs(cfg, split: str = "test"):
+    """Pairs with ground-truth flow for `cfg`'s task: :func:`load_flow_pairs` on the embedded data; on a real dataset,
+    which has none (REDS, Vimeo-90K, GOPRO, MFQEv2), the embedded flow set's pairs of the task's degradation (its
+    root `s2svr.data.embedded.DEFAULT_ROOT`), the only ones an endpoint error can be measured on."""
+    if cfg.data.dataset == "embedded":
+        return load_flow_pairs(cfg, split, video=False)
+    from .embedded import DEFAULT_ROOT, embedded_flow_pairs
+    return embedded_flow_pairs(DEFAULT_ROOT, split, {"sr": "sr", "deblur": "blur", "vqe": "vqe"}[cfg.model.task])
+
+
 def pair_weights(pairs, real_fraction: float):
     """Sampling weights that draw real-footage pairs (`real_footage=True`) as `real_fraction` of a batch; None
     (uniform) when there are none or the fraction is 0."""

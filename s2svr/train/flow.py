@@ -275,7 +275,7 @@ def run_stage(cfg, stage: str, out_dir, *, teacher=None, device="auto", frames: 
         teacher: path of the teacher checkpoint (stage 'student').
     """
     from ..configs import config_to_dict
-    from ..data.flow_pairs import PairBatches, load_flow_pairs, pair_weights
+    from ..data.flow_pairs import PairBatches, load_flow_pairs, pair_weights, truth_pairs
     if stage == "student" and not teacher:
         raise FlowTrainError("--stage student needs --teacher OUT/flow_teacher.pt (the teacher's checkpoint)")
     seed_everything(cfg.seed)
@@ -300,7 +300,7 @@ def run_stage(cfg, stage: str, out_dir, *, teacher=None, device="auto", frames: 
     evaluate = None
     if cfg.flow.eval_every > 0:
         from .flow_evaluate import evaluate_flow
-        test = load_flow_pairs(cfg, "test", video=False)[:cfg.flow.eval_pairs]
+        test = truth_pairs(cfg, "test")[:cfg.flow.eval_pairs]  # EPE needs ground-truth flow: on REDS, the embedded set's
         on = stage_frames(stage, frames)
         evaluate = lambda m: evaluate_flow(m, test, on, device=resolve_device(device))  # noqa: E731
     iters = cfg.flow.lq_iters if stage_frames(stage, frames) == "lq" and cfg.flow.lq_iters else cfg.flow.iters

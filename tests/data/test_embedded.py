@@ -145,3 +145,17 @@ def test_full_recipe_builds(tmp_path):
     assert len(embedded_flow_pairs(root, "test", "sr")) == 40
     held = embedded_flow_pairs(root, "heldout", "sr")
     assert len(held) == 24 and {p["motion"] for p in held} == {"zoom", "rotation", "fast"}
+
+
+def test_a_real_dataset_measures_flow_on_the_embedded_flow_set(small_root, monkeypatch):
+    """REDS, GOPRO, MFQEv2 have no ground-truth flow: a flow stage's EPE curve runs on the embedded pairs."""
+    from s2svr.configs import load_config
+    from s2svr.data.flow_pairs import truth_pairs
+    monkeypatch.setattr(E, "DEFAULT_ROOT", small_root)
+    for config, degradation in (("sr_reds4", "sr"), ("deblur_gopro", "blur"), ("vqe_mfqe", "vqe")):
+        pairs = truth_pairs(load_config(config, "paper"), "test")
+        assert [p["name"] for p in pairs] == [p["name"] for p in E.embedded_flow_pairs(small_root, "test", degradation)]
+        assert all(p["flow_fw"] is not None and p["degradation"] == degradation for p in pairs)
+    ci = load_config("sr_reds4", "ci", overrides={"data": {"root": str(small_root)}})  # already embedded: its own
+    assert [p["name"] for p in truth_pairs(ci, "test")] == [p["name"] for p in E.embedded_flow_pairs(small_root,
+                                                                                                     "test", "sr")]
