@@ -27,7 +27,9 @@ import os
 import re
 import shutil
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -166,8 +168,9 @@ def _publish(executed: Path, page: Path) -> None:
 
 
 def run(root: Path, profile: str, only: str | None = None, force: bool = False, device: str = "cpu",
-        seed: int = 0, timeout: float | None = None, log=print) -> list[Result]:
-    """Execute (or reuse) every chapter; return per-chapter timings. Raises `ChapterError` on failure."""
+        seed: int = 0, timeout: float | None = None, log=print, jobs: int = 1) -> list[Result]:
+    """Execute (or reuse) every chapter, `jobs` at a time; return per-chapter timings in the toc's order. Raises
+    `ChapterError` on failure (the first one; chapters not yet started are not started)."""
     root = Path(root).resolve()
     todo = chapters(root)
     if only is not None:
@@ -187,8 +190,10 @@ def run(root: Path, profile: str, only: str | None = None, force: bool = False, 
     os.environ.setdefault("PYTHONHASHSEED", "0")  # inherited by the kernels
     os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
     inputs = inputs_hash(root)
-    results = []
-    for i, chapter in enumerate(todo, 1):
+    lock = threading.Lock()
+    results: dict = {}
+
+    def one(i: int, chapter: Chapter) -> None:
         digest = chapter_hash(chapter, parameters, inputs)
         record = executed_dir / f"{chapter.name}.run.json"
         executed = executed_dir / f"{chapter.name}.ipynb"
@@ -196,10 +201,11 @@ def run(root: Path, profile: str, only: str | None = None, force: bool = False, 
         previous = json.loads(record.read_text()) if record.is_file() else {}
         if not force and previous.get("hash") == digest and executed.is_file():
             _publish(executed, chapter.page)
-            results.append(Result(chapter.name, 0.0, True))
-            log(f"{prefix} cached (source, parameters and package unchanged; "
-                f"last run {previous.get('seconds', 0):.1f} s)")
-            continue
+            results[chapter.name] = Result(chapter.name, 0.0, True)
+            with lock:
+                log(f"{prefix} cached (source, parameters and package unchanged; "
+                    f"last run {previous.get('seconds', 0):.1f} s)")
+            return
         record.unlink(missing_ok=True)
         chapter.page.unlink(missing_ok=True)
         t0 = time.perf_counter()
@@ -208,9 +214,31 @@ def run(root: Path, profile: str, only: str | None = None, force: bool = False, 
         record.write_text(json.dumps({"hash": digest, "parameters": parameters, "seconds": round(seconds, 2),
                                       "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}, indent=1))
         _publish(executed, chapter.page)
-        results.append(Result(chapter.name, seconds, False))
-        log(f"{prefix} executed in {seconds:.1f} s")
-    return results
+        results[chapter.name] = Result(chapter.name, seconds, False)
+        with lock:
+            log(f"{prefix} executed in {seconds:.1f} s")
+
+    # Chapters are independent (what two of them share, a flow bank or Table 5's scores, is computed under a file
+    # lock), and each kernel uses one torch thread: `jobs` kernels at a time keep `jobs` cores busy.
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [pool.submit(one, i, c) for i, c in enumerate(todo, 1)]
+        errors = []
+        for f in futures:
+            try:
+                f.result()
+            except ChapterError as e:
+                errors.append(e)
+                for g in futures:  # chapters not started yet are not started
+                    g.cancel()
+    if errors:
+        raise errors[0]
+    return [results[c.name] for c in todo]
+
+
+def default_jobs() -> int:
+    """Chapters executed at a time: `S2SVR_CHAPTER_JOBS`, else one per core, at most 2 (each kernel: 1 thread)."""
+    env = os.environ.get("S2SVR_CHAPTER_JOBS")
+    return max(1, int(env)) if env else max(1, min(2, os.cpu_count() or 1))
 
 
 def main(argv=None) -> int:
@@ -222,12 +250,14 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--timeout", type=float, default=None, help="seconds per cell")
     ap.add_argument("--root", type=Path, default=Path.cwd(), help="the book's root (holds _toc.yml)")
+    ap.add_argument("--jobs", type=int, default=None,
+                    help="chapters executed at a time (default: S2SVR_CHAPTER_JOBS, else min(2, cores))")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     print(f"executing the book's chapters, profile {args.profile}")
     try:
         results = run(args.root, args.profile, only=args.only, force=args.force, device=args.device,
-                      seed=args.seed, timeout=args.timeout)
+                      seed=args.seed, timeout=args.timeout, jobs=args.jobs or default_jobs())
     except (ChapterError, FileNotFoundError) as e:
         print(str(e), file=sys.stderr)
         return 1

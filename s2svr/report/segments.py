@@ -26,6 +26,7 @@ import torch
 
 from .. import metrics
 from ..train.evaluate import metric_convention, restore_frames, to_tensor, to_uint8
+from ..utils import lock_file
 from .runs import model_from_result
 
 
@@ -176,15 +177,23 @@ def segment_table(results: dict, lengths: Sequence[int], cache_dir: str | Path |
     lengths, `frames` and the source code that decides the scores, so the report chapter reuses what the
     ablation chapter computed.
     """
-    from ..train.data import build_test_sequences
-    key = None
     if cache_dir is not None:
         ident = [(m, r.get("checkpoint"), Path(r["checkpoint"]).stat().st_size if r.get("checkpoint") else None,
                   json.dumps(r["spec"]["resolved"], sort_keys=True)) for m, r in sorted(results.items())]
         key = hashlib.sha256(json.dumps([ident, list(lengths), frames, _code_digest()]).encode()).hexdigest()[:12]
         path = Path(cache_dir) / f"segments-{key}.json"
-        if path.is_file():
-            return json.loads(path.read_text())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # two chapters executed at once (the report and the ablations) wait for one computation, not make two
+        with open(path.with_suffix(".lock"), "w") as lock:
+            lock_file(lock)
+            if path.is_file():
+                return json.loads(path.read_text())
+            return _segment_rows(results, lengths, frames, path)
+    return _segment_rows(results, lengths, frames, None)
+
+
+def _segment_rows(results: dict, lengths, frames, path: Path | None) -> list[dict]:
+    from ..train.data import build_test_sequences
     rows, clips, flow_cache = [], None, {}
     for method, r in results.items():
         model, cfg = model_from_result(r)
@@ -198,8 +207,7 @@ def segment_table(results: dict, lengths: Sequence[int], cache_dir: str | Path |
                     whole[name] = np.load(f)
         rows += [{"method": method, **row}
                  for row in segment_frame_psnr(model, clips, cfg, lengths, whole=whole, flow_cache=flow_cache)]
-    if key is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    if path is not None:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(rows))
         tmp.replace(path)

@@ -129,3 +129,30 @@ def test_colab_copies_start_with_a_setup_cell(tmp_path):
     from IPython.core.inputtransformer2 import TransformerManager
 
     compile(TransformerManager().transform_cell(first), "<colab setup cell>", "exec")  # valid IPython
+
+
+def test_two_chapters_run_at_once_and_report_in_toc_order(tmp_path):
+    # each chapter waits until the other one has started: this passes only if both kernels run at the same time
+    body = textwrap.dedent('''\
+        import time
+        from pathlib import Path
+        me, other = "{me}", "{other}"
+        Path(f"{me}.here").touch()
+        t0 = time.time()
+        while not Path(f"{other}.here").exists():
+            assert time.time() - t0 < 90, "the other chapter never started"
+            time.sleep(0.1)
+        ''')
+    for me, other in (("a", "b"), ("b", "a")):
+        make_book(tmp_path, body=body.replace("{me}", me).replace("{other}", other), name=me)
+    (tmp_path / "_toc.yml").write_text(textwrap.dedent("""\
+        format: jb-book
+        root: book/intro
+        parts:
+          - caption: Part
+            chapters:
+              - file: chapters/a
+              - file: chapters/b
+        """))
+    results = run(tmp_path, "ci", log=lambda *_: None, jobs=2)
+    assert [(r.name, r.cached) for r in results] == [("a", False), ("b", False)]
