@@ -45,3 +45,20 @@ def test_configs_are_frozen():
     cfg = load_config("sr_reds4", "ci")
     with pytest.raises(Exception):
         cfg.model.num_feat = 3
+
+
+def test_the_cpu_flow_recipe_is_written_once_and_each_task_adds_its_own_lq_zoom(tmp_path):
+    import yaml
+
+    from s2svr.configs import RECIPES
+    recipe = yaml.safe_load(RECIPES.read_text())["cpu_flow"]["flow"]
+    for name in EXPERIMENTS:
+        cfg = load_config(name, "cpu")
+        assert {k: getattr(cfg.flow, k) for k in recipe} == recipe
+        assert cfg.flow.lq_zoom == cfg.flow.zoom * cfg.model.scale  # the student on its teacher's grid
+    # the profile's own keys win over the recipe's
+    assert load_config("sr_reds4", "cpu", overrides={"flow": {"iters": 7}}).flow.iters == 7
+    bad = tmp_path / "x.yaml"
+    bad.write_text("name: x\nprofiles:\n  cpu: {recipe: no_such_recipe}\n")
+    with pytest.raises(ConfigError, match="x.yaml: profile 'cpu': unknown recipe 'no_such_recipe'"):
+        load_config(bad, "cpu")

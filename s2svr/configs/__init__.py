@@ -114,12 +114,27 @@ def config_to_dict(cfg) -> dict:
     return plain(dataclasses.asdict(cfg))
 
 
+RECIPES = CONFIG_DIR / "recipes.yaml"
+
+
+def _with_recipe(section: dict, where: str) -> dict:
+    """A profile section with its `recipe: NAME` (`recipes.yaml`) merged under its own values (its own keys win)."""
+    name = section.pop("recipe", None)
+    if name is None:
+        return section
+    recipes = yaml.safe_load(RECIPES.read_text()) or {}
+    if name not in recipes:
+        raise ConfigError(f"{where}: unknown recipe '{name}' (recipes.yaml has: {', '.join(recipes) or 'none'})")
+    return _deep_merge(recipes[name], section)
+
+
 def load_config(name_or_path: str | Path, profile: str = "paper",
                 overrides: Mapping[str, Any] | None = None) -> ExperimentConfig:
     """Load an experiment config and apply one profile's overrides (then `overrides`, if given).
 
     The YAML holds the base fields of :class:`ExperimentConfig` (except `profile`) and a `profiles`
-    mapping whose entries override any of them. Unknown keys anywhere raise :class:`ConfigError`.
+    mapping whose entries override any of them; an entry's `recipe: NAME` first merges a recipe shared by the task
+    configs (`recipes.yaml`). Unknown keys anywhere raise :class:`ConfigError`.
     """
     path = resolve_config_path(name_or_path)
     where = str(path.name if path.parent == CONFIG_DIR else path)
@@ -137,7 +152,7 @@ def load_config(name_or_path: str | Path, profile: str = "paper",
         raise ConfigError(f"{where}: profile '{profile}' is not defined in this file")
     if "profile" in raw:
         raise ConfigError(f"{where}: 'profile' is chosen by the caller, not written in the file")
-    merged = _deep_merge(raw, profiles[profile] or {})
+    merged = _deep_merge(raw, _with_recipe(dict(profiles[profile] or {}), f"{where}: profile '{profile}'"))
     if overrides:
         merged = _deep_merge(merged, overrides)
     merged["profile"] = profile

@@ -289,6 +289,11 @@ def run_stage(cfg, stage: str, out_dir, *, teacher=None, device="auto", frames: 
         # the control without distillation starts from the same weights, so that the two differ in Eq. (16) only
         if not teacher:
             raise FlowTrainError(f"--stage {stage} with flow.student_init 'teacher' needs --teacher (its first weights)")
+        lq_zoom = cfg.flow.zoom if cfg.flow.lq_zoom is None else cfg.flow.lq_zoom
+        if abs(lq_zoom - cfg.flow.zoom * cfg.model.scale) > 1e-6:  # else its weights meet motion of another size
+            raise FlowTrainError(f"flow.student_init 'teacher' needs flow.lq_zoom = flow.zoom x model.scale = "
+                                 f"{cfg.flow.zoom:g} x {cfg.model.scale} (the student on its teacher's grid), "
+                                 f"got {lq_zoom:g}")
         init = teacher_net if teacher_net is not None else load_flow_net(teacher, device)
         model.load_state_dict(init.state_dict())  # same layers; the arch differs in zoom only
     pairs = load_flow_pairs(cfg, "train", video=cfg.flow.train_video > 0 and stage != "supervised")

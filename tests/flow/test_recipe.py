@@ -239,6 +239,10 @@ def test_student_init_from_the_teacher(tmp_path):
     bad = load_config("sr_reds4", "ci", overrides={"flow": {**over["flow"], "student_init": "copy"}})
     with pytest.raises(FlowTrainError, match="student_init"):
         run_stage(bad, "student", tmp_path / "bad", teacher=teacher, device="cpu", progress=False)
+    off_grid = load_config("sr_reds4", "ci", overrides={"flow": {**over["flow"], "student_init": "teacher",
+                                                                 "lq_zoom": 4.0}})
+    with pytest.raises(FlowTrainError, match=r"lq_zoom = flow.zoom x model.scale = 2 x 4"):
+        run_stage(off_grid, "student", tmp_path / "off", teacher=teacher, device="cpu", progress=False)
     init = load_config("sr_reds4", "ci", overrides={"flow": {**over["flow"], "student_init": "teacher", "lr": 1e-12,
                                                              "lr_min": 0.0, "lr_warmup_iters": 0}})
     student = run_stage(init, "student", tmp_path / "s", teacher=teacher, device="cpu", progress=False).checkpoint
@@ -257,7 +261,7 @@ def test_nodistill_control_starts_from_the_teacher_when_the_student_does(tmp_pat
     from s2svr.train.flow import run_stage
     from s2svr.train.loading import load_flow_net
     over = {"flow": {"iters": 1, "eval_every": 0, "student_init": "teacher", "lr": 1e-12, "lr_min": 0.0,
-                     "lr_warmup_iters": 0}}
+                     "lr_warmup_iters": 0, "lq_zoom": 4.0}}
     cfg = load_config("sr_reds4", "ci", overrides=over)
     with pytest.raises(FlowTrainError, match="needs --teacher"):
         run_stage(cfg, "student-nodistill", tmp_path / "n0", device="cpu", progress=False)
