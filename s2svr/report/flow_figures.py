@@ -10,6 +10,8 @@
 * :func:`distillation_verdict` turns the measured table into the two parts of the paper's claim for
   distillation (Sec. 3.3): the student's LQ flow is closer to the teacher's HQ flow, and aligns better,
   than a student trained without distillation.
+* :func:`paired_flows` judges two flows pair by pair by the book's one rule
+  (`s2svr.report.verdicts.paired_comparison`), the pairs of one scene counting as one independent unit.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ import torch
 import torch.nn as nn
 
 from ..data.flow_pairs import normalise_pair
-from ..train.flow_evaluate import flow_metrics
+from ..train.flow_evaluate import flow_metrics, pair_scene
 from ..flow.visualize import flow_to_color
 from ..flow.warp import flow_warp, resize_flow
 
@@ -40,7 +42,9 @@ class CachedFlow(nn.Module):
     """A flow network whose answers are memoised by the exact content of `(img1, img2)` and the options.
 
     Same calling convention as PWC-Lite (`net(img1, img2, with_bw=False, work_size=None)`); meant for a
-    frozen network in eval mode (the cache does not notice changed weights). `calls` counts real calls.
+    frozen network in eval mode (the cache does not notice changed weights). `calls` counts real calls. A
+    forward-only request on inputs already answered with both directions gets that answer's forward flow (PWC-Lite
+    runs the two directions as one batch, so it may differ from a forward-only run in the last bits: figures only).
     """
 
     def __init__(self, net: nn.Module):
@@ -51,7 +55,11 @@ class CachedFlow(nn.Module):
 
     @torch.no_grad()
     def forward(self, img1, img2, with_bw: bool = False, work_size=None):
-        key = (_digest(img1, img2), bool(with_bw), None if work_size is None else tuple(work_size))
+        digest, size = _digest(img1, img2), None if work_size is None else tuple(work_size)
+        key = (digest, bool(with_bw), size)
+        both = self._cache.get((digest, True, size))
+        if not with_bw and key not in self._cache and isinstance(both, tuple):
+            return both[0].clone()
         if key not in self._cache:
             self.calls += 1
             kwargs = {} if work_size is None else {"work_size": work_size}
@@ -131,3 +139,15 @@ def distillation_verdict(rows: Mapping[str, Mapping], distilled: str, nodistill:
         out["gain_over_zero"] = {k: float(r["psnr_vis"]) - z for k, r in rows.items()
                                  if k != zero and "psnr_vis" in r and np.isfinite(r["psnr_vis"])}
     return out
+
+
+def paired_flows(result_a: Mapping, result_b: Mapping, metric: str) -> dict:
+    """`result_a` minus `result_b` pair by pair, as an interval: two `evaluate_flow(..., per_pair=True)` results on
+    the same pairs, judged by `paired_comparison` with the scenes as independent units (`pair_scene`). For an
+    error (`epe_ref`, `epe_all`) pass the run expected to be *worse* first, so that a positive difference says
+    the second is better; for `psnr_vis` the other way round."""
+    from .verdicts import paired_comparison
+
+    def as_result(r):
+        return {"per_sequence": {n: {metric: v[metric]} for n, v in r["per_pair"].items()}}
+    return paired_comparison(as_result(result_a), as_result(result_b), metric, units=pair_scene)

@@ -6,7 +6,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from s2svr.report.flow_figures import CachedFlow, align_hq, distillation_verdict, flow_figure_rows, pair_flow
+from s2svr.report.flow_figures import (CachedFlow, align_hq, distillation_verdict, flow_figure_rows, pair_flow,
+                                      paired_flows)
 from s2svr.flow.standins import ZeroFlow
 from s2svr.train.flow_evaluate import evaluate_flow
 
@@ -51,6 +52,19 @@ def test_cached_flow_computes_each_input_once_and_matches_the_net():
     cached(b, a)
     fw, bw = cached(a, b, with_bw=True)
     assert cached.calls == 3 and torch.equal(bw, -fw)
+
+
+def test_a_forward_request_is_served_by_a_bidirectional_answer():
+    net = ShiftFlow(3.0)
+    cached = CachedFlow(net)
+    a, b = torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8)
+    fw, _ = cached(a, b, with_bw=True)
+    f = cached(a, b)
+    assert net.calls == 1 and torch.equal(f, fw)
+    f.add_(1)  # a copy: the cached pair is untouched
+    assert torch.equal(cached(a, b, with_bw=True)[0], fw)
+    cached(a, b, work_size=(16, 16))  # other options: a real call
+    assert net.calls == 2
 
 
 def test_cached_teacher_in_evaluate_flow_gives_the_same_numbers_with_fewer_calls():
@@ -99,3 +113,15 @@ def test_distillation_verdict():
     rows["distilled"]["epe_ref"] = 2.0
     assert distillation_verdict(rows, "distilled", "nodistill")["closer"] is False
     assert not math.isnan(v["psnr_vis"][0])
+
+
+def test_paired_flows_counts_the_scenes_as_units():
+    def result(errors):
+        return {"per_pair": {name: {"epe_ref": e} for name, e in errors.items()}}
+    worse = result({"flow/a/0": 2.0, "flow/a/1": 2.2, "flow/b/0": 3.0, "flow/b/1": 3.1, "flow/c/0": 1.5})
+    better = result({"flow/a/0": 1.0, "flow/a/1": 1.1, "flow/b/0": 2.0, "flow/b/1": 2.0, "flow/c/0": 0.9})
+    d = paired_flows(worse, better, "epe_ref")
+    assert d["units"] == 3 and d["sequences"] == 5 and d["wins"] == 5
+    assert d["diff"] == pytest.approx((1.05 + 1.05 + 0.6) / 3)
+    assert d["outcome"] == paired_flows(worse, better, "epe_ref")["outcome"] and d["lo"] > 0
+    assert paired_flows(better, worse, "epe_ref")["hi"] < 0
