@@ -10,8 +10,8 @@ median or a best-of and every section says its thread count.
    evaluation path's dispatch: streamed for the paper layout, whole clip otherwise), at a stated LQ size; FLOPs of one steady-state step counted with
    `torch.utils.flop_counter.FlopCounterMode` (convolutions and matmuls only: warps and resizes are not counted),
    achieved FLOP/s = FLOPs per frame x fps, as a fraction of the matmul's.
-3. `streaming`: a small model streams 50, 200 and 1000 frames, each length in a fresh process (one thread) so its
-   peak RSS is its own; the peak is re-armed after a warm-up (Linux `/proc/self/clear_refs`), so `growth_mb`
+3. `streaming`: a small model streams 50, 200 and 1000 frames (`stream_run`), each length in a fresh process (one
+   thread) so its peak RSS is its own; the peak is re-armed after a warm-up (Linux `/proc/self/clear_refs`), so `growth_mb`
    is what streaming itself added. Memory must stay flat and time per frame constant; the verdict says so.
 4. `training`: the trainer's step (`training_step`) of the `cpu` profile of each task, S2SVR and the baselines,
    on a synthetic batch of that profile's shape: seconds per step (data loading excluded), FLOPs per step
@@ -115,19 +115,20 @@ def bench_inference(name: str, size: int, profile: str, frames: int, warmup: int
 
 # ----- streaming memory: one fresh process per length ----------------------------------------------------------
 @torch.no_grad()
-def stream_worker(name: str, profile: str, size: int, frames: int) -> dict:
-    """Stream `frames` synthetic frames through a fresh model; peak RSS, its growth, time per frame."""
-    torch.set_num_threads(1)  # small frames: one thread is as fast and far less noisy on a shared machine
-    cfg = load_config(name, profile)
-    torch.manual_seed(0)
-    model = build_model(cfg.model, flow_net=build_flow_net(cfg.flow)).eval()
-    c = cfg.model.in_channels
-    base = synthetic_clip(1, c, size)[:, 0]  # (1, C, H, W); frames are rolled from it, never stored
+def stream_run(model, frames: int, size: int, channels: int = 3, warmup: int = 5) -> dict:
+    """Stream `frames` synthetic frames of `size x size` through `model` (a streaming S2SVR: `init_stream`,
+    `stream_step`, `stream_flush`), in this process: time per frame, peak-RSS growth, the stream state's size.
+
+    The frames are one texture rolled a little further each step, made on the fly (a stored clip would grow with
+    `frames` and hide what the model holds); each output is consumed, as a writer would. After `warmup` frames
+    the peak RSS is re-armed (`reset_peak_rss`), so `growth_mb` is what streaming itself added (None where the
+    kernel cannot re-arm it). The caller sets the threads (one, on a shared machine: far less noisy)."""
+    base = synthetic_clip(1, channels, size)[:, 0]  # (1, C, H, W); frames are rolled from it, never stored
 
     def frame(i):
         return torch.roll(base, shifts=(i % size, (2 * i) % size), dims=(-2, -1))
 
-    for _ in model.stream(frame(i) for i in range(5)):  # warm-up: allocator pools, thread pool
+    for _ in model.stream(frame(i) for i in range(warmup)):  # allocator pools, thread pool
         pass
     rearmed = reset_peak_rss()
     rss_before = proc_status_kb("VmRSS")
@@ -154,6 +155,15 @@ def stream_worker(name: str, profile: str, size: int, frames: int) -> dict:
             "growth_mb": (peak - rss_before) / 1024 if rearmed and peak and rss_before else None,
             "rss_samples_mb": [r / 1024 for r in rss if r], "state_tensors_max": max_tensors,
             "checksum": checksum}
+
+
+def stream_worker(name: str, profile: str, size: int, frames: int) -> dict:
+    """:func:`stream_run` of a fresh model of config `name` / `profile`, on one thread (a fresh process's job)."""
+    torch.set_num_threads(1)  # small frames: one thread is as fast and far less noisy on a shared machine
+    cfg = load_config(name, profile)
+    torch.manual_seed(0)
+    model = build_model(cfg.model, flow_net=build_flow_net(cfg.flow)).eval()
+    return stream_run(model, frames, size, cfg.model.in_channels)
 
 
 def bench_streaming(name: str, profile: str, size: int, lengths: tuple[int, ...]) -> dict:

@@ -45,6 +45,23 @@ def test_flops_per_frame_matches_a_hand_count_for_the_single_frame_baseline():
     assert flops_per_frame(model, synthetic_clip(3, 3, 16)) == want
 
 
+def test_stream_run_holds_a_state_that_does_not_grow_with_the_video():
+    """`stream_run` (the bench's and the report's streaming measure): a longer video, the same state; the outputs
+    it consumed are those of the offline model on the same frames."""
+    from s2svr.bench import stream_run
+    cfg = load_config("sr_reds4", "ci", overrides={"model": {"arch": "s2svr"}})
+    torch.manual_seed(0)
+    model = build_model(cfg.model).eval()
+    short, long = stream_run(model, 6, 16, warmup=3), stream_run(model, 18, 16, warmup=3)
+    assert short["frames"] == 6 and long["frames"] == 18 and long["time_per_frame_q1"] > 0
+    assert 0 < short["state_tensors_max"] == long["state_tensors_max"]
+    base = synthetic_clip(1, 3, 16)[:, 0]
+    clip = torch.stack([torch.roll(base, (i % 16, 2 * i % 16), (-2, -1)) for i in range(6)], 1)
+    with torch.no_grad():
+        want = float(model(clip)[0, :, 0, 0, 0].sum())
+    assert short["checksum"] == pytest.approx(want, rel=1e-4, abs=1e-4)
+
+
 def test_synthetic_clip_moves_one_pixel_a_frame():
     clip = synthetic_clip(3, 1, 8)
     assert clip.shape == (1, 3, 1, 8, 8) and 0 <= clip.min() and clip.max() <= 1
