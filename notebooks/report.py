@@ -65,9 +65,8 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 from myst_nb import glue
-from torch.utils.flop_counter import FlopCounterMode
 
-from s2svr.bench import MEMORY_FLAT_MB, TIME_RATIO, flops_per_frame, synthetic_clip
+from s2svr.bench import MEMORY_FLAT_MB, TIME_RATIO, stream_run
 from s2svr.configs import load_config
 from s2svr.configs.chapters import chapter_budget
 from s2svr.configs.schema import FLOW_ARCHS
@@ -79,6 +78,8 @@ from s2svr.experiments.plan import root as plan_root
 from s2svr.flow.standins import ZeroFlow
 from s2svr.models import build_model, parameter_breakdown
 from s2svr.report import show_source, start_chapter
+from s2svr.report.cost import GpuAssumption, estimate, eval_hours, measure
+from s2svr.report.flow_figures import paired_flows
 from s2svr.report.runs import measured_label, model_from_result
 from s2svr.report.saliency import encoder_saliency, sharpness, without_motion
 from s2svr.train.neighbours import neighbour_gain
@@ -88,10 +89,8 @@ from s2svr.report.verdicts import (HOLDS, ClaimBook, combine, compare, design_ch
                                    paired_text, t_quantile)
 from s2svr.train.data import build_test_sequences, data_mode
 from s2svr.train.evaluate import to_tensor
-from s2svr.train.flow_evaluate import pair_scene
 from s2svr.train.loading import load_flow_net
 from s2svr.train.flow_evaluate import evaluate_flow
-from s2svr.utils import proc_status_kb, reset_peak_rss
 
 t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
 label = measured_label(profile)
@@ -112,7 +111,7 @@ claims = ClaimBook(profile)  # every claim of this page, in order: the table at 
 # `official` layout) is counted with the same package, beside it. The verdict asks for the count within 5 %
 # of the paper's.
 
-# %%
+# %% tags=["hide-input"]
 size_rows = []
 for name in ("sr_reds4", "deblur_gopro"):  # the paper's counts and the public code's: s2svr/experiments/paper.py
     paper_m, public_m = float(PARAMETERS[name]) * 1e6, float(PUBLIC_CODE_PARAMETERS[name]) * 1e6
@@ -156,7 +155,7 @@ for name, task in (("sr_reds4", "SR"), ("deblur_gopro", "deblurring")):
 # %% tags=["remove-input"]
 show_source(paired_comparison)
 
-# %%
+# %% tags=["hide-input"]
 input_name = {"sr": "bicubic", "deblur": "blurred input", "vqe": "compressed input"}
 archs = {"identity": "input (bicubic / degraded)", "single_frame": "single frame",
          "basicvsr": "BasicVSR-style", "s2svr": "S2SVR"}
@@ -208,7 +207,7 @@ for task in TASK_CONFIGS:
 # its neighbouring frames should fit its training clips better than one that sees a single frame; one that
 # does not has learned, in effect, a single-frame restorer:
 
-# %%
+# %% tags=["hide-input"]
 fit = pd.DataFrame({task: {label_: final_train_loss(task_res[f"{task}/{a}"]) for a, label_ in archs.items()
                            if a != "identity"} for task in TASK_CONFIGS}).T
 display(Markdown("Mean training loss (Charbonnier) over the last 20% of each run's logged steps "
@@ -234,7 +233,7 @@ if fit_lines:
 # %% tags=["remove-input"]
 show_source(neighbour_gain)
 
-# %%
+# %% tags=["hide-input"]
 nb_budget = chapter_budget("report", profile)
 probe = {}
 for task in TASK_CONFIGS:
@@ -261,7 +260,7 @@ display(Markdown(("In profile ci the models took 2 steps: meaningless. " if prof
                     "the single-frame network tests a small recurrent network's capacity, not sequence-to-sequence "
                     "learning." if ignores else "")))
 
-# %%
+# %% tags=["hide-input"]
 c = claims.add("absolute numbers on REDS4, Vimeo-90K-T, GOPRO, MFQEv2", "Tables 1-3",
                "no trained weights to check them with", "not measurable offline", None, section="report-tasks",
                detail="The datasets and the competitors' weights cannot be downloaded here; "
@@ -278,17 +277,23 @@ display(Markdown(claims.markdown(c)))
 # `s2svr flow-eval` does (`evaluate_flow` on the embedded flow set's pairs, LQ frames of the SR
 # degradation, `epe_ref` to the teacher's HQ flow), for the plan's distilled student and the student trained
 # without distillation, with zero flow as the floor: its error to the ground truth is the mean motion of the
-# test pairs, the motion a flow has to find. The chapter `notebooks/distillation.py` has the full picture. A
+# test pairs, the motion a flow has to find. The teacher is the flow the students were distilled from: the HQ
+# network at the zoom it trained at; the same weights at the larger zoom the recipe runs them at in use are a
+# row of their own, labelled with that zoom. The chapter `notebooks/distillation.py` has the full picture. A
 # flow claim is judged by the book's one rule: pair by pair, the pairs of one scene counting as one independent
 # unit, with a 95 % t interval. It is judged on the `heldout` split, clips whose motion types (strong zoom,
 # rotation, fast layers) no training scene has and whose pairs chose nothing: the recipe of the flow networks was
 # tuned with the `test` pairs in view, so those are shown beside it, for the record.
 
-# %%
+# %% tags=["hide-input"]
 flow_res = results(profile, ["flow/teacher", "flow/sr/student", "flow/sr/student-nodistill",
                              "flow/sr/supervised-hq"], output_dir=output_dir)
 max_pairs = chapter_budget("report", profile).max_pairs
 teacher = load_flow_net(flow_res["flow/teacher"]["checkpoint"])
+zoom_in_use = teacher.zoom_in_use
+teacher.infer_zoom = None  # the teacher: the flow the students learned from, at its training zoom
+in_use_row = f"flow/teacher at zoom {zoom_in_use:g} (in use, on HQ frames)"
+teacher_in_use = load_flow_net(flow_res["flow/teacher"]["checkpoint"]) if zoom_in_use != teacher.zoom else None
 student, nodistill = (load_flow_net(flow_res[n]["checkpoint"]) for n in ("flow/sr/student", "flow/sr/student-nodistill"))
 fl, split_pairs = {}, {}
 for split in ("heldout", "test"):
@@ -299,6 +304,8 @@ for split in ("heldout", "test"):
     fl[split, "flow/sr/student"] = ev(student, "lq")
     fl[split, "flow/sr/student-nodistill"] = ev(nodistill, "lq")
     fl[split, "flow/teacher (on HQ frames)"] = ev(teacher, "hq", None)
+    if teacher_in_use is not None:
+        fl[split, in_use_row] = ev(teacher_in_use, "hq", None)
 fl_df = pd.DataFrame({k: {m: v.get(m) for m in ("pairs", "epe_ref", "epe_all", "psnr_vis")} for k, v in fl.items()}).T
 fl_df.index.names = ["split", "flow"]
 display(Markdown(f"LQ flows on the embedded flow pairs ({label}): `epe_ref` = distance to the teacher's HQ flow (px), "
@@ -310,16 +317,17 @@ display(fl_df.style.format({"pairs": "{:.0f}", "epe_ref": "{:.3f}", "epe_all": "
 
 def flow_paired(split, a, b, metric):
     """`b` minus `a` pair by pair on `split` (a positive difference: `a` has the smaller error)."""
-    as_result = lambda r: {"per_sequence": {n: {metric: v[metric]} for n, v in r["per_pair"].items()}}  # noqa: E731
-    return paired_comparison(as_result(fl[split, b]), as_result(fl[split, a]), metric, units=pair_scene)
+    return paired_flows(fl[split, b], fl[split, a], metric)
 
 
 zero_epe = fl["heldout", "zero flow"]["epe_all"]  # = mean |ground-truth flow|: the motion in the pairs
 teacher_hq = fl["heldout", "flow/teacher (on HQ frames)"]
 flow_outcome = flow_paired("heldout", "flow/teacher (on HQ frames)", "zero flow", "epe_all")["outcome"]
-display(Markdown(f"Motion in the held-out pairs: {zero_epe:.2f} px on average; the HQ teacher (the one the students "
-                 f"were distilled from, run at its zoom in use) leaves {teacher_hq['epe_all']:.2f} px of it unexplained "
-                 f"({'better than' if flow_outcome == HOLDS else 'not shown better than'} assuming no motion)."))
+display(Markdown(f"Motion in the held-out pairs: {zero_epe:.2f} px on average; the teacher (the HQ flow the students "
+                 f"were distilled from, at its training zoom {teacher.zoom:g}) leaves {teacher_hq['epe_all']:.2f} px of "
+                 f"it unexplained ({'better than' if flow_outcome == HOLDS else 'not shown better than'} assuming no "
+                 "motion)" + (f"; the same weights at zoom {zoom_in_use:g}, as they run in use, leave "
+                              f"{fl['heldout', in_use_row]['epe_all']:.2f} px." if teacher_in_use is not None else ".")))
 st = {s_: fl[s_, "flow/sr/student"] for s_ in ("heldout", "test")}
 nd = {s_: fl[s_, "flow/sr/student-nodistill"] for s_ in ("heldout", "test")}
 d_ref = {s_: flow_paired(s_, "flow/sr/student", "flow/sr/student-nodistill", "epe_ref") for s_ in ("heldout", "test")}
@@ -350,7 +358,7 @@ display(Markdown(claims.markdown(c)))
 # `notebooks/exp_ablation.py`): supervised on the embedded set's ground-truth flow instead of FlyingChairs;
 # RAFT is not part of the project and its weights cannot be downloaded.
 
-# %%
+# %% tags=["hide-input"]
 t4 = results(profile, ["sr/s2svr", "sr/s2svr+supervised-hq"], output_dir=output_dir)
 d4 = paired_comparison(t4["sr/s2svr"], t4["sr/s2svr+supervised-hq"])
 gap4 = {k: TABLE4["PWC-Lite, Unsup."][1] - TABLE4[k][1] for k in ("PWC-Lite, Sup.", "RAFT, Sup.")}
@@ -372,7 +380,7 @@ display(Markdown(claims.markdown(c)))
 # each length that fits, S2SVR against the best of the other three SR models, measured as that chapter
 # measures it (`s2svr/report/segments.py`, `table5`).
 
-# %%
+# %% tags=["hide-input"]
 res5 = results(profile, list(TABLE5_METHODS.values()), output_dir=output_dir)
 t5 = table5(res5, profile, output_dir, TABLE5_LENGTHS)
 m5, shortest = t5["margins"], t5["shortest"]
@@ -399,7 +407,7 @@ display(Markdown(claims.markdown(c)))
 # history to align). The ratio W/I / W/O counts as above 1 when it exceeds twice its standard error (and
 # 0.01).
 
-# %%
+# %% tags=["hide-input"]
 model_sr, cfg_sr = model_from_result(res5["sr/s2svr"])
 model_no = without_motion(model_sr)
 n7 = 4 if profile == "ci" else 10
@@ -451,25 +459,17 @@ c = claims.add("the paper layout is causal up to r frames (restorable as a strea
                design_check(causal), section="report-cost")
 display(Markdown(claims.markdown(c)))
 
-stream_model = without_motion(model_sr)
-frame0 = synthetic_clip(1, 3, 32)[:, 0]
-stream_rows = []
-for n in ((20, 80) if profile == "ci" else (50, 400)):
-    with torch.no_grad():
-        for _ in stream_model.stream(torch.roll(frame0, i, -1) for i in range(5)):
-            pass  # warm-up
-        can_rearm = reset_peak_rss()  # VmHWM := VmRSS (s2svr.utils)
-        before, times, state, most = proc_status_kb("VmRSS"), [], stream_model.init_stream(), 0
-        for i in range(n):
-            t0 = time.perf_counter()
-            stream_model.stream_step(state, torch.roll(frame0, i, -1))
-            times.append(time.perf_counter() - t0)
-            most = max(most, state.num_tensors())
-        stream_model.stream_flush(state)
-    stream_rows.append({"frames": n, "ms per frame (lower quartile)": 1e3 * float(np.quantile(times, 0.25)),
-                        "peak memory growth MB": (proc_status_kb("VmHWM") - before) / 1024 if can_rearm else np.nan,
-                        "tensors in the stream state (max)": most})
-stream_df = pd.DataFrame(stream_rows).set_index("frames")
+# %% [markdown]
+# The second check uses the benchmark's own measure, `stream_run` (`s2svr/bench.py`), here in the chapter's
+# process; `python -m s2svr.bench` runs it for 50 to 1000 frames, each length in a fresh process.
+
+# %%
+stream_model = without_motion(model_sr)  # zero flow: PWC-Lite's constant cost per frame is counted below
+stream_runs = [stream_run(stream_model, n, 32, cfg_sr.model.in_channels) for n in ((20, 80) if profile == "ci" else (50, 400))]
+stream_df = pd.DataFrame({"frames": r["frames"], "ms per frame (lower quartile)": 1e3 * r["time_per_frame_q1"],
+                          "peak memory growth MB": np.nan if r["growth_mb"] is None else r["growth_mb"],
+                          "tensors in the stream state (max)": r["state_tensors_max"]} for r in stream_runs)
+stream_df = stream_df.set_index("frames")
 display(stream_df.style.format("{:.2f}"))
 tr = stream_df.iloc[-1, 0] / stream_df.iloc[0, 0]
 flat = bool((stream_df["peak memory growth MB"].fillna(0) <= MEMORY_FLAT_MB).all()
@@ -480,7 +480,7 @@ c = claims.add("low cost: constant memory and time per frame along the video", "
                + ", ".join(f"{v:.1f}" for v in stream_df["peak memory growth MB"]) + " MB",
                design_check(flat and TIME_RATIO[0] <= tr <= TIME_RATIO[1]), section="report-cost",
                detail=f"Stream state: {stream_df.iloc[-1, 2]:.0f} tensors at most (`python -m s2svr.bench` measures "
-                      f"it at paper size).")
+                      f"it up to 1000 frames).")
 display(Markdown(claims.markdown(c)))
 
 # %% [markdown]
@@ -490,7 +490,7 @@ display(Markdown(claims.markdown(c)))
 # The table at the top, with what the public code does about each claim ('-': nothing to compare) and the
 # whole measurement; then what the verdicts add up to, computed from them and the flow measurements above.
 
-# %%
+# %% tags=["hide-input"]
 display(Markdown(f"{label[0].upper() + label[1:]}. {claims.counts_text()}."))
 display(claims.table().style.hide(axis="index").set_properties(**{"text-align": "left", "vertical-align": "top"}))
 limits = ""
@@ -528,7 +528,7 @@ glue("claims_summary", Markdown(f"{label[0].upper() + label[1:]}: {claims.counts
 # runs in one process; restoration training under `torchrun` on 8 GPUs, with the paper's total
 # batch of 8 clips (one per GPU).
 
-# %%
+# %% tags=["hide-input"]
 prepare = {"reds": "prepare_reds.py", "vimeo": "prepare_vimeo.py", "gopro": "prepare_gopro.py",
            "mfqe": "prepare_mfqe.py"}
 lines = []
@@ -553,7 +553,8 @@ display(Markdown("```bash\n" + "\n".join(lines) + "\n```"))
 #
 # ### Hours and memory, estimated
 #
-# **Measured here** (the `paper` configs, on this CPU, no GPU needed for counting):
+# **Measured here** (the `paper` configs, on this CPU, no GPU needed for counting), by
+# `s2svr/report/cost.py`'s `measure`:
 # - FLOPs of one steady-state frame, split in two: PWC-Lite on one frame pair (both directions,
 #   at its 256 px working size, so the same for every config and patch size) and the rest of the
 #   network per LQ pixel (counted with the flow replaced by zero flow; convolutions and matmuls
@@ -562,89 +563,50 @@ display(Markdown("```bash\n" + "\n".join(lines) + "\n```"))
 #   storage, float32) of a training forward pass: PWC-Lite per frame pair, the rest per frame and per
 #   LQ pixel, from two tiny clips.
 #
-# **Assumed** (not measured, change them to taste): a training step costs 3x the forward FLOPs
-# (forward + backward); the flow net costs only its forward pass while frozen (first
+# **Assumed** (not measured; `GpuAssumption` holds them, change them to taste): a training step costs 3x
+# the forward FLOPs (forward + backward); the flow net costs only its forward pass while frozen (first
 # `flow_freeze_iters`); flow training costs 3x PWC-Lite's pair FLOPs per sample plus the teacher's
 # forward for the student; NVIDIA V100 peak 15.7 TFLOP/s float32 (SXM2 datasheet), of which 30 %
 # is sustained (small 64 px patches and recurrent steps keep utilisation low; 20-50 % brackets it);
-# no mixed precision, no data-loading stalls, no validation runs.
+# no mixed precision, no data-loading stalls, no validation runs. `estimate` is that arithmetic:
 
-# %%
-V100_PEAK, UTIL, GPUS = 15.7e12, 0.30, 8
+# %% tags=["remove-input"]
+show_source(estimate)
 
-
-def saved_bytes(fn):
-    """Bytes of the tensors autograd saves for backward while running fn() (each storage once)."""
-    seen = {}
-
-    def pack(t):
-        s = t.untyped_storage()
-        seen[(s.data_ptr(), s.nbytes())] = s.nbytes()
-        return t
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        fn()
-    return sum(seen.values())
-
-
-est_rows, est_px, flow_cost = [], {}, None
+# %% tags=["hide-input"]
+gpu = GpuAssumption()
+measured, flow_pair, est_rows = {}, None, []
 for name in ("sr_reds4", "sr_vimeo", "deblur_gopro", "vqe_mfqe"):
     c = load_config(name, "paper")
-    torch.manual_seed(0)
-    net = build_model(c.model)
-    ch = c.model.in_channels
-    if flow_cost is None:  # PWC-Lite: one pair, both directions, at flow_size (same for every config)
-        pair = synthetic_clip(2, 3, 16)
-        with FlopCounterMode(display=False) as counter, torch.no_grad():
-            net.flow.eval()(pair[:, 0], pair[:, 1], with_bw=True, work_size=c.model.flow_size)
-        net.flow.train()
-        flow_cost = {"flops": counter.get_total_flops(),
-                     "bytes": saved_bytes(lambda: net.flow(pair[:, 0], pair[:, 1], with_bw=True,
-                                                           work_size=c.model.flow_size))}
-    body = without_motion(net)
-    side = 16
-    flops_px = flops_per_frame(body, synthetic_clip(3, ch, side)) / side ** 2
-    est_px[name] = flops_px
-    body.train()
-    b8, b16 = (saved_bytes(lambda: body(synthetic_clip(2, ch, s))) for s in (8, 16))
-    bytes_px = (b16 - b8) / (2 * (16 ** 2 - 8 ** 2))
-    bytes_frame = b8 / 2 - 8 ** 2 * bytes_px
-    d, t = c.data, c.train
-    T, P, B = d.num_frames, d.patch_size ** 2, d.batch_size
-    fwd_body, fwd_flow = T * flops_px * P, (T - 1) * flow_cost["flops"]  # per clip
-    frozen = min(t.flow_freeze_iters, t.iters)
-    train_flops = B * (frozen * (3 * fwd_body + fwd_flow) + (t.iters - frozen) * 3 * (fwd_body + fwd_flow))
-    flow_train_flops = c.flow.iters * c.flow.batch_size * (3 + 3 + 1) * flow_cost["flops"]  # teacher + student
-    act = T * (bytes_frame + bytes_px * P) + (T - 1) * flow_cost["bytes"]  # one clip per GPU
-    params = parameter_breakdown(net)["total"]
-    est_rows.append({
-        "config": name, "clip": f"{T} x {d.patch_size}^2", "iterations": t.iters,
-        "GFLOP / frame (fwd)": (flops_px * P + flow_cost["flops"]) / 1e9,
-        "restoration training, h (8 GPUs)": train_flops / (GPUS * V100_PEAK * UTIL) / 3600,
-        "flow training (Alg. 1), h (1 GPU)": flow_train_flops / (V100_PEAK * UTIL) / 3600,
-        "activations per GPU, GB": act / 1e9,
-        "weights + grads + Adam, GB": 4 * 4 * params / 1e9})
+    m = measured[name] = measure(c, flow=flow_pair)  # PWC-Lite's pair is measured once: it is the same for all
+    flow_pair = (m.flow_flops, m.flow_bytes)
+    e = estimate(c, m, gpu)
+    est_rows.append({"config": name, "clip": f"{c.data.num_frames} x {c.data.patch_size}^2", "iterations": c.train.iters,
+                     "GFLOP / frame (fwd)": e["flops_frame"] / 1e9,
+                     f"restoration training, h ({gpu.gpus} GPUs)": e["train_hours"],
+                     "flow training (Alg. 1), h (1 GPU)": e["flow_hours"],
+                     "activations per GPU, GB": e["activations_gb"], "weights + grads + Adam, GB": e["states_gb"]})
 est = pd.DataFrame(est_rows).set_index("config")
-display(Markdown(f"PWC-Lite per frame pair: {flow_cost['flops'] / 1e9:.1f} GFLOP, "
-                 f"{flow_cost['bytes'] / 1e6:.0f} MB saved for backward (measured, float32). Estimates assume "
-                 f"V100 at {UTIL:.0%} of {V100_PEAK / 1e12:.1f} TFLOP/s and {GPUS} GPUs."))
+train_col = f"restoration training, h ({gpu.gpus} GPUs)"
+display(Markdown(f"PWC-Lite per frame pair: {flow_pair[0] / 1e9:.1f} GFLOP, "
+                 f"{flow_pair[1] / 1e6:.0f} MB saved for backward (measured, float32). Estimates assume "
+                 f"{gpu.name} at {gpu.util:.0%} of {gpu.peak_flops / 1e12:.1f} TFLOP/s and {gpu.gpus} GPUs."))
 display(est.style.format({"iterations": "{:,.0f}", "GFLOP / frame (fwd)": "{:.0f}",
-                          "restoration training, h (8 GPUs)": "{:.0f}", "flow training (Alg. 1), h (1 GPU)": "{:.1f}",
+                          train_col: "{:.0f}", "flow training (Alg. 1), h (1 GPU)": "{:.1f}",
                           "activations per GPU, GB": "{:.1f}", "weights + grads + Adam, GB": "{:.2f}"}))
-sr_px = est_px["sr_reds4"]  # REDS4 test set: 400 frames of 320 x 180 LQ, forward only
-reds4_eval_h = 400 * (sr_px * 320 * 180 + flow_cost["flops"]) / (V100_PEAK * UTIL) / 3600
-total_h = est["restoration training, h (8 GPUs)"].sum() + est["flow training (Alg. 1), h (1 GPU)"].sum() / GPUS
-lo, hi = total_h * UTIL / 0.5, total_h * UTIL / 0.2
-mem_max = (est["activations per GPU, GB"] + est["weights + grads + Adam, GB"]).max()
+reds4_eval_h = eval_hours(measured["sr_reds4"], 400, 180, 320, gpu)  # REDS4 test set: 400 frames of 320 x 180 LQ
+total_h = est[train_col].sum() + est["flow training (Alg. 1), h (1 GPU)"].sum() / gpu.gpus
+lo, hi = total_h * gpu.util / 0.5, total_h * gpu.util / 0.2
+mem = est["activations per GPU, GB"] + est["weights + grads + Adam, GB"]
 display(Markdown(
-    f"All four tasks: about **{total_h:.0f} hours on 8 V100s** at {UTIL:.0%} utilisation ({lo:.0f}-{hi:.0f} h "
-    f"between 50 % and 20 %), i.e. {total_h / 24:.0f} days. The largest memory need per GPU is "
-    f"{mem_max:.1f} GB ({est.index[int(np.argmax((est['activations per GPU, GB'] + est['weights + grads + Adam, GB']).to_numpy()))]}) "
-    f"before CUDA workspaces and allocator slack: "
-    + ("within a 16 GB V100." if mem_max < 14 else "more than a 16 GB V100 holds comfortably: a 32 GB V100 "
+    f"All four tasks: about **{total_h:.0f} hours on {gpu.gpus} {gpu.name}s** at {gpu.util:.0%} utilisation "
+    f"({lo:.0f}-{hi:.0f} h between 50 % and 20 %), i.e. {total_h / 24:.0f} days. The largest memory need per GPU is "
+    f"{mem.max():.1f} GB ({mem.idxmax()}) before CUDA workspaces and allocator slack: "
+    + ("within a 16 GB V100." if mem.max() < 14 else "more than a 16 GB V100 holds comfortably: a 32 GB V100 "
        "(or gradient checkpointing, or smaller crops) is needed.")
     + f" Evaluation is small beside training: REDS4 (4 clips x 100 frames of 320 x 180 LQ pixels) costs "
-      f"{reds4_eval_h * 60:.0f} min of one V100 at the same utilisation."))
+      f"{reds4_eval_h * 60:.0f} min of one {gpu.name} at the same utilisation."))
 
-# %%
+# %% tags=["hide-input"]
 elapsed = time.perf_counter() - t_start
 print(f"chapter ran in {elapsed:.1f} s (profile {profile})")
