@@ -52,7 +52,7 @@ from s2svr.experiments.paper import TABLE4, TABLE5, TABLE5_LENGTHS, params_text
 from s2svr.flow.classical import DISFlow
 from s2svr.flow.standins import ZeroFlow
 from s2svr.train.flow_evaluate import evaluate_flow
-from s2svr.data.flow_pairs import load_flow_pairs
+from s2svr.data.flow_pairs import truth_pairs
 from s2svr.train.loading import load_flow_net
 
 t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
@@ -149,7 +149,7 @@ display(Markdown(
 
 # %%
 cfg_sr = load_config("sr_reds4", profile)
-pairs = load_flow_pairs(cfg_sr, "test")
+pairs = truth_pairs(cfg_sr, "test")  # the embedded flow set's test pairs, also when the task trains on REDS
 max_pairs = chapter_budget("exp_ablation", profile).max_pairs  # the first pairs: a few per test clip
 teacher = load_flow_net(res["flow/teacher"]["checkpoint"])
 flow_eval = {"zero flow (no motion compensation)": evaluate_flow(ZeroFlow(), pairs, "lq", max_pairs=max_pairs,
