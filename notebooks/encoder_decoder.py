@@ -283,7 +283,7 @@ for name in ("sr_reds4", "sr_vimeo", "deblur_gopro", "vqe_mfqe"):
     paper = PAPER_TOTAL.get(name)
     row["paper"] = f"{paper / 1e6:.2f} M" if paper else "not given"
     row["measured vs paper"] = (f"{100 * (counts['total'] / paper - 1):+.1f} %"
-                                if paper else "")
+                                if paper else "-")
     rows[f"{name} (C={paper_cfg.num_feat})"] = row
     assert counts["total"] == sum(v for k, v in counts.items() if k != "total")
 table = pd.DataFrame(rows).T
