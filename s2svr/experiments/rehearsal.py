@@ -3,12 +3,15 @@
 With `S2SVR_REHEARSAL=1` in the environment, `s2svr.experiments.plan.jobs("paper")` returns the paper plan (same
 jobs, same dependencies, the paper configs' datasets, data paths and splits) whose every job is shrunk to its
 config's `ci` sizes and budgets. The shrink is derived from each YAML, never typed: its `profiles.ci` sections
-`model`, `flow` and `train` as they are, and of `data` everything but what says which data (`dataset`, `root`),
-so a rehearsal job reads the paper's dataset through the paper's path (see :func:`ci_sizes`). The job's own
-overrides (a control's flow recipe, the DIS flow) apply on top, as they do on top of a profile.
+`model`, `flow` and `train` as they are, and of `data` the sizes of a training sample (clip length, crop, batch,
+loader workers) but not what says which data is read and scored (`dataset`, `root`, `test_frames`: whole test
+clips, as the paper scores them), so a rehearsal job reads the paper's dataset through the paper's path and is
+evaluated on it by the paper's protocol (see :func:`ci_sizes`). The job's own overrides (a control's flow recipe,
+the DIS flow) apply on top, as they do on top of a profile.
 
 The switch is an environment variable because the chapters, executed by papermill in their own kernels, must
-build the same jobs (same keys) as the plan that trained them; nothing else in the package reads it.
+build the same jobs (same keys) as the plan that trained them; the chapters' own budgets follow it too
+(`s2svr.configs.chapters.chapter_budget` gives a paper chapter its ci budget under the switch).
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ import json
 import os
 
 ENV = "S2SVR_REHEARSAL"
-DATA_KEPT = ("dataset", "root")  # of the paper profile: which data; every other data key is a size
+DATA_KEPT = ("dataset", "root", "test_frames")  # of the paper profile: which data, scored how; the rest are sizes
 
 
 def active(profile: str) -> bool:
@@ -27,7 +30,8 @@ def active(profile: str) -> bool:
 
 def ci_sizes(config: str) -> dict:
     """The overrides that shrink `config` (a packaged name or a YAML path) to its `ci` profile's sizes and budgets,
-    keeping the data it reads: `profiles.ci` of the YAML with `data.dataset` and `data.root` left out."""
+    keeping the data it reads and how it is scored: `profiles.ci` of the YAML without the `data` keys of
+    `DATA_KEPT`."""
     import yaml
 
     from ..configs import resolve_config_path

@@ -27,7 +27,8 @@ def test_the_rehearsal_is_the_paper_plan_at_ci_sizes_on_the_paper_data(monkeypat
             continue
         cfg, ci, full = job.cfg(), load_config(job.config, "ci"), paper[name].cfg()
         assert (cfg.data.dataset, cfg.data.root) == (full.data.dataset, full.data.root), name  # the paper's data
-        assert cfg.data == dataclasses.replace(ci.data, dataset=full.data.dataset, root=full.data.root), name
+        assert cfg.data == dataclasses.replace(ci.data, dataset=full.data.dataset, root=full.data.root,
+                                               test_frames=full.data.test_frames), name   # whole test clips
         assert cfg.model == dataclasses.replace(ci.model, arch=job.arch), name                    # ci's sizes
         assert cfg.train == ci.train and cfg.flow.iters == ci.flow.iters, name                  # and budgets
         assert key(job) != key(paper[name])
@@ -45,6 +46,14 @@ def test_the_sizes_come_from_each_configs_ci_profile():
     for name in ("sr_reds4", "sr_vimeo", "deblur_gopro", "vqe_mfqe"):
         sizes = ci_sizes(name)
         ci = load_config(name, "ci")
-        assert "dataset" not in sizes["data"] and "root" not in sizes["data"]
+        assert not {"dataset", "root", "test_frames"} & set(sizes["data"])
         assert load_config(name, "paper", overrides=sizes).model == ci.model
         assert load_config(name, "paper", overrides=sizes).data.dataset == load_config(name, "paper").data.dataset
+
+
+def test_a_paper_chapter_takes_its_ci_budget_in_the_rehearsal(monkeypatch):
+    from s2svr.configs.chapters import chapter_budget
+    paper, ci = chapter_budget("motion", "paper"), chapter_budget("motion", "ci")
+    assert paper != ci
+    monkeypatch.setenv(ENV, "1")
+    assert chapter_budget("motion", "paper") == ci and chapter_budget("motion", "cpu") != ci
