@@ -31,10 +31,11 @@ from s2svr.data.degrade import hfr_camera_path, synthesize_blur  # noqa: E402
 from s2svr.data.video_io import rgb_to_yuv420, write_image, write_png_folder, write_yuv420  # noqa: E402
 from s2svr.data.vimeo import LISTS  # noqa: E402
 
-VERSION = 1  # bump when a tree below changes: a stale tree is rebuilt
-# dataset -> (folder under --root: the paper config's data.root without its `data/`, GT side (h, w), frames)
+VERSION = 3  # bump when a tree below changes: a stale tree is rebuilt
+# dataset -> (folder under --root: the paper config's data.root without its `data/`, GT size (h, w), frames of a clip)
 TREES = {"reds": ("REDS", (128, 128), 6), "vimeo": ("vimeo90k", (128, 128), 7),
-         "gopro": ("GOPRO", (64, 64), 6), "mfqe": ("MFQEv2", (64, 64), 6)}
+         "gopro": ("GOPRO", (64, 64), 8), "mfqe": ("MFQEv2", (64, 64), 8)}
+REDS4_FRAMES = 50  # REDS4's test clips: long enough for Table 5's longest segment (50 of the real clips' 100 frames)
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "cat")
 
 
@@ -48,7 +49,7 @@ def clip(seed: int, size: tuple, frames: int, window: int = 1) -> np.ndarray:
 def make_reds(root: Path) -> None:
     _, size, n = TREES["reds"]
     for i, name in enumerate(("000", "011", "015", "020", "001", "002")):  # REDS4 (test), then two training clips
-        write_png_folder(root / prepare_reds.GT_DIR / name, clip(i, size, n))
+        write_png_folder(root / prepare_reds.GT_DIR / name, clip(i, size, REDS4_FRAMES if i < 4 else n))
     prepare_reds.main(["--root", str(root), "--no-download", "--workers", "1"])
 
 
@@ -95,7 +96,7 @@ def main(argv=None) -> int:
     for dataset, (folder, size, frames) in TREES.items():
         root = base / folder
         stamp = root / "TINY.json"
-        want = {"version": VERSION, "size": list(size), "frames": frames}
+        want = {"version": VERSION, "size": list(size), "frames": frames}  # a changed tree is made anew
         if stamp.is_file() and json.loads(stamp.read_text()) == want:
             print(f"{root}: up to date")
             continue
