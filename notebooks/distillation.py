@@ -81,7 +81,8 @@ from s2svr.losses import FlowLoss
 from s2svr.losses.distillation import distillation_loss
 from s2svr.report import show_source, start_chapter
 from s2svr.report.figures import grid_jpeg, image_slider, plot_grid
-from s2svr.report.flow_figures import CachedFlow, distillation_verdict, flow_figure_rows, pair_flow, paired_flows
+from s2svr.flow.memo import FlowMemo
+from s2svr.report.flow_figures import distillation_verdict, flow_figure_rows, pair_flow, paired_flows
 from s2svr.report.runs import measured_label
 from s2svr.report.training import converged_flow
 from s2svr.report.verdicts import paired_text, verdict
@@ -435,7 +436,7 @@ display(Markdown(("In profile ci the stages took 2 steps: none of this means any
 #   $F_{12}$ and $F_{21}$, and the mean $|F_{12} + F_{21}(p + F_{12})|$ on visible pixels: a network that
 #   ignores the frame order answers $F_{21} = F_{12}$ and fails both.
 #
-# This is what `s2svr flow-eval` prints. The teacher is wrapped in `CachedFlow` (`s2svr/report/flow_figures.py`),
+# This is what `s2svr flow-eval` prints. The teacher is wrapped in `FlowMemo` (`s2svr/flow/memo.py`),
 # so that its HQ flow of each pair is computed once, not once per row. Every network runs at the zoom it trained
 # at; the teacher at its zoom in use has a row of its own. First the 40 test pairs (the pairs the recipe was
 # chosen on):
@@ -446,15 +447,15 @@ pairs = {"sr": pairs_sr, "blur": embedded_flow_pairs(data_root, "test", "blur"),
          "vqe": embedded_flow_pairs(data_root, "test", "vqe")}
 if max_pairs:
     pairs = {k: v[:max_pairs] for k, v in pairs.items()}
-nets = {row: CachedFlow(load_flow_net(res[name]["checkpoint"], device)) for row, name in names.items()}
+nets = {row: FlowMemo(load_flow_net(res[name]["checkpoint"], device)) for row, name in names.items()}
 teacher = nets["teacher (HQ)"]
-zoom_in_use = teacher.net.zoom_in_use
-teacher.net.infer_zoom = None  # the teacher: the weights at the zoom they trained at, the students' labels
+zoom_in_use = teacher.inner.zoom_in_use
+teacher.inner.infer_zoom = None  # the teacher: the weights at the zoom they trained at, the students' labels
 in_use_row = f"teacher at zoom {zoom_in_use:g} (HQ, in use)"
 teacher_in_use = None
-if zoom_in_use != teacher.net.zoom:  # the same weights at the recipe's zoom in use
-    teacher_in_use = CachedFlow(load_flow_net(res["flow/teacher"]["checkpoint"], device))
-dis, farneback = CachedFlow(DISFlow()), CachedFlow(FarnebackFlow())
+if zoom_in_use != teacher.inner.zoom:  # the same weights at the recipe's zoom in use
+    teacher_in_use = FlowMemo(load_flow_net(res["flow/teacher"]["checkpoint"], device))
+dis, farneback = FlowMemo(DISFlow()), FlowMemo(FarnebackFlow())
 zero_row = "zero flow (no motion compensation)"
 # (row, network, frames, degradation of the pairs)
 measure = [(zero_row, ZeroFlow(), "lq", "sr"),
@@ -612,7 +613,7 @@ display(Markdown(("In profile ci these are 2-step networks: meaningless. " if pr
 # %% tags=["hide-input"]
 zoom_net = load_flow_net(res["flow/teacher"]["checkpoint"], device)
 zooms = tuple(float(z_) for z_ in chapter_budget("distillation", profile).in_use_zooms)
-train_zoom = teacher.net.zoom
+train_zoom = teacher.inner.zoom
 t0 = time.perf_counter()
 zoom_curve = {}
 for zoom_ in zooms:

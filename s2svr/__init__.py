@@ -1,7 +1,8 @@
 """s2svr: Unsupervised Flow-Aligned Sequence-to-Sequence Learning for Video Restoration (Lin et al., ICML 2022).
 
 Package map (each module's docstring names the book chapter that explains it):
-- `s2svr.flow`: warping, correlation, occlusion, PWC-Lite and the classical flows (Sec. 3.3)
+- `s2svr.flow`: warping, correlation, occlusion, PWC-Lite, the classical flows (Sec. 3.3) and the memo of a frozen
+  flow net's answers in use (`flow.memo`)
 - `s2svr.models`: ConvGRU/ResConvGRU, encoder, decoder, local attention, motion compensation, task heads,
   baselines (Sec. 3.1-3.2)
 - `s2svr.losses`: photometric, smoothness, distillation and restoration losses

@@ -1,8 +1,5 @@
 """Flow figures of `notebooks/distillation.py`: Fig. 1 rows, a flow cache, the verdict.
 
-* :class:`CachedFlow` memoises a flow network's answers by the content of its inputs, so the chapter's
-  figures and `s2svr.train.flow_evaluate.evaluate_flow` (which runs the HQ teacher as `reference` on every pair,
-  once per evaluated model) compute each flow once.
 * :func:`align_hq` / :func:`flow_figure_rows` draw the paper's Fig. 1: flows colour-coded
   (`s2svr.flow.visualize.flow_to_color`, one magnitude scale for all), and below them HQ frame 2 warped onto
   HQ frame 1 by each flow (`flow_warp` after `resize_flow`, border padding, as `flow_metrics` measures it)
@@ -15,58 +12,16 @@
 """
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Mapping
 
 import numpy as np
 import torch
-import torch.nn as nn
 
 from ..data.flow_pairs import normalise_pair
 from ..train.flow_evaluate import flow_metrics, pair_scene
 from ..flow.visualize import flow_to_color
 from ..flow.warp import flow_warp, resize_flow
-
-
-def _digest(*tensors: torch.Tensor) -> str:
-    h = hashlib.sha1()
-    for t in tensors:
-        t = t.detach().float().cpu().contiguous()
-        h.update(str(tuple(t.shape)).encode())
-        h.update(t.numpy().tobytes())
-    return h.hexdigest()
-
-
-class CachedFlow(nn.Module):
-    """A flow network whose answers are memoised by the exact content of `(img1, img2)` and the options.
-
-    Same calling convention as PWC-Lite (`net(img1, img2, with_bw=False, work_size=None)`); meant for a
-    frozen network in eval mode (the cache does not notice changed weights). `calls` counts real calls. A
-    forward-only request on inputs already answered with both directions gets that answer's forward flow (PWC-Lite
-    runs the two directions as one batch, so it may differ from a forward-only run in the last bits: figures only).
-    """
-
-    def __init__(self, net: nn.Module):
-        super().__init__()
-        self.net = net
-        self.calls = 0
-        self._cache: dict = {}
-
-    @torch.no_grad()
-    def forward(self, img1, img2, with_bw: bool = False, work_size=None):
-        digest, size = _digest(img1, img2), None if work_size is None else tuple(work_size)
-        key = (digest, bool(with_bw), size)
-        both = self._cache.get((digest, True, size))
-        if not with_bw and key not in self._cache and isinstance(both, tuple):
-            return both[0].clone()
-        if key not in self._cache:
-            self.calls += 1
-            kwargs = {} if work_size is None else {"work_size": work_size}
-            out = self.net(img1, img2, with_bw=True, **kwargs) if with_bw else self.net(img1, img2, **kwargs)
-            self._cache[key] = out
-        out = self._cache[key]
-        return tuple(o.clone() for o in out) if isinstance(out, tuple) else out.clone()
 
 
 @torch.no_grad()

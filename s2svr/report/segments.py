@@ -26,6 +26,7 @@ import torch
 
 from .. import metrics
 from ..train.evaluate import metric_convention, restore_frames, to_tensor, to_uint8
+from ..flow.memo import FlowMemo
 from ..utils import lock_file
 from .runs import model_from_result
 
@@ -43,50 +44,6 @@ def restore_segments(model, frames_lq: torch.Tensor, length: int, device="cpu") 
     """Restore `(T, C, H, W)` segment by segment (each from a fresh state, as its own video) -> `(T, C, sH, sW)`."""
     outs = [restore_frames(model, frames_lq[a:b], device=device) for a, b in segment_bounds(len(frames_lq), length)]
     return torch.cat(outs, 0)
-
-
-def weights_digest(module: torch.nn.Module) -> str:
-    """A digest of a module's parameters and buffers (names and values)."""
-    h = hashlib.blake2b(digest_size=16)
-    for name, t in module.state_dict().items():
-        h.update(name.encode())
-        h.update(t.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()
-
-
-class FlowMemo(torch.nn.Module):
-    """Wraps a flow network (PWC-Lite's calling convention) and computes each frame pair once.
-
-    Cutting a clip into segments of 5, 15 and 30 frames asks for the same adjacent pairs again and again; the
-    flow of a pair does not depend on the segment it sits in, so it is cached by the frames' bytes. A batched
-    call (BasicVSR's one call for the whole clip) is answered pair by pair. Only for inference (`no_grad`).
-    `calls` counts the pairs actually computed.
-    """
-
-    def __init__(self, flow_net: torch.nn.Module, cache: dict | None = None):
-        super().__init__()
-        self.inner = flow_net
-        # A cache shared between models is keyed by the flow net's weights too: two models whose flow nets are
-        # equal (the plan's S2SVR and BasicVSR start from the same student and keep it frozen in `cpu`) share.
-        self.cache = {} if cache is None else cache
-        self.weights = weights_digest(flow_net)
-        self.calls = 0
-
-    @staticmethod
-    def _key(t: torch.Tensor) -> str:
-        return hashlib.blake2b(t.detach().cpu().contiguous().numpy().tobytes(), digest_size=16).hexdigest()
-
-    def forward(self, img1, img2, with_bw: bool = False, work_size=None):
-        outs = []
-        for a, b in zip(img1.split(1), img2.split(1)):
-            k = (self.weights, self._key(a), self._key(b), bool(with_bw), str(work_size))
-            if k not in self.cache:
-                self.calls += 1
-                self.cache[k] = self.inner(a, b, with_bw=with_bw, work_size=work_size)
-            outs.append(self.cache[k])
-        if with_bw:
-            return torch.cat([o[0] for o in outs]), torch.cat([o[1] for o in outs])
-        return torch.cat(outs)
 
 
 def load_clips(sequences, cfg, frames: int | None = None) -> list[tuple[str, np.ndarray, np.ndarray]]:

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from s2svr.report.flow_figures import (CachedFlow, align_hq, distillation_verdict, flow_figure_rows, pair_flow,
+from s2svr.report.flow_figures import (align_hq, distillation_verdict, flow_figure_rows, pair_flow,
                                       paired_flows)
 from s2svr.flow.standins import ZeroFlow
 from s2svr.train.flow_evaluate import evaluate_flow
@@ -37,46 +37,6 @@ def shifted_pair(shift=4, size=32, scale=4):
     return {"hq1": torch.from_numpy(hq1).permute(2, 0, 1), "hq2": torch.from_numpy(hq2).permute(2, 0, 1),
             "lq1": lq[0], "lq2": lq[1], "flow_fw": torch.from_numpy(flow),
             "occlusion": torch.zeros(1, size, size)}
-
-
-def test_cached_flow_computes_each_input_once_and_matches_the_net():
-    net = ShiftFlow()
-    cached = CachedFlow(net)
-    a, b = torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8)
-    f1 = cached(a, b)
-    f2 = cached(a.clone(), b.clone())  # same content, another tensor: served from the cache
-    assert net.calls == 1 and cached.calls == 1
-    assert torch.equal(f1, net(a, b)) and torch.equal(f1, f2)
-    f2.add_(1)  # callers cannot corrupt the cache
-    assert torch.equal(cached(a, b), f1)
-    cached(b, a)
-    fw, bw = cached(a, b, with_bw=True)
-    assert cached.calls == 3 and torch.equal(bw, -fw)
-
-
-def test_a_forward_request_is_served_by_a_bidirectional_answer():
-    net = ShiftFlow(3.0)
-    cached = CachedFlow(net)
-    a, b = torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8)
-    fw, _ = cached(a, b, with_bw=True)
-    f = cached(a, b)
-    assert net.calls == 1 and torch.equal(f, fw)
-    f.add_(1)  # a copy: the cached pair is untouched
-    assert torch.equal(cached(a, b, with_bw=True)[0], fw)
-    cached(a, b, work_size=(16, 16))  # other options: a real call
-    assert net.calls == 2
-
-
-def test_cached_teacher_in_evaluate_flow_gives_the_same_numbers_with_fewer_calls():
-    pairs = [shifted_pair(), shifted_pair(shift=2)]
-    plain = evaluate_flow(ZeroFlow(), pairs, "lq", reference=ShiftFlow(4.0))
-    teacher = ShiftFlow(4.0)
-    cached = CachedFlow(teacher)
-    for _ in range(3):
-        again = evaluate_flow(ZeroFlow(), pairs, "lq", reference=cached)
-    assert teacher.calls == len(pairs)
-    assert again == pytest.approx(plain)
-    assert again["epe_ref"] == pytest.approx(4.0)
 
 
 def test_align_hq_true_flow_aligns_and_lq_flow_is_scaled():

@@ -6,8 +6,8 @@ from s2svr import metrics
 import pytest
 import torch
 
-from s2svr.report.segments import (FlowMemo, grows_with_length, margins, restore_segments, segment_bounds,
-                                   segment_frame_psnr)
+from s2svr.flow.memo import FlowMemo
+from s2svr.report.segments import grows_with_length, margins, restore_segments, segment_bounds, segment_frame_psnr
 from s2svr.configs import load_config
 from s2svr.flow.standins import ZeroFlow
 from s2svr.models import S2SVR, build_model
