@@ -7,7 +7,8 @@ no job computes anything else (a new config field at a default that reproduces w
 - rewrites `weights/manifest.json`: every entry whose key matches its plan job under the old rule gets the job's
   new key (no weight file is touched: their sha256 stay), and entries that do not match are reported, not guessed;
 - renames finished runs under `outputs/<profile>/experiments` and `outputs/cpu/study` from their old key to
-  their new one, so nothing trains again.
+  their new one (and the paths their records hold), so nothing trains again. A run still training is not renamed:
+  rekey after it ends.
 
 The one old rule it knows (`LEGACY`): cache version "1", where fields added after the first reference weights were
 left out of the key at their defaults. `python -m s2svr.experiments.rekey [--dry-run]`.
@@ -84,8 +85,19 @@ def rekey_runs(jobs, root: Path, dry_run: bool = False) -> list[tuple[Path, Path
             continue  # already carried over, or trained anew: the newer run stays
         if not dry_run:
             old.rename(new)
+            _repoint(new, old.name)
         moved.append((old, new))
     return moved
+
+
+def _repoint(d: Path, old_name: str) -> None:
+    """The paths a run's records hold (checkpoint, logs, outputs) name its folder: point them at the new name."""
+    for name in ("result.json", "job.json"):
+        p = d / name
+        if p.is_file() and old_name in (text := p.read_text()):
+            tmp = p.with_name(name + ".tmp")
+            tmp.write_text(text.replace(old_name, d.name))
+            tmp.replace(p)
 
 
 def main(argv=None) -> int:

@@ -45,10 +45,12 @@ def test_rekey_renames_runs_from_their_old_key_without_clobbering(tmp_path):
     for j in (a, b):
         d = tmp_path / f"sr_reds4-{j.label}-{rekey.legacy_key(j)}"
         d.mkdir()
-        (d / "result.json").write_text("{}")
+        (d / "result.json").write_text(json.dumps({"checkpoint": str(d / "train" / "last.pt")}))
     (tmp_path / f"sr_reds4-{b.label}-{key(b)}").mkdir()  # b already trained anew: the old run stays aside
 
     moved = rekey.rekey_runs([a, b], tmp_path)
 
     assert [new.name for _, new in moved] == [f"sr_reds4-{a.label}-{key(a)}"]
-    assert (moved[0][1] / "result.json").is_file() and not moved[0][0].exists()
+    assert not moved[0][0].exists()
+    # the record points into the renamed folder
+    assert json.loads((moved[0][1] / "result.json").read_text())["checkpoint"] == str(moved[0][1] / "train" / "last.pt")
