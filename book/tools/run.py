@@ -29,7 +29,7 @@ import shutil
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import CancelledError, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -226,6 +226,8 @@ def run(root: Path, profile: str, only: str | None = None, force: bool = False, 
         for f in futures:
             try:
                 f.result()
+            except CancelledError:  # not started: an earlier chapter failed
+                continue
             except ChapterError as e:
                 errors.append(e)
                 for g in futures:  # chapters not started yet are not started

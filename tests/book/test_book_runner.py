@@ -156,3 +156,20 @@ def test_two_chapters_run_at_once_and_report_in_toc_order(tmp_path):
         """))
     results = run(tmp_path, "ci", log=lambda *_: None, jobs=2)
     assert [(r.name, r.cached) for r in results] == [("a", False), ("b", False)]
+
+
+def test_a_failure_is_reported_not_the_chapters_it_cancelled(tmp_path):
+    for name, body in (("a", 'raise ValueError("a broke")'), ("b", "x = 1"), ("c", "x = 2")):
+        make_book(tmp_path, body=body, name=name)
+    (tmp_path / "_toc.yml").write_text(textwrap.dedent("""\
+        format: jb-book
+        root: book/intro
+        parts:
+          - caption: Part
+            chapters:
+              - file: chapters/a
+              - file: chapters/b
+              - file: chapters/c
+        """))
+    with pytest.raises(ChapterError, match="FAILED a: .*ValueError: a broke"):  # not concurrent's CancelledError
+        run(tmp_path, "ci", log=lambda *_: None, jobs=1)
