@@ -145,13 +145,15 @@ display(Markdown(
 # pairs, with each PWC-Lite fed the **LQ** frames (what it sees inside S2SVR-SR, also for the
 # supervised one trained on HQ frames): endpoint error to the ground truth (`epe_all`, HQ pixels),
 # alignment PSNR of the HQ frames warped with it (`psnr_vis`, visible pixels, Fig. 1's measure) and
-# `epe_ref`, the distance to the HQ teacher's flow, the quantity distillation minimises.
+# `epe_ref`, the distance to the HQ teacher's flow (the teacher at the zoom it trained at, whose flows the
+# students were distilled from), the quantity distillation minimises.
 
 # %%
 cfg_sr = load_config("sr_reds4", profile)
 pairs = truth_pairs(cfg_sr, "test")  # the embedded flow set's test pairs, also when the task trains on REDS
 max_pairs = chapter_budget("exp_ablation", profile).max_pairs  # the first pairs: a few per test clip
 teacher = load_flow_net(res["flow/teacher"]["checkpoint"])
+teacher.infer_zoom = None  # the teacher the students learned from: its weights at the zoom they trained at
 flow_eval = {"zero flow (no motion compensation)": evaluate_flow(ZeroFlow(), pairs, "lq", max_pairs=max_pairs,
                                                                  reference=teacher)}
 for row, job in flow_rows.items():
