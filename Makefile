@@ -11,13 +11,16 @@ STAMP := $(VENV)/.installed
 
 OFFLINE := _build/offline_static
 
-.PHONY: venv test book book-ci weights clean help
+.PHONY: venv test book book-ci rehearse weights clean help
 
 help:
 	@echo "make test   - set up .venv and run the whole test suite"
 	@echo "make book   - set up .venv, build the embedded data, execute every chapter (PROFILE=$(PROFILE)), build _build/html"
 	@echo "make book-ci - the same with PROFILE=ci (seconds per chapter; numbers meaningless), as the tests do"
 	@echo "make book TRAIN=1 - train whatever the shipped weights lack (stale or missing) instead of failing"
+	@echo "make rehearse - the paper path at toy size: tiny REDS/Vimeo/GOPRO/MFQEv2 trees, the paper plan at ci sizes"
+	@echo "               (trainings under torchrun, 2 gloo processes), every chapter in profile paper, the book (-W)"
+	@echo "               in _build/rehearse/"
 	@echo "make weights - retrain the whole cpu plan from scratch (resumable) and rewrite weights/ and its manifest"
 	@echo "make weights KEEP=1 - keep the shipped weights that are still current and train only the rest"
 	@echo "make clean  - remove build output (keeps .venv and the embedded data cache)"
@@ -48,6 +51,13 @@ book: $(STAMP)
 
 book-ci:
 	$(MAKE) --no-print-directory book PROFILE=ci
+
+# The rehearsal of the paper path (book/tools/rehearse.py): tiny trees of the four datasets in their real layouts,
+# the paper plan's whole job graph at each config's ci sizes (S2SVR_REHEARSAL=1) with every restoration training under
+# torchrun --nproc_per_node 2 (gloo), every chapter executed in profile paper, the book built with -W; all of it in
+# _build/rehearse/ (cached like make book; CLEAN=1 starts from nothing).
+rehearse: $(STAMP)
+	$(BIN)/python -m book.tools.rehearse $(if $(CLEAN),--clean,)
 
 # The reference weights: the whole cpu plan trained from scratch under $(WEIGHTS_RUN) (two jobs at a time; an
 # interrupted run resumes where it stopped), then exported to weights/ (fp16 safetensors, manifest, logs).
