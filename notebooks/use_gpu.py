@@ -34,12 +34,35 @@
 #
 # ```bash
 # S2SVR_DEVICE=cuda:0 python -m s2svr.experiments.plan --profile paper --train   # the whole plan, one job at a time per worker
+# python -m s2svr.experiments.plan --profile paper --train --workers 1 --nproc 8   # each restoration training on 8 GPUs
 # torchrun --nproc_per_node=8 -m s2svr train sr_reds4 --profile paper           # one job on 8 GPUs (DDP, batch 8 in total)
 # ```
 #
 # The plan runs its jobs as subprocesses (`--workers N` at a time), each on `S2SVR_DEVICE`; a single job is
 # spread over several GPUs with `torchrun`, which `s2svr train` supports (the same code path, `DistributedSampler`
-# semantics by step). Two workers on two GPUs: start two plans with `--only` on different devices.
+# semantics by step), and `--nproc N` launches every restoration training of the plan that way (rank 0 evaluates
+# and writes the result); the flow stages of Algorithm 1 run on one GPU. Two workers on two GPUs: start two plans
+# with `--only` on different devices.
+#
+# ## Rehearse it first, on a CPU
+#
+# ```bash
+# make rehearse   # python -m book.tools.rehearse; about a quarter of an hour on two CPU cores
+# ```
+#
+# Before a run of days, `make rehearse` runs this page's path end to end at toy size in a folder of its own
+# (`_build/rehearse/`): tiny trees of REDS, Vimeo-90K, GOPRO and MFQEv2 in their real layouts, made and checked by
+# the preparation scripts (`data_scripts/make_tiny.py`); the paper plan's whole job graph, preflight first, with the
+# paper configs' data paths, splits and dependencies (Table 4's controls, Vimeo-90K fine-tuned from the REDS model),
+# each job at its own config's `ci` sizes and budgets (derived from the YAML, `s2svr/experiments/rehearsal.py`); every
+# restoration training under `torchrun --nproc_per_node 2` with the gloo backend, as on two GPUs; every chapter of
+# the book executed in profile paper against those results; the book built with warnings as errors, every table
+# filled.
+#
+# It shows that the layouts, the preflight, every job and its dependencies, the distributed training and the
+# evaluation after it, and every chapter's paper-profile code run. It cannot show what only a GPU at full size shows:
+# CUDA's nondeterminism, the memory of the paper's sizes (both below), and whether the paper's budgets converge; its
+# numbers mean nothing.
 #
 # ## Resume after a pre-emption
 #
@@ -124,8 +147,9 @@ display(Markdown(
 # %% [markdown]
 # ## What a CPU cannot check
 #
-# The same code runs on CPU and GPU, and the tests run the trainer under `torchrun` with two CPU processes, so
-# the data path, DDP, checkpoints and resume are exercised without a GPU. What they cannot show:
+# The same code runs on CPU and GPU, the tests run the trainer under `torchrun` with two CPU processes and the
+# rehearsal runs the paper plan that way, so the data path, DDP, checkpoints and resume are exercised without a GPU.
+# What they cannot show:
 #
 # - **CUDA nondeterminism.** `grid_sample`'s backward (every warp of the flow and of the recurrent states) adds
 #   with atomics on CUDA, so two GPU runs differ in the last bits and drift apart; CPU runs are bit for bit
