@@ -1,6 +1,7 @@
 """Tiny trees of REDS, Vimeo-90K, GOPRO and MFQEv2 in their real layouts, made through the preparation scripts.
 
-For the rehearsal of the paper path (`make rehearse`, `book/tools/rehearse.py`): the paper configs read these trees
+For the rehearsal of the paper path (`make rehearse`, `book/tools/rehearse.py`; explained in the GPU page
+`notebooks/use_gpu.py`): the paper configs read these trees
 through their own data paths (`data/REDS`, `data/vimeo90k`, `data/GOPRO`, `data/MFQEv2` under the rehearsal's
 folder). The ground truth is a few frames of a scikit-image photograph seen by a moving camera
 (`s2svr.data.degrade.hfr_camera_path`); what a dataset does not ship is made by its own script, as for the real one:

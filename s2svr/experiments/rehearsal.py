@@ -1,5 +1,7 @@
 """The paper plan at toy size: the rehearsal of the paper path (`make rehearse`, `book/tools/rehearse.py`).
 
+Explained in the GPU page `notebooks/use_gpu.py` (section "Rehearse it first, on a CPU").
+
 With `S2SVR_REHEARSAL=1` in the environment, `s2svr.experiments.plan.jobs("paper")` returns the paper plan (same
 jobs, same dependencies, the paper configs' datasets, data paths and splits) whose every job is shrunk to its
 config's `ci` sizes and budgets. The shrink is derived from each YAML, never typed: its `profiles.ci` sections
