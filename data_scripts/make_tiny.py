@@ -1,9 +1,8 @@
 """Tiny trees of REDS, Vimeo-90K, GOPRO and MFQEv2 in their real layouts, made through the preparation scripts.
 
 For the rehearsal of the paper path (`make rehearse`, `book/tools/rehearse.py`; explained in the GPU page
-`notebooks/use_gpu.py`): the paper configs read these trees
-through their own data paths (`data/REDS`, `data/vimeo90k`, `data/GOPRO`, `data/MFQEv2` under the rehearsal's
-folder). The ground truth is a few frames of a scikit-image photograph seen by a moving camera
+`notebooks/use_gpu.py`): the paper configs read these trees through their own data paths (`data/REDS`,
+`data/vimeo90k`, `data/GOPRO`, `data/MFQEv2` under the rehearsal's folder). The ground truth is a few frames of a scikit-image photograph seen by a moving camera
 (`s2svr.data.degrade.hfr_camera_path`); what a dataset does not ship is made by its own script, as for the real one:
 the bicubic x4 LQ by `prepare_reds.py` and `prepare_vimeo.py`, the x265 QP 37 stand-in by `prepare_mfqe.py`.
 GOPRO ships its blurred frames, so they are synthesised here as GOPRO made them (`synthesize_blur`: the mean of
