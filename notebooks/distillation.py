@@ -206,7 +206,8 @@ with torch.no_grad():
 dis_by_hand = FlowConfig().w_dis * (l_dis(pyramid["flows_fw"][0], teacher_pair[0])
                                     + l_dis(pyramid["flows_bw"][0], teacher_pair[1])) / 2
 display(pd.DataFrame({"Eq. (14)": {k: float(v) for k, v in terms14.items()} | {"total": float(total14)},
-                      "Eq. (17)": {k: float(v) for k, v in terms17.items()} | {"total": float(total17)}}).T)
+                      "Eq. (17)": {k: float(v) for k, v in terms17.items()} | {"total": float(total17)}}).T
+        .style.format(precision=4, na_rep="-"))  # Eq. (14) has no dis term
 assert torch.allclose(total17 - total14, dis_by_hand, atol=1e-6)
 
 # %% [markdown]

@@ -70,7 +70,7 @@ from s2svr.bench import MEMORY_FLAT_MB, TIME_RATIO, stream_run
 from s2svr.configs import load_config
 from s2svr.configs.chapters import chapter_budget
 from s2svr.configs.schema import FLOW_ARCHS
-from s2svr.data.flow_pairs import load_flow_pairs
+from s2svr.data.flow_pairs import truth_pairs
 from s2svr.experiments.paper import (PARAMETERS, PUBLIC_CODE_PARAMETERS, TABLE1, TABLE2, TABLE3_AVERAGE,
                                      TABLE3_METHODS, TABLE4, TABLE5, TABLE5_LENGTHS)
 from s2svr.experiments.plan import TASK_CONFIGS, results
@@ -297,7 +297,7 @@ teacher_in_use = load_flow_net(flow_res["flow/teacher"]["checkpoint"]) if zoom_i
 student, nodistill = (load_flow_net(flow_res[n]["checkpoint"]) for n in ("flow/sr/student", "flow/sr/student-nodistill"))
 fl, split_pairs = {}, {}
 for split in ("heldout", "test"):
-    split_pairs[split] = pairs = load_flow_pairs(load_config("sr_reds4", profile), split)
+    split_pairs[split] = pairs = truth_pairs(load_config("sr_reds4", profile), split)  # ground-truth flow: the embedded flow set
     ev = lambda net, fr, ref=teacher: evaluate_flow(net, pairs, fr, max_pairs=max_pairs, reference=ref,  # noqa: E731
                                                     per_pair=True)
     fl[split, "zero flow"] = ev(ZeroFlow(), "lq")
