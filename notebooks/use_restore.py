@@ -299,10 +299,13 @@ assert from_yuv.shape == restored.shape
 # %% [markdown]
 # ## Large frames: tiles
 #
-# A frame is restored in tiles of `--tile` LQ pixels overlapping by `--tile-overlap`; each tile has
-# its own recurrent state and flow, and the `scale`-times larger outputs are blended with linear
-# ramps across the overlaps (`Tiler`). Memory then depends on the tile size, not the frame size.
-# Near tile borders the flow sees less context, so tiled and untiled outputs differ a little; we
+# A frame is restored in tiles of `--tile` LQ pixels overlapping by `--tile-overlap`, and the
+# `scale`-times larger outputs are blended with linear ramps across the overlaps (`Tiler`), one band of
+# tile rows at a time straight into the output frame. Each frame pair's flow is computed once on the whole
+# frame (in horizontal bands for very large frames) and cropped for each tile, as training computes it.
+# What the tiles bound is the network's working memory; what stays frame-sized is the input, the output,
+# the flows and, for the streaming layout, each tile's recurrent state (the README gives measured peaks).
+# Near tile borders the network sees less context, so tiled and untiled outputs differ a little; we
 # measure by how much.
 
 # %%
@@ -386,7 +389,7 @@ for name, args in cases.items():
 # - With the `paper` layout the restoration is a stream: each frame is written $r$ frames after it
 #   is read, and memory does not depend on the video's length. The `official` layout needs whole
 #   windows (`--chunk`, `--chunk-overlap`) and writes nothing before the first window is read.
-# - `--tile` bounds memory for large frames at a small cost near tile borders.
+# - `--tile` bounds the network's working memory for large frames at a small cost near tile borders.
 # - Bad input fails fast with one line.
 
 # %%

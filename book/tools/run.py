@@ -221,7 +221,8 @@ def run(root: Path, profile: str, only: str | None = None, force: bool = False, 
     # Chapters are independent (what two of them share, a flow bank or Table 5's scores, is computed under a file
     # lock), and each kernel uses one torch thread: `jobs` kernels at a time keep `jobs` cores busy.
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(one, i, c) for i, c in enumerate(todo, 1)]
+        order = sorted(enumerate(todo, 1), key=lambda ic: -_expected_seconds(ic[1], executed_dir))
+        futures = [pool.submit(one, i, c) for i, c in order]  # the longest first: no long chapter left for last
         errors = []
         for f in futures:
             try:
@@ -235,6 +236,16 @@ def run(root: Path, profile: str, only: str | None = None, force: bool = False, 
     if errors:
         raise errors[0]
     return [results[c.name] for c in todo]
+
+
+def _expected_seconds(chapter: Chapter, executed_dir: Path) -> float:
+    """How long `chapter` should take: its last run's seconds in this profile, else a guess from its length (a
+    chapter's source lines track its work well enough to start the long ones first)."""
+    record = executed_dir / f"{chapter.name}.run.json"
+    try:
+        return float(json.loads(record.read_text())["seconds"])
+    except (OSError, ValueError, KeyError):
+        return len(chapter.source.read_text().splitlines()) / 10
 
 
 def default_jobs() -> int:

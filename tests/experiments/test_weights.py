@@ -47,7 +47,10 @@ def test_the_book_builds_from_the_shipped_weights_without_training(shipped, tmp_
     import s2svr.experiments.runner as runner
     launched = []
     real = runner._launch
-    monkeypatch.setattr(runner, "_launch", lambda job, *a, **k: launched.append((job, a[-1])) or real(job, *a, **k))
+    def spy(job, root, progress, entry=None, *a, **k):
+        launched.append((job, entry))
+        return real(job, root, progress, entry, *a, **k)
+    monkeypatch.setattr(runner, "_launch", spy)
     res = plan.results("ci", NAMES, output_dir=tmp_path, progress=False, train=False)
     assert res["flow/teacher"]["shipped"] == "flow/teacher"  # adopted, not launched
     assert [(j.arch, entry["name"]) for j, entry in launched] == [("single_frame", "sr/single_frame")]
