@@ -24,6 +24,7 @@ restored; what is frame-sized is the window of LQ frames and its uint8 outputs.
 from __future__ import annotations
 
 import math
+import sys
 from collections import deque
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -257,6 +258,17 @@ def flow_bands(model, h: int, w: int) -> tuple[list[tuple[int, int, int, int]], 
     margin = math.ceil(FLOW_BAND_MARGIN / z)
     keep = max(int(FLOW_MAX_PIXELS / (z * z * w)) - 2 * margin, math.ceil(64 / z))
     return [(max(0, k - margin), min(h, k + keep + margin), k, min(h, k + keep)) for k in range(0, h, keep)], z
+
+
+def flow_notice(model, h: int, w: int) -> str | None:
+    """One line for a user whose `h x w` frames make the flow net run in bands (slow: every band is a full PWC-Lite
+    call at the training zoom); None when it sees whole frames."""
+    bands, zoom = flow_bands(model, h, w)
+    if len(bands) < 2:
+        return None
+    return (f"note: the flow net sees {w}x{h} frames at zoom {zoom:g} ({w * zoom:.0f}x{h * zoom:.0f}), in "
+            f"{len(bands)} bands per frame pair; --flow-zoom 1 or --flow-max-side 1024 is much faster "
+            "(the study chapter measures what a lower zoom costs)")
 
 
 def _flow_pair(model, prev: torch.Tensor, cur: torch.Tensor, zoom: float | None):
@@ -517,6 +529,9 @@ def restore_video(model, input_path, output_path, device="cpu", tile: int | None
     if Path(output_path).suffix.lower() == ".yuv" and (out_w % 2 or out_h % 2):
         raise VideoIOError(output_path, f"the restored frames are {out_w}x{out_h}; YUV 4:2:0 needs even sizes "
                                         "(write .mp4 or a PNG folder instead)")
+    notice = flow_notice(model, info["height"], info["width"])
+    if progress and notice:
+        print(notice, file=sys.stderr)
     n = info["num_frames"] or None
     if max_frames is not None:
         n = min(n or max_frames, max_frames)

@@ -214,3 +214,15 @@ def test_x4_of_1080p_in_tiles_of_128_fits_6_gib_and_the_estimate_is_honest(tmp_p
     assert res["shapes"] == [[4320, 7680, 3]] * 2
     assert res["grown"] <= res["estimate"] <= 2 * res["grown"], res  # the allocator's slack varies: 0.95-1.42 GiB seen
     assert str(tmp_path / "in") in res["refused"] and "GiB" in res["refused"] and not (tmp_path / "out").exists()
+
+
+def test_a_frame_the_flow_net_sees_in_bands_gets_a_notice(monkeypatch):
+    from s2svr.configs import load_config
+    from s2svr.models import build_model
+    model = build_model(load_config("sr_reds4", "ci").model).eval()
+    assert R.flow_notice(model, 30, 30) is None  # whole frames: nothing to say
+    monkeypatch.setattr(R, "FLOW_MAX_PIXELS", 100 * 30)
+    note = R.flow_notice(model, 300, 30)
+    n = len(R.flow_bands(model, 300, 30)[0])
+    assert n > 1 and note.startswith("note: the flow net sees 30x300 frames") and f"{n} bands" in note
+    assert "\n" not in note and "--flow-zoom" in note
