@@ -80,7 +80,7 @@ from s2svr.flow.standins import ZeroFlow
 from s2svr.losses import FlowLoss
 from s2svr.losses.distillation import distillation_loss
 from s2svr.report import show_source, start_chapter
-from s2svr.report.figures import grid_jpeg, image_slider, plot_grid
+from s2svr.report.figures import grid_jpeg, image_slider, plot_grid, step_axes
 from s2svr.flow.memo import FlowMemo
 from s2svr.report.flow_figures import distillation_verdict, flow_figure_rows, pair_flow, paired_flows
 from s2svr.report.runs import measured_label
@@ -758,10 +758,7 @@ axes[0].set_title("teachers (HQ frames)", fontsize=9)
 axes[1].set_title("students (LQ frames, EPE in HQ px)", fontsize=9)
 axes[2].set_title("training pixels passing the forward-backward check", fontsize=9)
 axes[2].set_ylim(-0.05, 1.05)
-for ax in axes:
-    ax.set_xlabel("step")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+step_axes(axes)
 fig.tight_layout()
 plt.show()
 end = {row: curves[row]["epe_all"].iloc[-1] for row in teachers if row in curves}

@@ -67,6 +67,15 @@ def peak_rss_of(cmd, env=None) -> tuple:
         return usage.ru_maxrss / 1024, time.perf_counter() - t0, os.waitstatus_to_exitcode(status)
 
 
+def write_text_atomic(path, text: str) -> None:
+    """Write `text` to `path` whole or not at all: into `path`.tmp, then renamed over it (readers never see half)."""
+    from pathlib import Path
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
 def lock_file(f) -> None:
     """Take an exclusive lock on the open file `f` (POSIX `flock`), waiting while another process holds it; released
     when `f` is closed. Where there are no POSIX locks (Windows) it returns at once: two processes may then do the

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from ..reference import MANIFEST, manifest, weights_dir
+from ..utils import write_text_atomic
 from .jobs import job_hash, key
 from .plan import jobs as plan_jobs
 from .study import ordered_jobs, root as study_root
@@ -67,9 +68,7 @@ def rekey_manifest(jobs: dict, dest: Path | None = None, dry_run: bool = False) 
         entry["key"] = new
     if changed and not dry_run:
         doc["rekeyed"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        tmp = dest / (MANIFEST + ".tmp")
-        tmp.write_text(json.dumps(doc, indent=1))
-        tmp.replace(dest / MANIFEST)
+        write_text_atomic(dest / MANIFEST, json.dumps(doc, indent=1))
     return changed, problems
 
 
@@ -95,9 +94,7 @@ def _repoint(d: Path, old_name: str) -> None:
     for name in ("result.json", "job.json"):
         p = d / name
         if p.is_file() and old_name in (text := p.read_text()):
-            tmp = p.with_name(name + ".tmp")
-            tmp.write_text(text.replace(old_name, d.name))
-            tmp.replace(p)
+            write_text_atomic(p, text.replace(old_name, d.name))
 
 
 def main(argv=None) -> int:

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from ..reference import MANIFEST, ReferenceError, git_commit, manifest, sha256_file, shipped_entry, weights_dir
+from ..utils import write_text_atomic
 from .jobs import key
 
 FORMAT = "s2svr-weights-v1"
@@ -149,9 +150,7 @@ def export(profile: str = "cpu", output_dir="outputs", dest=None, names=None) ->
         entries[name] = entry
         by_key[entry["key"]] = name
     doc = {"format": FORMAT, "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "entries": entries}
-    tmp = dest / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=1))
-    tmp.replace(dest / MANIFEST)
+    write_text_atomic(dest / MANIFEST, json.dumps(doc, indent=1))
     return dest / MANIFEST
 
 

@@ -33,6 +33,14 @@ def plot_row(panels: Sequence[tuple], height: float = 3.4, cmap: str = "magma", 
     return plot_grid([panels], height=height, cmap=cmap, width=width, show=show)
 
 
+def step_axes(axes) -> None:
+    """Finish panels of curves over training steps alike: x labelled 'step', a light grid, a small legend."""
+    for ax in axes:
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+
+
 def to_jpeg(img, quality: int = 85) -> bytes:
     """JPEG bytes of an image accepted by :func:`to_numpy_image` (single channel as grey)."""
     from PIL import Image

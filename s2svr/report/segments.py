@@ -27,7 +27,7 @@ import torch
 from .. import metrics
 from ..train.evaluate import metric_convention, restore_frames, to_tensor, to_uint8
 from ..flow.memo import FlowMemo
-from ..utils import lock_file
+from ..utils import lock_file, write_text_atomic
 from .runs import model_from_result
 
 
@@ -165,9 +165,7 @@ def _segment_rows(results: dict, lengths, frames, path: Path | None) -> list[dic
         rows += [{"method": method, **row}
                  for row in segment_frame_psnr(model, clips, cfg, lengths, whole=whole, flow_cache=flow_cache)]
     if path is not None:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(rows))
-        tmp.replace(path)
+        write_text_atomic(path, json.dumps(rows))
     return rows
 
 

@@ -110,6 +110,8 @@ def plot_training(results: Mapping[str, dict], labels: Mapping[str, str] | None 
     """Training loss (left) and validation PSNR (right) against steps, one colour per run."""
     import matplotlib.pyplot as plt
     import pandas as pd
+
+    from .figures import step_axes
     fig, axes = plt.subplots(1, 2, figsize=(13, 3.6))
     for i, (name, r) in enumerate(results.items()):
         label = (labels or {}).get(name, name)
@@ -126,10 +128,7 @@ def plot_training(results: Mapping[str, dict], labels: Mapping[str, str] | None 
     axes[0].set_title("training loss (Charbonnier, running mean of 5 logs)", fontsize=9)
     axes[0].set_yscale("log")
     axes[1].set_title("validation PSNR (dB) (the validation clips; the test clips for runs without them)", fontsize=9)
-    for ax in axes:
-        ax.set_xlabel("step")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+    step_axes(axes)
     fig.tight_layout()
     plt.show()
 

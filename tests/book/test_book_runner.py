@@ -29,18 +29,18 @@ print(f"profile={profile} seed={seed} output_dir={output_dir}")
 '''
 
 
+def write_toc(root: Path, *names: str) -> None:
+    """A `_toc.yml` of one part holding `chapters/NAME` for each name, in that order."""
+    entries = "".join(f"      - file: chapters/{n}\n" for n in names)
+    (root / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nparts:\n  - caption: Part\n    chapters:\n"
+                                   + entries)
+
+
 def make_book(root: Path, body: str = "x = 1", name: str = "tiny") -> Path:
     (root / "notebooks").mkdir(parents=True, exist_ok=True)
     (root / "book").mkdir(exist_ok=True)
     (root / "book" / "intro.md").write_text("# Intro\n")
-    (root / "_toc.yml").write_text(textwrap.dedent(f"""\
-        format: jb-book
-        root: book/intro
-        parts:
-          - caption: Part
-            chapters:
-              - file: chapters/{name}
-        """))
+    write_toc(root, name)
     src = root / "notebooks" / f"{name}.py"
     src.write_text(CHAPTER.replace("{body}", body))
     return src
@@ -145,15 +145,7 @@ def test_two_chapters_run_at_once_and_report_in_toc_order(tmp_path):
         ''')
     for me, other in (("a", "b"), ("b", "a")):
         make_book(tmp_path, body=body.replace("{me}", me).replace("{other}", other), name=me)
-    (tmp_path / "_toc.yml").write_text(textwrap.dedent("""\
-        format: jb-book
-        root: book/intro
-        parts:
-          - caption: Part
-            chapters:
-              - file: chapters/a
-              - file: chapters/b
-        """))
+    write_toc(tmp_path, "a", "b")
     results = run(tmp_path, "ci", log=lambda *_: None, jobs=2)
     assert [(r.name, r.cached) for r in results] == [("a", False), ("b", False)]
 
@@ -161,15 +153,6 @@ def test_two_chapters_run_at_once_and_report_in_toc_order(tmp_path):
 def test_a_failure_is_reported_not_the_chapters_it_cancelled(tmp_path):
     for name, body in (("a", 'raise ValueError("a broke")'), ("b", "x = 1"), ("c", "x = 2")):
         make_book(tmp_path, body=body, name=name)
-    (tmp_path / "_toc.yml").write_text(textwrap.dedent("""\
-        format: jb-book
-        root: book/intro
-        parts:
-          - caption: Part
-            chapters:
-              - file: chapters/a
-              - file: chapters/b
-              - file: chapters/c
-        """))
+    write_toc(tmp_path, "a", "b", "c")
     with pytest.raises(ChapterError, match="FAILED a: .*ValueError: a broke"):  # not concurrent's CancelledError
         run(tmp_path, "ci", log=lambda *_: None, jobs=1)
