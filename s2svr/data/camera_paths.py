@@ -23,19 +23,57 @@ SPEED = (1.0, 6.0)   # main swing's peak speed, HQ pixels per frame: 0.25-1.5 LQ
 
 
 @lru_cache(maxsize=None)
-def _sr_clip(k: int) -> tuple[np.ndarray, np.ndarray]:
+def sr_clip(name: str, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(LQ, GT, maps) of photograph `name` under the camera path of `seed`: x4 bicubic LQ `(T, 64, 64, 3)`, GT
+    `(T, 256, 256, 3)`, and the path's affine maps `(T, 2, 3)` from GT pixels to the photograph's
+    (`s2svr.data.synthetic_flow.CameraPath.matrices`), from which :func:`exact_lq_flows` gives the true motion."""
     from .degrade import bicubic_x4
-    from .embedded_recipe import TRAIN_PHOTOS, photo
+    from .embedded_recipe import photo
     from .synthetic_flow import CameraPath, render_affine
-    name = TRAIN_PHOTOS[k % len(TRAIN_PHOTOS)]
     img = photo(name)
     if min(img.shape[:2]) < HQ_SIZE + 64:
         from .degrade import imresize
         img = imresize(img, (HQ_SIZE + 64) / min(img.shape[:2]) * 1.01)
     path = CameraPath.random(num_frames=FRAMES, src_size=img.shape[:2], out_size=(HQ_SIZE, HQ_SIZE),
-                             seed=1000 + k, speed=SPEED, shake=0.5)
-    gt = render_affine(img, path.matrices(np.arange(FRAMES, dtype=np.float64)), (HQ_SIZE, HQ_SIZE))
-    return bicubic_x4(gt), gt
+                             seed=seed, speed=SPEED, shake=0.5)
+    mats = path.matrices(np.arange(FRAMES, dtype=np.float64))
+    gt = render_affine(img, mats, (HQ_SIZE, HQ_SIZE))
+    return bicubic_x4(gt), gt, mats
+
+
+def _sr_clip(k: int) -> tuple[np.ndarray, np.ndarray]:
+    from .embedded_recipe import TRAIN_PHOTOS
+    lq, gt, _ = sr_clip(TRAIN_PHOTOS[k % len(TRAIN_PHOTOS)], 1000 + k)
+    return lq, gt
+
+
+def exact_lq_flows(mats: np.ndarray, lq_size: tuple, scale: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """The true flows between adjacent LQ frames of a camera-path clip, `(fw, bw)` each `(T-1, 2, h, w)` float32 in
+    LQ pixels, named as `s2svr.train.flow_bank.FlowBank` names them: fw[i] = F(x_i, x_{i+1}) (where frame i's pixel
+    is found in frame i+1), bw[i] = F(x_{i+1}, x_i).
+
+    MATLAB-style downscaling puts LQ pixel l's centre at GT coordinate `scale * l + (scale - 1) / 2`; a GT point p of
+    frame i shows the photograph at `M_i p`, found in frame j at `M_j^-1 M_i p`. Exact up to the renderer's
+    interpolation: the scene is one plane."""
+    from .synthetic_flow import apply_affine, pixel_grid
+    h, w = lq_size
+    off = (scale - 1) / 2.0
+    p_lq = pixel_grid(h, w)                                                     # (h, w, 2)
+    p_gt = p_lq * scale + off
+
+    def inverse(m):  # (2, 3) affine -> its inverse
+        a = np.linalg.inv(m[:, :2])
+        return np.concatenate([a, -a @ m[:, 2:]], 1)
+
+    def flow(i, j):
+        src = apply_affine(mats[i:i + 1], p_gt)                                 # (1, h, w, 2) in the photograph
+        q_gt = apply_affine(inverse(mats[j])[None], src[0])[0]                  # (h, w, 2) in frame j's GT pixels
+        return ((q_gt - off) / scale - p_lq).transpose(2, 0, 1).astype(np.float32)
+
+    n = len(mats)
+    fw = np.stack([flow(i, i + 1) for i in range(n - 1)]) if n > 1 else np.zeros((0, 2, h, w), np.float32)
+    bw = np.stack([flow(i + 1, i) for i in range(n - 1)]) if n > 1 else np.zeros((0, 2, h, w), np.float32)
+    return fw, bw
 
 
 def extra_train_sequences(kind: str, task: str) -> list[VideoSequence]:

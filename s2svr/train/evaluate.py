@@ -69,16 +69,16 @@ def _frames(seq: VideoSequence, n: int, mode: str):
 
 def evaluate_sequences(model, sequences: Sequence[VideoSequence], cfg: ExperimentConfig, device="cpu",
                        progress: bool = True, save_dir: str | Path | None = None,
-                       flow_cache: str | Path | None = None) -> dict:
+                       flow_cache: str | Path | None = None, bank=None) -> dict:
     """Per-sequence and mean metrics: {'per_sequence': {name: {...}}, 'mean': {...}, 'convention': {...}}.
 
     `flow_cache`: a folder where the model's flows of these sequences are kept (`FlowBank.cached`), so that
     evaluating models that share a flow net, or one model again, runs the flow net once (default: not kept).
+    `bank`: the sequences' flows given instead (a `FlowBank`; the alignment oracle's true motion).
     """
     conv = metric_convention(cfg)
     mode = "y" if cfg.model.in_channels == 1 else "rgb"
-    bank = None
-    if flow_cache is not None and getattr(model, "flow", None) is not None:
+    if bank is None and flow_cache is not None and getattr(model, "flow", None) is not None:
         from .flow_bank import FlowBank
         bank = FlowBank.cached(model.flow, sequences, mode, getattr(model, "flow_size", None), device=device,
                                cache_dir=flow_cache, max_frames=cfg.data.test_frames)

@@ -17,7 +17,7 @@ PAST, FUTURE = 4, 2  # window frames before / after the scored frame (the paper 
 
 
 def neighbour_gain(model, sequences, mode: str = "rgb", num_frames: int | None = 40, stride: int = 4,
-                   convention=None, flow_cache=None) -> dict:
+                   convention=None, flow_cache=None, bank=None) -> dict:
     """PSNR of frame c restored from its real window minus from a still window of frame c.
 
     Args:
@@ -29,6 +29,8 @@ def neighbour_gain(model, sequences, mode: str = "rgb", num_frames: int | None =
         flow_cache: for a model with a flow net, a folder of flow banks (`s2svr.train.flow_bank.FlowBank.cached`):
             a real window's flows are then those of its sequence (computed once, shared with the evaluation that
             uses the same folder), and a still window's flow is computed once for its one pair (x_c, x_c).
+        bank: the sequences' flows given instead (a `FlowBank`, e.g. the true motion of camera-path clips); a still
+            window then gets zero flow, its true motion.
     Returns:
         {'real', 'still' (mean PSNR, dB), 'gain' (mean of the per-window differences), 'wins' (windows where the
         real one is better), 'windows', 'per_window' (list of (sequence, c, real, still))}.
@@ -41,8 +43,8 @@ def neighbour_gain(model, sequences, mode: str = "rgb", num_frames: int | None =
     conv = convention or {}
     test_y, crop = bool(conv.get("test_y")), int(conv.get("crop_border", 0))
     flow_net = getattr(model, "flow", None)
-    bank = None
-    if flow_net is not None and flow_cache is not None:
+    given = bank is not None
+    if not given and flow_net is not None and flow_cache is not None:
         from .flow_bank import FlowBank
         bank = FlowBank.cached(flow_net, sequences, mode, getattr(model, "flow_size", None),
                                cache_dir=flow_cache, max_frames=num_frames)
@@ -60,9 +62,13 @@ def neighbour_gain(model, sequences, mode: str = "rgb", num_frames: int | None =
             real_flows = still_flows = None
             if bank is not None:
                 real_flows = (bank.fw[k][c - PAST:c + FUTURE], bank.bw[k][c - PAST:c + FUTURE])
-                with torch.no_grad():  # every pair of a still window is (x_c, x_c): one flow serves all of them
-                    f, b = estimate_flow_pair(flow_net, lq[c:c + 1], lq[c:c + 1], getattr(model, "flow_size", None))
-                still_flows = (f.expand(span, -1, -1, -1), b.expand(span, -1, -1, -1))
+                if given:
+                    zero = np.zeros((span,) + bank.fw[k].shape[1:], np.float32)
+                    still_flows = (zero, zero)
+                else:
+                    with torch.no_grad():  # every pair of a still window is (x_c, x_c): one flow serves all of them
+                        f, b = estimate_flow_pair(flow_net, lq[c:c + 1], lq[c:c + 1], getattr(model, "flow_size", None))
+                    still_flows = (f.expand(span, -1, -1, -1), b.expand(span, -1, -1, -1))
             real = restore_frames(model, window, flows=real_flows)[PAST]
             still_out = restore_frames(model, still, flows=still_flows)[PAST]
             rows.append((seq.name, c, score(real, gt[c]), score(still_out, gt[c])))

@@ -108,7 +108,7 @@ def load_flow_init(model, path: str) -> None:
 
 def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None, resume: bool = True,
           max_steps: int | None = None, progress: bool = True, num_workers: int | None = None,
-          flow_cache: str | Path | None = None) -> TrainResult:
+          flow_cache: str | Path | None = None, sequences=None, flows=None, val_sequences=None) -> TrainResult:
     """Train `cfg` into `out_dir` (checkpoints `last.pt`, `log.csv`, `val.csv`).
 
     Args:
@@ -116,6 +116,10 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
         max_steps: stop after this many steps in this call (for tests; the schedule still spans `cfg.train.iters`).
         flow_cache: where a frozen flow net's flows are kept (`FlowBank.cached`; runs on the same flow net share
             them). Default `out_dir/flow_cache`, so that each validation does not run the flow net again.
+        sequences, flows: train on these `VideoSequence`s instead of the config's training split, and with these
+            precomputed flows (a `FlowBank` of them) instead of the flow net's (the alignment oracle,
+            `s2svr.experiments.alignment`).
+        val_sequences: validate on these instead of the config's validation clips ([]: never).
     """
     info = init_distributed(device)
     out_dir = Path(out_dir)
@@ -156,9 +160,9 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
         ddp = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[info.device.index] if info.device.type == "cuda" else None)
 
-    train_seqs = build_train_sequences(cfg)
-    bank = None
-    if frozen and cfg.train.precompute_flow:  # the frozen flow net once per sequence, not once per step
+    train_seqs = build_train_sequences(cfg) if sequences is None else list(sequences)
+    bank = flows
+    if bank is None and frozen and cfg.train.precompute_flow:  # the frozen flow net once per sequence, not once per step
         bank = FlowBank.cached(model.flow, train_seqs, data_mode(cfg), cfg.model.flow_size, device=info.device,
                                cache_dir=flow_cache)
     # validations see the same frozen flows every time: computed once (the default test set is the real footage,
@@ -178,7 +182,8 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
     batches = iter(loader)  # draws the loader's seed, as the uninterrupted run did before its first step
     if saved_rng is not None:
         set_rng_state(saved_rng)
-    val_seqs = build_val_sequences(cfg) if info.is_main else []  # data.val_clips, else the test clips
+    val_seqs = [] if not info.is_main else build_val_sequences(cfg) if val_sequences is None else list(val_sequences)
+    # (data.val_clips, else the test clips)
     amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.train.amp or "")
     scaler = torch.amp.GradScaler(info.device.type, enabled=amp_dtype is torch.float16)
 

@@ -1,0 +1,88 @@
+"""The alignment oracle (`s2svr.experiments.alignment`): exact flows of camera-path clips, the smooth error added
+to them, and a training on given sequences and flows."""
+import numpy as np
+import pytest
+import torch
+
+from s2svr.data.camera_paths import exact_lq_flows, sr_clip
+from s2svr.experiments import alignment as A
+from s2svr.flow.warp import flow_warp
+
+
+def _warp_errors(lq, fw, bw, border=4):
+    x = torch.from_numpy(np.ascontiguousarray(lq)).permute(0, 3, 1, 2).float() / 255
+    c = slice(border, -border)
+
+    def l1(a, b):
+        return float((a - b)[..., c, c].abs().mean())
+    return (l1(flow_warp(x[1:], torch.from_numpy(fw)), x[:-1]), l1(flow_warp(x[:-1], torch.from_numpy(bw)), x[1:]),
+            l1(x[1:], x[:-1]))
+
+
+def test_exact_flows_align_the_lq_frames_and_their_negation_does_not():
+    lq, gt, mats = sr_clip("coffee", 1001)
+    fw, bw = exact_lq_flows(mats, lq.shape[1:3])
+    assert fw.shape == bw.shape == (len(lq) - 1, 2) + lq.shape[1:3]
+    e_fw, e_bw, e_zero = _warp_errors(lq, fw, bw)
+    assert e_fw < 0.35 * e_zero and e_bw < 0.35 * e_zero   # measured: 0.008 against 0.036
+    e_neg, _, _ = _warp_errors(lq, -fw, bw)
+    assert e_neg > e_zero                                   # a flow of the wrong sign misaligns
+    # fw and bw are inverse maps: going there and back lands where it started (the camera moves < 2 px a frame)
+    back = flow_warp(torch.from_numpy(bw[:1]), torch.from_numpy(fw[:1]))
+    assert float((fw[0] + back[0].numpy())[:, 4:-4, 4:-4].__abs__().max()) < 1e-2
+
+
+def test_exact_flows_match_the_gt_grid_at_scale_one():
+    lq, gt, mats = sr_clip("coffee", 1001)
+    fw_lq, _ = exact_lq_flows(mats, lq.shape[1:3])
+    fw_gt, _ = exact_lq_flows(mats, gt.shape[1:3], scale=1)
+    # LQ pixel l sits at GT 4 l + 1.5: the LQ flow there is the GT flow / 4
+    assert np.allclose(fw_lq[:, :, 2, 3], fw_gt[:, :, 4 * 2 + 1, 4 * 3 + 1] / 4, atol=0.02)
+
+
+def test_the_flow_error_is_smooth_repeatable_and_of_its_size():
+    e = A.flow_error((64, 64), 0.25, [1, 2, 3, 0])
+    assert np.array_equal(e, A.flow_error((64, 64), 0.25, [1, 2, 3, 0]))
+    assert not np.array_equal(e, A.flow_error((64, 64), 0.25, [1, 2, 3, 1]))
+    assert np.abs(np.diff(e, axis=-1)).max() < 0.1          # smooth: no pixel-to-pixel jumps
+    many = np.stack([A.flow_error((8, 8), 0.25, [k]) for k in range(200)])
+    assert 0.15 < many.std() < 0.3
+    assert not A.flow_error((8, 8), 0.0, [0]).any()
+
+
+def test_epe_of_the_truth_is_zero_and_of_zero_flow_is_the_motion():
+    flows = [(np.ones((2, 2, 4, 4), np.float32), -np.ones((2, 2, 4, 4), np.float32))]
+    assert A.epe(A.bank_of(flows), flows) == 0.0
+    zero = A.bank_of([(np.zeros_like(f), np.zeros_like(b)) for f, b in flows])
+    assert A.epe(zero, flows) == pytest.approx(np.sqrt(2))
+    assert 0 < A.epe(A.bank_of(flows, 0.5, seed=1), flows) < 1.5
+
+
+def test_split_keeps_the_validation_photograph_out_of_training():
+    train, _ = A._clips("train")
+    val, val_flows = A._clips("val")
+    assert not any(A.VAL_PHOTO in s.name for s in train)
+    assert all(A.VAL_PHOTO in s.name for s in val) and len(val) == len(A.VAL_SEEDS) == len(val_flows)
+
+
+def test_training_uses_the_given_sequences_and_flows(tiny_config, tmp_path, monkeypatch):
+    """`train(sequences=, flows=)`: the given flows reach the model, the config's training split is not read."""
+    from s2svr.configs import load_config
+    from s2svr.train import trainer as trainer_mod
+    from s2svr.train.flow_bank import FlowBank
+    cfg = load_config(tiny_config, "ci", overrides={"model": {"arch": "basicvsr"}, "train": {"iters": 2}})
+    val, val_flows = A._clips("val")
+    seqs, flows = val[:1], val_flows[:1]
+    monkeypatch.setattr(trainer_mod, "build_train_sequences", lambda cfg: pytest.fail("read the config's split"))
+    seen = []
+    real = FlowBank.clip
+
+    def spy(self, k, idx):
+        out = real(self, k, idx)
+        seen.append(out)
+        return out
+    monkeypatch.setattr(FlowBank, "clip", spy)
+    res = trainer_mod.train(cfg, tmp_path / "run", progress=False, sequences=seqs, flows=A.bank_of(flows),
+                            val_sequences=[])
+    assert res.step == 2 and res.last_val is None and seen
+    assert any(np.abs(fw).max() > 0.1 for fw, _ in seen)   # the camera's motion, not a zero flow
