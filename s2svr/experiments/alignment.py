@@ -194,7 +194,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m s2svr.experiments.alignment", description=__doc__.split("\n\n")[0])
     ap.add_argument("command", choices=["run", "collect", "list"])
     ap.add_argument("--output-dir", default="outputs")
-    ap.add_argument("--only", nargs="*", help="run only these (indices into the list)", type=int)
+    ap.add_argument("--only", nargs="*", type=int, help="run only these, in this order (indices of `list`)")
     args = ap.parse_args(argv)
     if args.command == "list":
         for i, r in enumerate(RUNS):
@@ -204,10 +204,8 @@ def main(argv=None) -> int:
     if args.command == "run":
         import torch
         torch.set_num_threads(1)
-        for i, r in enumerate(RUNS):
-            if args.only is None or i in args.only:
-                res = train_one(r, args.output_dir)
-                print(json.dumps(res), flush=True)
+        for i in (range(len(RUNS)) if args.only is None else args.only):
+            print(json.dumps(train_one(RUNS[i], args.output_dir)), flush=True)
     print(collect(args.output_dir))
     return 0
 
