@@ -111,6 +111,40 @@ for task, df in studies.items():
     study_figure(df, f"{task}: one factor at a time, validation clips (cpu profile runs, shipped CSV)")
 
 # %% [markdown]
+# (alignment-oracle)=
+# ## How accurate must the flow be?
+#
+# Real clips cannot say whether the flow is the bottleneck: their true motion is unknown. Camera-path clips
+# can. A still photograph seen by a camera on a smooth random path has a motion known exactly, so its LQ
+# flow can be computed, not estimated (`s2svr/data/camera_paths.py`, `exact_lq_flows`). The alignment oracle
+# (`s2svr/experiments/alignment.py`) trains the BasicVSR-style network at the study's SR budget on such
+# clips, in three ways:
+#
+# - with the **true flow**;
+# - with the true flow plus a smooth error of standard deviation $\sigma$ LQ pixels;
+# - with the **SR student's flow**, the one every restorer of this book uses.
+#
+# Beside it trains the single-frame network, and S2SVR with the true flow and with the student's. Training
+# uses two camera paths of each training photograph except the last. Validation uses four paths of that last
+# photograph, which no run trains on. The x-axis is each flow's end-point error against the truth on the
+# validation clips. The dashed line is the error of zero flow, which is the camera's mean motion.
+
+# %%
+from s2svr.experiments.alignment import VAL_PHOTO
+from s2svr.report.study import alignment_figure, alignment_summary, load_alignment
+
+oracle = load_alignment()
+if oracle.empty:
+    display(Markdown("No alignment-oracle run shipped yet (`python -m s2svr.experiments.alignment run`)."))
+else:
+    display(oracle[["run", "epe", "val", "margin", "neighbour_gain", "neighbour_wins", "neighbour_windows",
+                    "seconds_per_step"]].style.hide(axis="index").format(precision=3, na_rep="-"))
+    alignment_figure(oracle, f"SR on camera-path clips of '{VAL_PHOTO}' (validation; cpu-profile budget)")
+
+
+display(Markdown(alignment_summary(oracle)))
+
+# %% [markdown]
 # ## What the flow net costs in use
 #
 # The SR restorers' PWC-Lite was trained at zoom 8 (`flow.lq_zoom`: the LQ frames enlarged 8 times, the

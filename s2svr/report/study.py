@@ -127,3 +127,72 @@ def use_figure(df: pd.DataFrame, title: str = ""):
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def load_alignment() -> pd.DataFrame:
+    """The alignment oracle's shipped rows (`python -m s2svr.experiments.alignment`), with each run's margin over
+    the single-frame run; empty when none is shipped."""
+    from ..experiments.alignment import csv_path
+    path = csv_path()
+    if not path.is_file() or path.stat().st_size < 10:
+        return pd.DataFrame()
+    df = pd.read_csv(path)
+    single = df.loc[df["arch"] == "single_frame", "val"]
+    df["margin"] = df["val"] - single.iloc[0] if len(single) else float("nan")
+    return df
+
+
+def alignment_figure(df: pd.DataFrame, title: str = ""):
+    """Neighbour gain and margin over single-frame against the flow's end-point error on the validation clips:
+    the true flow plus an error of growing size (a line per network), the SR student's flow as a marked point,
+    and zero flow's error (the camera's mean motion) as a vertical line."""
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for arch, marker in (("basicvsr", "o"), ("s2svr", "s")):
+        sub = df[df["arch"] == arch]
+        truth = sub[sub["flow"] == "truth"].sort_values("epe")
+        student = sub[sub["flow"] == "student"]
+        for ax, col in zip(axes, ("neighbour_gain", "margin")):
+            if len(truth):
+                ax.plot(truth["epe"], truth[col], marker + "-", label=f"{ARCH_LABELS[arch]}, true flow + error")
+            if len(student):
+                ax.plot(student["epe"], student[col], marker, ms=11, mfc="none", mew=2,
+                        label=f"{ARCH_LABELS[arch]}, the SR student's flow")
+    zero = df["epe_zero"].dropna()
+    for ax, name in zip(axes, ("neighbour gain (dB)", "margin over single-frame (dB)")):
+        if len(zero):
+            ax.axvline(zero.iloc[0], color="grey", ls="--", lw=0.8, label="error of zero flow (the motion)")
+        ax.axhline(0, color="k", lw=0.5)
+        ax.set(xlabel="flow end-point error on the validation clips (LQ px)", ylabel=name)
+        ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def alignment_summary(df: pd.DataFrame) -> str:
+    """What the alignment oracle says, in words computed from its rows (Markdown; empty when there are none)."""
+    if df.empty:
+        return ""
+    def row(arch, flow, sigma=None):
+        r = df[(df["arch"] == arch) & (df["flow"] == flow)]
+        if sigma is not None:
+            r = r[r["sigma"].astype(float) == sigma]
+        return r.iloc[0] if len(r) else None
+    out = []
+    for arch in ("basicvsr", "s2svr"):
+        t, s = row(arch, "truth", 0.0), row(arch, "student")
+        name = {"basicvsr": "The BasicVSR-style network", "s2svr": "S2SVR"}[arch]
+        if t is not None:
+            out.append(f"{name} with the **true flow** gains {t['neighbour_gain']:+.3f} dB from its neighbours and "
+                       f"ends {t['margin']:+.3f} dB from the single-frame network.")
+        if s is not None:
+            out.append(f"With the **student's flow** (end-point error {s['epe']:.3f} px, against {s['epe_zero']:.3f} px "
+                       f"for zero flow) it gains {s['neighbour_gain']:+.3f} dB and ends {s['margin']:+.3f} dB from the "
+                       "single-frame network.")
+    noisy = df[(df["arch"] == "basicvsr") & (df["flow"] == "truth")].sort_values("epe")
+    if len(noisy) > 1:
+        out.append("Along the error curve the BasicVSR-style network's neighbour gain goes "
+                   + ", ".join(f"{g:+.3f} dB at {e:.2f} px" for e, g in zip(noisy["epe"], noisy["neighbour_gain"]))
+                   + ".")
+    return " ".join(out)

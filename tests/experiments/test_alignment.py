@@ -86,3 +86,30 @@ def test_training_uses_the_given_sequences_and_flows(tiny_config, tmp_path, monk
                             val_sequences=[])
     assert res.step == 2 and res.last_val is None and seen
     assert any(np.abs(fw).max() > 0.1 for fw, _ in seen)   # the camera's motion, not a zero flow
+
+
+def test_the_report_reads_the_csv_draws_and_says_what_it_measured(tmp_path, monkeypatch):
+    import matplotlib
+    matplotlib.use("Agg")
+    from s2svr.report import study as R
+    rows = [dict(run="single-frame", arch="single_frame", flow="", sigma="", val=25.0, neighbour_gain=0.0, epe=""),
+            dict(run="t0", arch="basicvsr", flow="truth", sigma=0.0, val=25.5, neighbour_gain=0.4, epe=0.0),
+            dict(run="t1", arch="basicvsr", flow="truth", sigma=0.25, val=25.2, neighbour_gain=0.1, epe=0.2),
+            dict(run="st", arch="basicvsr", flow="student", sigma="", val=25.1, neighbour_gain=0.05, epe=0.1)]
+    path = tmp_path / "alignment.csv"
+    with open(path, "w", newline="") as f:
+        import csv
+        w = csv.DictWriter(f, fieldnames=A.COLUMNS)
+        w.writeheader()
+        for r in rows:
+            w.writerow({**{k: "" for k in A.COLUMNS}, **r, "epe_zero": 0.6})
+    monkeypatch.setattr(A, "csv_path", lambda: path)
+    df = R.load_alignment()
+    assert list(df["margin"].round(3)) == [0.0, 0.5, 0.2, 0.1]
+    text = R.alignment_summary(df)
+    assert "true flow** gains +0.400 dB" in text and "+0.500 dB from the single-frame" in text
+    assert "error 0.100 px, against 0.600 px" in text and "+0.400 dB at 0.00 px, +0.100 dB at 0.20 px" in text
+    fig = R.alignment_figure(df)
+    assert len(fig.axes) == 2 and len(fig.axes[0].lines) >= 3
+    monkeypatch.setattr(A, "csv_path", lambda: tmp_path / "none.csv")
+    assert R.load_alignment().empty and R.alignment_summary(R.load_alignment()) == ""
