@@ -142,7 +142,21 @@ else:
     alignment_figure(oracle, f"SR on camera-path clips of '{VAL_PHOTO}' (validation; cpu-profile budget)")
 
 
-display(Markdown(alignment_summary(oracle)))
+display(Markdown(alignment_summary(oracle, studies.get("sr"))))
+
+# %% [markdown]
+# What neighbours can add depends on the clips as well as on the flow. At x4, a neighbour seen at a sub-pixel
+# offset helps with the detail above the LQ frames' Nyquist frequency, which the LQ frames hold only as
+# aliasing. The table gives the share of each clip's luma energy in that band (`detail_above_nyquist`), for
+# the real SR clips and for the camera-path clips of the oracle.
+
+# %%
+from s2svr.report.study import detail_above_nyquist, detail_table
+
+show_source(detail_above_nyquist)
+detail = detail_table(data_root)
+display(detail.groupby("clips", sort=False)["detail"].agg(["count", "mean", "min", "max"])
+        .style.format({"mean": "{:.3f}", "min": "{:.3f}", "max": "{:.3f}"}))
 
 # %% [markdown]
 # ## What the flow net costs in use

@@ -170,8 +170,10 @@ def alignment_figure(df: pd.DataFrame, title: str = ""):
     return fig
 
 
-def alignment_summary(df: pd.DataFrame) -> str:
-    """What the alignment oracle says, in words computed from its rows (Markdown; empty when there are none)."""
+def alignment_summary(df: pd.DataFrame, real: pd.DataFrame | None = None) -> str:
+    """What the alignment oracle says, in words computed from its rows (Markdown; empty when there are none).
+    `real`: the SR study's rows (`load_study('sr')`), to set the student's gain on camera paths beside its gain on
+    the real validation clips in the study's `base` recipe."""
     if df.empty:
         return ""
     def row(arch, flow, sigma=None):
@@ -195,4 +197,46 @@ def alignment_summary(df: pd.DataFrame) -> str:
         out.append("Along the error curve the BasicVSR-style network's neighbour gain goes "
                    + ", ".join(f"{g:+.3f} dB at {e:.2f} px" for e, g in zip(noisy["epe"], noisy["neighbour_gain"]))
                    + ".")
+    if real is not None and not real.empty:
+        base = real[(real["factor"] == "base") & (real["arch"] == "basicvsr")]
+        if len(base):
+            out.append(f"On the real validation clips, the same network with the same student's flow gains "
+                       f"{base['neighbour_gain'].mean():+.3f} dB (the study's `base` row).")
     return " ".join(out)
+
+
+def detail_above_nyquist(frames, scale: int = 4, every: int = 4) -> float:
+    """The fraction of a clip's luma energy (mean removed, Hann-windowed) at frequencies above the LQ Nyquist,
+    1 / (2 `scale`) cycles per GT pixel in x or y, averaged over every `every`-th frame of `frames` (uint8
+    `(T, H, W, 3)` GT). This is the detail a x`scale` SR network must recover. The LQ frames hold it only as
+    aliasing, which neighbours at sub-pixel offsets can disentangle: a clip with little of it gives them little
+    to add."""
+    import numpy as np
+    y = np.asarray(frames, dtype=np.float64) @ np.array([0.299, 0.587, 0.114])
+    out = []
+    for f in y[::every]:
+        h, w = f.shape
+        spec = np.abs(np.fft.fft2((f - f.mean()) * np.outer(np.hanning(h), np.hanning(w)))) ** 2
+        high = np.maximum(np.abs(np.fft.fftfreq(h))[:, None], np.abs(np.fft.fftfreq(w))[None]) > 1 / (2 * scale)
+        out.append(spec[high].sum() / max(spec.sum(), 1e-12))
+    return float(np.mean(out))
+
+
+def detail_table(data_root: str = "data/embedded", frames: int = 20) -> pd.DataFrame:
+    """`detail_above_nyquist` of the embedded SR clips (training, the study's validation clips, test) and of the
+    alignment oracle's camera-path clips (training photographs, validation photograph), first `frames` frames."""
+    from ..data.registry import get_sequences
+    from ..experiments.alignment import _clips
+    from ..experiments.study import VAL_CLIPS
+    rows = []
+    for split in ("train", "test"):
+        for s in get_sequences("embedded", data_root, "sr", split):
+            clip = s.name.rsplit("/", 1)[-1]
+            group = "test" if split == "test" else "validation" if clip in VAL_CLIPS["sr"] else "training"
+            rows.append({"clips": f"real video, {group}", "clip": clip,
+                         "detail": detail_above_nyquist(s.gt.read(list(range(min(len(s), frames))), "rgb"))})
+    for split, group in (("train", "training photographs"), ("val", "validation photograph")):
+        for s in _clips(split)[0]:
+            rows.append({"clips": f"camera paths, {group}", "clip": s.name.rsplit("/", 1)[-1],
+                         "detail": detail_above_nyquist(s.gt.read(list(range(min(len(s), frames))), "rgb"))})
+    return pd.DataFrame(rows)

@@ -90,6 +90,7 @@ def test_training_uses_the_given_sequences_and_flows(tiny_config, tmp_path, monk
 
 def test_the_report_reads_the_csv_draws_and_says_what_it_measured(tmp_path, monkeypatch):
     import matplotlib
+    import pandas as pd
     matplotlib.use("Agg")
     from s2svr.report import study as R
     rows = [dict(run="single-frame", arch="single_frame", flow="", sigma="", val=25.0, neighbour_gain=0.0, epe=""),
@@ -109,7 +110,21 @@ def test_the_report_reads_the_csv_draws_and_says_what_it_measured(tmp_path, monk
     text = R.alignment_summary(df)
     assert "true flow** gains +0.400 dB" in text and "+0.500 dB from the single-frame" in text
     assert "error 0.100 px, against 0.600 px" in text and "+0.400 dB at 0.00 px, +0.100 dB at 0.20 px" in text
+    real = pd.DataFrame([dict(factor="base", arch="basicvsr", neighbour_gain=0.001)])
+    assert "real validation clips, the same network with the same student's flow gains +0.001 dB" in \
+        R.alignment_summary(df, real)
     fig = R.alignment_figure(df)
     assert len(fig.axes) == 2 and len(fig.axes[0].lines) >= 3
     monkeypatch.setattr(A, "csv_path", lambda: tmp_path / "none.csv")
     assert R.load_alignment().empty and R.alignment_summary(R.load_alignment()) == ""
+
+
+def test_detail_above_nyquist_is_high_for_noise_and_low_for_a_smooth_ramp():
+    from s2svr.report.study import detail_above_nyquist
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, (2, 64, 64, 3), dtype=np.uint8)
+    x = np.linspace(0, 255, 64)
+    ramp = np.broadcast_to((np.sin(x / 40)[None, :, None] * 100 + 128), (2, 64, 64, 3)).astype(np.uint8)
+    # white noise: the band above 1/8 cycle per pixel holds 1 - (1/4)^2 of the spectrum
+    assert detail_above_nyquist(noise, every=1) == pytest.approx(1 - 1 / 16, abs=0.05)
+    assert detail_above_nyquist(ramp, every=1) < 0.01
