@@ -177,10 +177,20 @@ def csv_path() -> Path:
 
 
 def collect(output_dir: str | Path = "outputs") -> Path:
-    """Write the finished runs to `weights/study/alignment.csv` (in `RUNS` order)."""
-    rows = [json.loads((run_dir(r, output_dir) / "result.json").read_text()) for r in RUNS
-            if (run_dir(r, output_dir) / "result.json").is_file()]
+    """Write the finished runs to `weights/study/alignment.csv` (in `RUNS` order), keeping the rows already there
+    of runs that are not on this machine."""
     path = csv_path()
+    old = {}
+    if path.is_file():
+        with open(path, newline="") as f:
+            old = {r["run"]: r for r in csv.DictReader(f)}
+    rows = []
+    for r in RUNS:
+        done = run_dir(r, output_dir) / "result.json"
+        if done.is_file():
+            rows.append(json.loads(done.read_text()))
+        elif r.name in old:
+            rows.append(old[r.name])
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=COLUMNS)

@@ -128,3 +128,18 @@ def test_detail_above_nyquist_is_high_for_noise_and_low_for_a_smooth_ramp():
     # white noise: the band above 1/8 cycle per pixel holds 1 - (1/4)^2 of the spectrum
     assert detail_above_nyquist(noise, every=1) == pytest.approx(1 - 1 / 16, abs=0.05)
     assert detail_above_nyquist(ramp, every=1) < 0.01
+
+
+def test_collect_keeps_the_shipped_rows_of_runs_not_on_this_machine(tmp_path, monkeypatch):
+    import csv
+    path = tmp_path / "alignment.csv"
+    monkeypatch.setattr(A, "csv_path", lambda: path)
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=A.COLUMNS)
+        w.writeheader()
+        w.writerow({**{k: "" for k in A.COLUMNS}, "run": A.RUNS[1].name, "arch": "basicvsr", "val": "20.9"})
+        w.writerow({**{k: "" for k in A.COLUMNS}, "run": "a run no longer in RUNS", "val": "1"})
+    A.collect(tmp_path / "outputs")          # nothing finished there
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["run"] for r in rows] == [A.RUNS[1].name] and rows[0]["val"] == "20.9"
