@@ -30,7 +30,7 @@
 # It ends with a summary of what was measured.
 #
 # **Words.** *The teacher* is the HQ network of step 1 run at the zoom it trained at: the flow whose answers
-# labelled the students. The recipe of the {ref}`cpu profile <profiles>` runs the same weights at a larger zoom
+# labelled the students. The plan of the {ref}`cpu profile <profiles>` runs the same weights at a larger zoom
 # in use (the section "The teacher at its zoom in use"); that network is always named with its zoom, e.g.
 # *teacher at zoom 4*.
 #
@@ -60,7 +60,6 @@ output_dir = "outputs"
 # %% tags=["hide-input"]
 import copy
 import time
-from dataclasses import replace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -69,7 +68,7 @@ import torch
 import torch.nn.functional as F
 from IPython.display import Markdown, display
 
-from s2svr.configs import FlowConfig, load_config
+from s2svr.configs import FlowConfig, config_from_dict, config_to_dict, flow_config, load_config
 from s2svr.configs.chapters import chapter_budget
 from s2svr.data.embedded import embedded_flow_pairs
 from s2svr.data.flow_pairs import PairBatches, normalise_pair
@@ -198,13 +197,13 @@ show_source(FlowLoss.distillation_term)
 net = PWCLite().eval()
 lq1, lq2 = pair0["lq1"].unsqueeze(0), pair0["lq2"].unsqueeze(0)  # (1, 3, 32, 32)
 teacher_pair = (flow_y, pair0["flow_bw"].unsqueeze(0))           # (F12^y, F21^y) at HQ size
-loss_fn = FlowLoss.from_config(FlowConfig())
+loss_fn = FlowLoss.from_config(FlowConfig().loss)
 with torch.no_grad():
     pyramid = net.forward_pyramid(lq1, lq2, with_bw=True)
     total14, terms14 = loss_fn(pyramid, lq1, lq2)
     total17, terms17 = loss_fn(pyramid, lq1, lq2, flow_teacher=teacher_pair)
-dis_by_hand = FlowConfig().w_dis * (l_dis(pyramid["flows_fw"][0], teacher_pair[0])
-                                    + l_dis(pyramid["flows_bw"][0], teacher_pair[1])) / 2
+dis_by_hand = FlowConfig().loss.w_dis * (l_dis(pyramid["flows_fw"][0], teacher_pair[0])
+                                         + l_dis(pyramid["flows_bw"][0], teacher_pair[1])) / 2
 display(pd.DataFrame({"Eq. (14)": {k: float(v) for k, v in terms14.items()} | {"total": float(total14)},
                       "Eq. (17)": {k: float(v) for k, v in terms17.items()} | {"total": float(total17)}}).T
         .style.format(precision=4, na_rep="-"))  # Eq. (14) has no dis term
@@ -238,18 +237,19 @@ show_source(stage_loss)
 show_source(train_flow, start="while step < end:", stop="opt.step()")
 
 # %% [markdown]
-# Beyond the listing, each step sets the occlusion mask (from the backward flow's range map during a warm-up),
-# the photometric distance (census after it) and the learning rate (a schedule), and clips the gradient: four
-# `FlowConfig` fields whose defaults are the paper's and do nothing (Adam at a constant $10^{-4}$, the
-# forward-backward occlusion check throughout, L1 + SSIM, no clipping). With the defaults, the loop *is* the
-# listing. Written out from scratch on two tiny batches (one 64 px HQ crop and its 16 px LQ crop each), it
+# Beyond the listing, each step takes the loss of its stage (`flow.stage1`, ARFlow's switch: from step
+# `stage1.after` on, the fields of `stage1.loss` replace those of `flow.loss`, e.g. the occlusion mask from the
+# backward flow's range map during a warm-up, then the forward-backward check and the census distance), sets the
+# learning rate (`flow.optim`: a schedule) and clips the gradient; the config's defaults are the paper's and do
+# nothing (no `stage1`, Adam at a constant $10^{-4}$, the forward-backward occlusion check throughout, L1 + SSIM,
+# no clipping). With the defaults, the loop *is* the listing. Written out from scratch on two tiny batches (one 64 px HQ crop and its 16 px LQ crop each), it
 # gives the same weights as `train_teacher` then `train_student`, bit for bit:
 
 # %%
 def algorithm1(teacher, student, batches, cfg):
     """Algorithm 1 as the paper lists it: a step of Eq. (14) per batch on the HQ frames, then of Eq. (17)."""
-    loss = FlowLoss.from_config(cfg)
-    opt = torch.optim.Adam(teacher.parameters(), lr=cfg.lr)                 # Step 1: theta_t
+    loss = FlowLoss.from_config(cfg.loss)
+    opt = torch.optim.Adam(teacher.parameters(), lr=cfg.optim.lr)           # Step 1: theta_t
     for b in batches:
         y1, y2 = b["hq1"], b["hq2"]
         pyr = teacher.forward_pyramid(y1, y2, with_bw=True)
@@ -258,7 +258,7 @@ def algorithm1(teacher, student, batches, cfg):
         l_tot.backward()
         opt.step()
     teacher.eval().requires_grad_(False)                                     # frozen: F_t
-    opt = torch.optim.Adam(student.parameters(), lr=cfg.lr)                 # Step 2: theta_o
+    opt = torch.optim.Adam(student.parameters(), lr=cfg.optim.lr)           # Step 2: theta_o
     for b in batches:
         x1, x2 = b["lq1"], b["lq2"]
         with torch.no_grad():
@@ -272,11 +272,11 @@ def algorithm1(teacher, student, batches, cfg):
     return student
 
 
-paper_cfg = replace(FlowConfig(), batch_size=1, patch_size=64)  # the paper's recipe (defaults), tiny batches
+paper_cfg = flow_config(budget={"batch_size": 1}, augment={"patch_size": 64})  # the paper's recipe, tiny batches
 train_pairs = embedded_flow_pairs(data_root, "train", "sr")
-algo_batches = [PairBatches(train_pairs, paper_cfg.batch_size, paper_cfg.patch_size, seed=seed).batch(j)
+algo_batches = [PairBatches(train_pairs, paper_cfg.budget.batch_size, paper_cfg.augment.patch_size, seed=seed).batch(j)
                 for j in range(2)]
-teacher_a, student_a = build_flow_model(paper_cfg, "hq", "teacher"), build_flow_model(paper_cfg, "lq", "student")
+teacher_a, student_a = build_flow_model(paper_cfg, "hq"), build_flow_model(paper_cfg, "lq")
 teacher_b, student_b = copy.deepcopy(teacher_a), copy.deepcopy(student_a)  # the same first weights
 student_0 = copy.deepcopy(student_a.state_dict())
 algorithm1(teacher_a, student_a, algo_batches, paper_cfg)
@@ -305,7 +305,7 @@ print(f"teacher and student after {steps} steps of each: identical weights; the 
 
 # %%
 cfg = load_config("sr_reds4", profile)
-batch = PairBatches(train_pairs, batch_size=2, patch_size=cfg.flow.patch_size, seed=cfg.seed).batch(0)
+batch = PairBatches(train_pairs, batch_size=2, patch_size=cfg.flow.augment.patch_size, seed=cfg.seed).batch(0)
 print(f"stages {STAGES}; batch:", {k: tuple(v.shape) for k, v in batch.items()})
 hq_down = F.interpolate(batch["hq1"], size=batch["lq1"].shape[-2:], mode="area")
 print(f"mean |area-downsampled HQ crop - LQ crop| = {(hq_down - batch['lq1']).abs().mean():.4f} "
@@ -336,14 +336,14 @@ runs = []
 for row, name in names.items():
     r = res[name]
     spec = r["spec"]["resolved"]
-    fc = spec["config"]["flow"]
-    net_ = build_flow_model(FlowConfig(**fc), stage_frames(spec["stage"], spec["frames"]), spec["stage"])
+    fc = config_from_dict(spec["config"]).flow  # (a record written before the flow config had sections: migrated)
+    zoom_ = fc.zoom_of(stage_frames(spec["stage"], spec["frames"]))  # the zoom it trained at
     runs.append({"run": row, "config": spec["config"]["name"], "stage": spec["stage"],
                  "frames": stage_frames(spec["stage"], spec["frames"]).upper(),
-                 "iters": r.get("steps") or fc["iters"], "batch": fc["batch_size"], "HQ crop": fc["patch_size"],
-                 "zoom": net_.zoom, "zoom in use": net_.zoom_in_use, "cost_norm": fc["cost_norm"], "lr": fc["lr"],
-                 "schedule": fc["lr_schedule"], "train seconds": r["seconds"],
-                 "s / iter": r["seconds"] / max(1, r.get("steps") or fc["iters"]),
+                 "iters": r.get("steps") or fc.budget.iters, "batch": fc.budget.batch_size,
+                 "HQ crop": fc.augment.patch_size, "zoom": zoom_, "zoom in use": (r.get("use") or {}).get("zoom", zoom_),
+                 "cost_norm": fc.net.cost_norm, "lr": fc.optim.lr, "schedule": fc.optim.schedule,
+                 "train seconds": r["seconds"], "s / iter": r["seconds"] / max(1, r.get("steps") or fc.budget.iters),
                  "trained": "shipped weights" if r.get("shipped") else "here"})
 runs = pd.DataFrame(runs).set_index("run")
 display(runs.style.format({"train seconds": "{:.0f}", "s / iter": "{:.2f}", "lr": "{:g}", "zoom": "{:g}",
@@ -381,7 +381,7 @@ for ax, title in zip(axes, titles):
     ax.set_title(title, fontsize=9)
     ax.set_xlabel("step")
     ax.grid(alpha=0.3)
-axes[2].axhline(FlowConfig().min_visible, color="k", lw=0.8, ls="--")
+axes[2].axhline(FlowConfig().loss.min_visible, color="k", lw=0.8, ls="--")
 axes[2].set_ylim(-0.05, 1.05)
 handles, labels_ = axes[0].get_legend_handles_labels()
 h3, l3 = axes[3].get_legend_handles_labels()
@@ -392,10 +392,10 @@ plt.show()
 last = pd.DataFrame({row: logs[row].iloc[-1] for row in names}).T
 last = last[[c for c in ("step", "total", "ph", "sm", "dis", "visible", "epe") if c in last]]
 display(last.style.format("{:.4g}", na_rep="-"))
-guard = [row for row in unsup if logs[row]["visible"].iloc[-1] < FlowConfig().min_visible]
+guard = [row for row in unsup if logs[row]["visible"].iloc[-1] < FlowConfig().loss.min_visible]
 display(Markdown(
     "At the last logged step, " + (
-        f"the occlusion check keeps less than `min_visible` = {FlowConfig().min_visible} of the pixels for "
+        f"the occlusion check keeps less than `min_visible` = {FlowConfig().loss.min_visible} of the pixels for "
         f"*{', '.join(guard)}*: the forward and backward flows of "
         + ("that network are" if len(guard) == 1 else "these networks are") + " not each other's inverse, "
         "so the guard of `FlowLoss` counts every pixel in the photometric loss (without it, the loss would "
@@ -439,7 +439,7 @@ display(Markdown(("In profile ci the stages took 2 steps: none of this means any
 #
 # This is what `s2svr flow-eval` prints. The teacher is wrapped in `FlowMemo` (`s2svr/flow/memo.py`),
 # so that its HQ flow of each pair is computed once, not once per row. Every network runs at the zoom it trained
-# at; the teacher at its zoom in use has a row of its own. First the 40 test pairs (the pairs the recipe was
+# at (`load_flow_net`); the teacher at its zoom in use (recorded beside its weights, `use`) has a row of its own. First the 40 test pairs (the pairs the recipe was
 # chosen on):
 
 # %% tags=["hide-input"]
@@ -449,13 +449,13 @@ pairs = {"sr": pairs_sr, "blur": embedded_flow_pairs(data_root, "test", "blur"),
 if max_pairs:
     pairs = {k: v[:max_pairs] for k, v in pairs.items()}
 nets = {row: FlowMemo(load_flow_net(res[name]["checkpoint"], device)) for row, name in names.items()}
-teacher = nets["teacher (HQ)"]
-zoom_in_use = teacher.inner.zoom_in_use
-teacher.inner.infer_zoom = None  # the teacher: the weights at the zoom they trained at, the students' labels
+teacher = nets["teacher (HQ)"]  # the teacher: the weights at the zoom they trained at, the students' labels
+train_zoom = teacher.inner.use.zoom
+zoom_in_use = (res["flow/teacher"].get("use") or {}).get("zoom", train_zoom)  # how the plan uses it
 in_use_row = f"teacher at zoom {zoom_in_use:g} (HQ, in use)"
 teacher_in_use = None
-if zoom_in_use != teacher.inner.zoom:  # the same weights at the recipe's zoom in use
-    teacher_in_use = FlowMemo(load_flow_net(res["flow/teacher"]["checkpoint"], device))
+if zoom_in_use != train_zoom:  # the same weights at the plan's zoom in use
+    teacher_in_use = FlowMemo(load_flow_net(res["flow/teacher"]["checkpoint"], device, zoom=zoom_in_use))
 dis, farneback = FlowMemo(DISFlow()), FlowMemo(FarnebackFlow())
 zero_row = "zero flow (no motion compensation)"
 # (row, network, frames, degradation of the pairs)
@@ -604,9 +604,12 @@ display(Markdown(("In profile ci these are 2-step networks: meaningless. " if pr
 # PWC-Lite outputs its flow at a quarter of the resolution it works at, then upsamples it. At the training zoom of
 # the cpu profile (2: 64 px crops enlarged to 128), that is half the resolution of the frames: on the 128 px test
 # frames the teacher's flow is a 64x64 field, too coarse for the layer boundaries of the embedded motion. Trained
-# weights can run at another zoom (`forward(zoom=...)`); the recipe's `flow.infer_zoom` sets the teacher's zoom in
-# use (`s2svr flow-eval`, `s2svr flow`). Training and the distillation labels stay at the training zoom, the grid
-# the students learn on, so no student or restorer changes with it. The value was chosen on the training pairs:
+# weights can run at another zoom: how a net is used is an argument of its use, not a field of the config that
+# trained it (`load_flow_net(path, zoom=...)`, `evaluate_flow(..., zoom=...)`, `s2svr flow --zoom`, `s2svr flow-eval
+# --teacher-zoom`). The plan runs its teacher at `TEACHER_USE_ZOOM` (`s2svr/experiments/plan.py`), recorded beside the
+# shipped weights (`use` in `weights/manifest.json`, `s2svr flow`'s default). Training and the distillation labels
+# stay at the training zoom, the grid the students learn on, so no student or restorer changes with it, and the
+# teacher's experiment key does not either. The value was chosen on the training pairs:
 # the same trained teacher at each zoom on the training pairs (the unsupervised teacher never saw their
 # ground-truth flow); the recipe takes the curve's minimum, which is also the zoom that puts the output on the
 # input's grid.
@@ -614,15 +617,13 @@ display(Markdown(("In profile ci these are 2-step networks: meaningless. " if pr
 # %% tags=["hide-input"]
 zoom_net = load_flow_net(res["flow/teacher"]["checkpoint"], device)
 zooms = tuple(float(z_) for z_ in chapter_budget("distillation", profile).in_use_zooms)
-train_zoom = teacher.inner.zoom
 t0 = time.perf_counter()
 zoom_curve = {}
 for zoom_ in zooms:
     if zoom_ == train_zoom:  # measured above (the teacher's row of the train/test table)
         zoom_curve[zoom_] = gap.loc["teacher (HQ)", "EPE, train pairs"]
         continue
-    zoom_net.infer_zoom = zoom_
-    zoom_curve[zoom_] = evaluate_flow(zoom_net, gap_pairs, "hq", device)["epe_all"]
+    zoom_curve[zoom_] = evaluate_flow(zoom_net, gap_pairs, "hq", device, zoom=zoom_)["epe_all"]
 zoom_seconds = time.perf_counter() - t0
 zoom_curve = pd.Series(zoom_curve, name="EPE, train pairs").sort_index()
 t_in_use = table[in_use_row]["epe_all"] if in_use_row in table else t_test
@@ -641,7 +642,7 @@ best_zoom = float(zoom_curve.idxmin())
 display(Markdown(("In profile ci these are 2-step networks: meaningless. " if profile == "ci" else "")
                  + f"On the training pairs the teacher's EPE is lowest at zoom {best_zoom:g} "
                  f"({zoom_curve[best_zoom]:.3f} px, against {zoom_curve.get(train_zoom, float('nan')):.3f} at the "
-                 f"training zoom); the recipe runs it at {zoom_in_use:g} "
+                 f"training zoom); the plan runs it at {zoom_in_use:g} "
                  + ("(the same)" if best_zoom == zoom_in_use else "(**not** the curve's minimum here)")
                  + f". On the test pairs: {t_test:.3f} px at the training zoom, {t_in_use:.3f} px at the zoom "
                  f"in use ({t_test / z:.2f} x and {t_in_use / z:.2f} x zero flow). The cost: the network works "
@@ -703,30 +704,43 @@ display(image_slider(images, [pairs["sr"][i]["name"] for i in viewer], "test pai
 #
 # Trained as the paper and ARFlow describe it, PWC-Lite from scratch does not learn on this data within a CPU
 # budget: it settles on one global flow that ignores the frame order, and its endpoint error is no better than zero
-# flow's. The cpu profile's recipe changes eight things, each a `FlowConfig` field whose default is the paper's
-# (the plan's "paper's path" teacher sets them all back):
+# flow's. The cpu profile's recipe changes seven things, each a field of the `flow:` section (`FlowConfig` and its
+# sections) whose default is the paper's, and the plan runs the teacher at another zoom in use (the plan's "paper's
+# path" teacher sets them all back):
 
 # %% tags=["hide-input"]
-recipe_cfg = load_config("sr_reds4", "cpu").flow
-paper_path = res["flow/teacher-paper"]["spec"]["resolved"]["config"]["flow"]  # what that teacher trained with
+# what each teacher trained with (a record from before the sections: migrated), and how the plan uses it
+trained = {t: {**config_to_dict(config_from_dict(res[name]["spec"]["resolved"]["config"]))["flow"],
+               "use": res[name].get("use") or {}}
+           for t, name in (("cpu recipe", "flow/teacher"), ("paper's path", "flow/teacher-paper"))}
 recipe = [("1", "normalised cost volume: features centred and L2-normalised before the correlation (UFlow)",
-           ("cost_norm",), "test pairs"),
+           ("net.cost_norm",), "test pairs"),
           ("2", "occlusion from the backward flow's range map for the first steps (ARFlow), then the check",
-           ("occ_warmup_iters",), "test pairs"),
+           ("loss.occlusion", "stage1.after"), "test pairs"),
           ("3", "learning-rate warm-up and cosine schedule, gradient clipping",
-           ("lr", "lr_warmup_iters", "lr_schedule", "grad_clip"), "test pairs"),
-          ("4", "small crops, zoomed: every pyramid level at twice the resolution", ("patch_size", "zoom"), "test pairs"),
-          ("5", "flips, transposes, frame-order swaps and colour jitter", ("augment", "jitter"), "test pairs"),
-          ("6", "census photometric distance after the warm-up (ARFlow's later stages)", ("census_after_warmup",),
+           ("optim.lr", "optim.warmup_iters", "optim.schedule", "optim.grad_clip"), "test pairs"),
+          ("4", "small crops, zoomed: every pyramid level at twice the resolution", ("augment.patch_size", "zoom"),
+           "test pairs"),
+          ("5", "flips, transposes, frame-order swaps and colour jitter", ("augment.flips", "augment.jitter"),
+           "test pairs"),
+          ("6", "census photometric distance alone after the warm-up (ARFlow's stage 1)", ("stage1.loss.w_census",),
            "test pairs"),
           ("7", "the student starts from the teacher's weights and sees its LQ crops on the teacher's grid",
            ("student_init", "lq_zoom", "pad"), "test pairs"),
-          ("8", "the teacher runs at a larger zoom in use (labels stay at the training zoom)", ("infer_zoom",),
-           "training pairs")]
+          ("8", "the teacher runs at a larger zoom in use (labels stay at the training zoom; not a config field: "
+           "the plan's, recorded beside the weights)", ("use.zoom",), "training pairs")]
+
+
+def at(d, path):
+    """`d['optim']['lr']` for 'optim.lr'; None where a section on the way is absent (no stage1)."""
+    for k in path.split("."):
+        d = d.get(k) if isinstance(d, dict) else None
+    return d
+
+
 show = lambda v: "none" if v is None else f"{v:g}" if isinstance(v, float) else str(v)  # noqa: E731
 recipe_table = pd.DataFrame([{"item": k, "what": what, "field": ", ".join(f"`{f}`" for f in fields),
-                              "cpu recipe": ", ".join(show(getattr(recipe_cfg, f)) for f in fields),
-                              "paper's path": ", ".join(show(paper_path[f]) for f in fields),
+                              **{t: ", ".join(show(at(d, f)) for f in fields) for t, d in trained.items()},
                               "chosen looking at": chosen} for k, what, fields, chosen in recipe])
 display(Markdown(recipe_table.to_markdown(index=False)))
 
@@ -739,7 +753,7 @@ display(Markdown(recipe_table.to_markdown(index=False)))
 # %% tags=["hide-input"]
 teachers = ["teacher (HQ)", "teacher, raw cost volume", "teacher, paper's path"]
 curve_label = {"teacher (HQ)": f"teacher at zoom {zoom_in_use:g} (in use)"}
-curve_pairs = pairs_sr[:cfg.flow.eval_pairs]
+curve_pairs = pairs_sr[:cfg.flow.budget.eval_pairs]
 ref_lines = {"zero flow": evaluate_flow(ZeroFlow(), curve_pairs, "hq")["epe_all"],
              "DIS (OpenCV), HQ": evaluate_flow(dis, curve_pairs, "hq")["epe_all"]}
 fig, axes = plt.subplots(1, 3, figsize=(16, 3.8))
@@ -773,8 +787,8 @@ display(Markdown(
 # ## Running Algorithm 1 at the paper's size
 #
 # The {ref}`paper profile <profiles>` keeps the code path and changes only sizes and budgets (the `flow:` section
-# of `s2svr/configs/sr_reds4.yaml`, defaults in `FlowConfig`). The paper gives the learning rate but not the
-# number of iterations $T$ of Algorithm 1; the paper profile uses `FlowConfig`'s default. The last column
+# of `s2svr/configs/sr_reds4.yaml`, defaults in `FlowConfig`'s sections). The paper gives the learning rate but not
+# the number of iterations $T$ of Algorithm 1; the paper profile uses the default of `flow.budget.iters`. The last column
 # extrapolates the time of a stage on this CPU from the teacher's measured seconds per step, proportionally to the
 # pixels per step (a rough guide: a GPU is the way to run it).
 
@@ -782,16 +796,17 @@ display(Markdown(
 budgets = {p: load_config("sr_reds4", p) for p in ("cpu", "paper", profile)}
 teacher_log = logs["teacher (HQ)"]
 sec_per_step = float(teacher_log["seconds"].iloc[-1] / teacher_log["step"].iloc[-1])
-px_per_step = cfg.flow.batch_size * cfg.flow.patch_size ** 2
-base_px = budgets["cpu"].flow.iters * budgets["cpu"].flow.batch_size * budgets["cpu"].flow.patch_size ** 2
+px = lambda f: f.budget.batch_size * f.augment.patch_size ** 2  # HQ pixels per step  # noqa: E731
+px_per_step = px(cfg.flow)
+base_px = budgets["cpu"].flow.budget.iters * px(budgets["cpu"].flow)
 rows = {}
 for p, c in budgets.items():
     f = c.flow
-    rows[f"sr_reds4 / {p}"] = {"data": c.data.dataset, "iters per stage": f.iters, "batch": f.batch_size,
-                               "HQ crop": f.patch_size, "lr": f.lr,
-                               "HQ pixels seen (x cpu)": f.iters * f.batch_size * f.patch_size ** 2 / base_px,
-                               "est. hours per stage, this CPU": f.iters * sec_per_step
-                               * f.batch_size * f.patch_size ** 2 / px_per_step / 3600}
+    rows[f"sr_reds4 / {p}"] = {"data": c.data.dataset, "iters per stage": f.budget.iters, "batch": f.budget.batch_size,
+                               "HQ crop": f.augment.patch_size, "lr": f.optim.lr,
+                               "HQ pixels seen (x cpu)": f.budget.iters * px(f) / base_px,
+                               "est. hours per stage, this CPU": f.budget.iters * sec_per_step * px(f) / px_per_step
+                               / 3600}
 display(pd.DataFrame(rows).T.style.format({"lr": "{:g}", "HQ pixels seen (x cpu)": "{:.0f}",
                                            "est. hours per stage, this CPU": "{:.2f}"}))
 

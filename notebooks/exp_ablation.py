@@ -70,7 +70,7 @@ print(label)
 # | PWC-Lite, Sup. | PWC-Lite trained with ground-truth flow on FlyingChairs | `sr/s2svr+supervised-hq`: PWC-Lite trained with the **ground-truth flow of the embedded flow set** on its HQ frames (stage `supervised`, multi-scale EPE) |
 # | RAFT, Sup. | pretrained RAFT (4.81 M parameters) | **not run**: RAFT is not part of this project and its pretrained weights cannot be downloaded on this offline machine |
 # | (not in the paper) | the student trained without the distillation term | `sr/s2svr+student-nodistill`, a control for Eq. (16) |
-# | (not in the paper) | OpenCV's DIS flow, no learning at all | `sr/s2svr+dis` (`flow.net: dis`): the offline stand-in for a strong off-the-shelf flow, where RAFT cannot run |
+# | (not in the paper) | OpenCV's DIS flow, no learning at all | `sr/s2svr+dis` (`flow.net.type: dis`): the offline stand-in for a strong off-the-shelf flow, where RAFT cannot run |
 #
 # FlyingChairs is not available offline either; the embedded flow set plays its part: synthetic
 # layered motion with exact flow. Like FlyingChairs, it is labelled, but unlike FlyingChairs it
@@ -152,8 +152,7 @@ display(Markdown(
 cfg_sr = load_config("sr_reds4", profile)
 pairs = truth_pairs(cfg_sr, "test")  # the embedded flow set's test pairs, also when the task trains on REDS
 max_pairs = chapter_budget("exp_ablation", profile).max_pairs  # the first pairs: a few per test clip
-teacher = load_flow_net(res["flow/teacher"]["checkpoint"])
-teacher.infer_zoom = None  # the teacher the students learned from: its weights at the zoom they trained at
+teacher = load_flow_net(res["flow/teacher"]["checkpoint"])  # the teacher the students learned from, at its training zoom
 flow_eval = {"zero flow (no motion compensation)": evaluate_flow(ZeroFlow(), pairs, "lq", max_pairs=max_pairs,
                                                                  reference=teacher)}
 for row, job in flow_rows.items():

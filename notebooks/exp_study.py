@@ -161,8 +161,8 @@ display(detail.groupby("clips", sort=False)["detail"].agg(["count", "mean", "min
 # %% [markdown]
 # ## What the flow net costs in use
 #
-# The SR restorers' PWC-Lite was trained at zoom 8 (`flow.lq_zoom`: the LQ frames enlarged 8 times, the
-# teacher's grid), so in use a 176x144 frame is seen at 1408x1152. The table below runs each finished SR
+# The SR restorers' PWC-Lite was trained at zoom 8 (`flow.lq_zoom`, derived as `zoom x scale`: the LQ frames
+# enlarged 8 times, the teacher's grid), so in use a 176x144 frame is seen at 1408x1152. The table below runs each finished SR
 # multi-frame model of the study with its flow net at zoom 8, 4, 2 and 1 in use (`set_flow_use`; nothing is
 # retrained), and gives its validation score and its time per frame on a 176x144 video, as a multiple of the
 # single-frame network's time measured in the same process. The models of the factor `lq_zoom` were also

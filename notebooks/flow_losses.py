@@ -49,7 +49,7 @@ from IPython.display import Markdown, display
 from s2svr.configs.chapters import chapter_budget
 from s2svr.report import show_source, start_chapter
 from s2svr.report.figures import box_diagram, plot_row
-from s2svr.configs.schema import FlowConfig
+from s2svr.configs.schema import FlowLossConfig, FlowOptimConfig
 from s2svr.data.embedded import embedded_flow_pairs
 from s2svr.flow import PWCLite, occlusion_mask, resize_flow, visibility_mask
 from s2svr.data.flow_pairs import normalise_pair
@@ -137,7 +137,7 @@ print(f"{raw['name']}: {tuple(img1.shape)}, |F12| max {flow_fw.norm(dim=1).max()
 # run in both directions during training. $\rho$ is the L1 distance in the paper; ARFlow, whose
 # recipe the paper's weights come from, uses
 # $\rho = |y_1 - \hat{y}_1| + \tfrac{0.85}{0.15}\,\tfrac{1 - \mathrm{SSIM}_{3\times 3}}{2}$ and
-# optionally a census term (`w_ssim`, `w_census` of `photometric_loss` and `FlowConfig`). The code:
+# optionally a census term (`w_ssim`, `w_census` of `photometric_loss` and of `FlowLossConfig`). The code:
 
 # %%
 show_source(photometric_loss, photometric_distance)
@@ -262,7 +262,7 @@ display(pd.DataFrame({"precision": [precision], "recall": [recall],
 #
 # The paper's Eq. (13) has no $\alpha$ (i.e. $\alpha = 1$); ARFlow, whose weights
 # $\omega_{sm} = 50$ the paper takes, uses $\alpha = 10$ with $|\partial_d y_1|$ the mean over
-# the colour channels, and means instead of sums (`smoothness_loss`, `FlowConfig.smooth_alpha`).
+# the colour channels, and means instead of sums (`smoothness_loss`, `FlowLossConfig.smooth_alpha`).
 # The edge weights $e^{-\alpha|\partial_d y_1|}$ are 1 on flat image regions and small on edges.
 # With $\alpha = 1$ they hardly vary (intensities are in $[0, 1]$, so $e^{-|\partial y|} \ge e^{-1}$):
 
@@ -329,12 +329,13 @@ display(Markdown(
 # ```
 #
 # `FlowLoss` implements it with ARFlow's conventions where the paper is silent (its weighted terms and
-# their sum below); every choice is a field of `FlowConfig`, the `flow:` section of the YAML configs:
+# their sum below); every choice is a field of `FlowLossConfig`, the `flow: loss:` section of the YAML configs
+# (a recipe may change some of them from a step on: `flow: stage1:`, chapter "Distillation"):
 
 # %%
-cfg = FlowConfig()
+cfg = FlowLossConfig()
 keys = ["w_ph", "w_sm", "w_l1", "w_ssim", "w_census", "smooth_alpha", "w_scales", "w_sm_scales",
-        "bidirectional", "min_visible"]
+        "bidirectional", "min_visible", "occlusion"]
 display(pd.DataFrame({"default": [str(getattr(cfg, k)) for k in keys]}, index=keys))
 show_source(FlowLoss.photometric_term, FlowLoss.smoothness_term, FlowLoss.forward)
 
@@ -432,7 +433,7 @@ t0 = time.perf_counter()
 for name, kw in settings.items():
     seed_everything(seed)
     model = PWCLite()
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    opt = torch.optim.Adam(model.parameters(), lr=FlowOptimConfig().lr)  # 1e-4
     loss_fn = FlowLoss.from_config(dataclasses.replace(cfg, **kw))
     vis, ph = [], []
     for step in range(trap_steps + 1):

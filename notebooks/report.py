@@ -278,7 +278,7 @@ display(Markdown(claims.markdown(c)))
 # degradation, `epe_ref` to the teacher's HQ flow), for the plan's distilled student and the student trained
 # without distillation, with zero flow as the floor: its error to the ground truth is the mean motion of the
 # test pairs, the motion a flow has to find. The teacher is the flow the students were distilled from: the HQ
-# network at the zoom it trained at; the same weights at the larger zoom the recipe runs them at in use are a
+# network at the zoom it trained at; the same weights at the larger zoom the plan runs them at in use are a
 # row of their own, labelled with that zoom. The chapter `notebooks/distillation.py` has the full picture. A
 # flow claim is judged by the book's one rule: pair by pair, the pairs of one scene counting as one independent
 # unit, with a 95 % t interval. It is judged on the `heldout` split, clips whose motion types (strong zoom,
@@ -289,11 +289,11 @@ display(Markdown(claims.markdown(c)))
 flow_res = results(profile, ["flow/teacher", "flow/sr/student", "flow/sr/student-nodistill",
                              "flow/sr/supervised-hq"], output_dir=output_dir)
 max_pairs = chapter_budget("report", profile).max_pairs
-teacher = load_flow_net(flow_res["flow/teacher"]["checkpoint"])
-zoom_in_use = teacher.zoom_in_use
-teacher.infer_zoom = None  # the teacher: the flow the students learned from, at its training zoom
+teacher = load_flow_net(flow_res["flow/teacher"]["checkpoint"])  # the flow the students learned from, at its training zoom
+zoom_in_use = (flow_res["flow/teacher"].get("use") or {}).get("zoom", teacher.use.zoom)  # how the plan uses it
 in_use_row = f"flow/teacher at zoom {zoom_in_use:g} (in use, on HQ frames)"
-teacher_in_use = load_flow_net(flow_res["flow/teacher"]["checkpoint"]) if zoom_in_use != teacher.zoom else None
+teacher_in_use = (load_flow_net(flow_res["flow/teacher"]["checkpoint"], zoom=zoom_in_use)
+                  if zoom_in_use != teacher.use.zoom else None)
 student, nodistill = (load_flow_net(flow_res[n]["checkpoint"]) for n in ("flow/sr/student", "flow/sr/student-nodistill"))
 fl, split_pairs = {}, {}
 for split in ("heldout", "test"):
@@ -324,7 +324,7 @@ zero_epe = fl["heldout", "zero flow"]["epe_all"]  # = mean |ground-truth flow|: 
 teacher_hq = fl["heldout", "flow/teacher (on HQ frames)"]
 flow_outcome = flow_paired("heldout", "flow/teacher (on HQ frames)", "zero flow", "epe_all")["outcome"]
 display(Markdown(f"Motion in the held-out pairs: {zero_epe:.2f} px on average; the teacher (the HQ flow the students "
-                 f"were distilled from, at its training zoom {teacher.zoom:g}) leaves {teacher_hq['epe_all']:.2f} px of "
+                 f"were distilled from, at its training zoom {teacher.use.zoom:g}) leaves {teacher_hq['epe_all']:.2f} px of "
                  f"it unexplained ({'better than' if flow_outcome == HOLDS else 'not shown better than'} assuming no "
                  "motion)" + (f"; the same weights at zoom {zoom_in_use:g}, as they run in use, leave "
                               f"{fl['heldout', in_use_row]['epe_all']:.2f} px." if teacher_in_use is not None else ".")))

@@ -114,7 +114,7 @@ for name, job in plan.items():
         continue
     if job.kind == "restore":
         cfg = job.cfg()
-        k = (job.config, job.arch, cfg.flow.net)
+        k = (job.config, job.arch, cfg.flow.net.type)
         if k not in seen:
             seen[k] = restorer_flops(cfg)
         c = seen[k]
@@ -126,7 +126,8 @@ for name, job in plan.items():
         from s2svr.configs import load_config
         import json
         cfg = load_config(job.config, job.profile, overrides=json.loads(job.overrides) or None)
-        it = cfg.flow.iters if job.stage == "teacher" or job.frames == "hq" else (cfg.flow.lq_iters or cfg.flow.iters)
+        b = cfg.flow.budget
+        it = b.iters if job.stage == "teacher" or job.frames == "hq" else (b.lq_iters or b.iters)
         k = (job.config, job.stage, job.frames, job.overrides)
         per = seen.setdefault(k, flow_stage_flops(cfg, job.stage))
         rows.append({"job": name, "iterations": it, "TFLOP per step": per / 1e12, "PFLOP in all": it * per / 1e15})

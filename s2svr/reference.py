@@ -1,7 +1,8 @@
 """The shipped reference weights: `weights/manifest.json` and the checkpoints it lists (profile cpu).
 
 The manifest maps a model's name (the experiment plan's, e.g. 'flow/teacher', 'sr/s2svr') to its file, digest, config hash and
-provenance. `make weights` writes it; the CLI's defaults and the experiment plan read it. The folder is
+provenance, and, where it runs otherwise than it trained, how it is used (`use`: the teacher's zoom in use).
+`make weights` writes it; the CLI's defaults and the experiment plan read it. The folder is
 `weights/` beside the package (a source checkout) or `$S2SVR_WEIGHTS`.
 """
 from __future__ import annotations
@@ -44,6 +45,15 @@ def reference_checkpoint(name: str) -> Path:
         raise ReferenceError(f"{weights_dir() / MANIFEST}: no reference model '{name}' is shipped; pass --checkpoint "
                              f"(or run `make weights`)")
     return weights_dir() / entry["file"]
+
+
+def reference_use(name: str) -> dict:
+    """How the shipped model `name` runs in use, recorded beside its weights (the manifest entry's `use`, e.g. the
+    teacher's `{'zoom': 4}`: a use, not part of what it trained); {} when it runs as it trained."""
+    entry = manifest().get(name)
+    if entry is None:
+        raise ReferenceError(f"{weights_dir() / MANIFEST}: no reference model '{name}' is shipped")
+    return dict(entry.get("use") or {})
 
 
 def checkpoint_by_digest(sha256: str) -> Path:

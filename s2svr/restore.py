@@ -239,9 +239,9 @@ def _flow_zoom(model, h: int, w: int) -> float | None:
     """The zoom PWC-Lite runs an `h x w` frame at in use; None where its memory does not grow with the frame
     (no PWC-Lite, or a fixed `flow_size` that every frame is resized to)."""
     flow = getattr(model, "flow", None)
-    if flow is None or not hasattr(flow, "zoom_for") or getattr(model, "flow_size", None) is not None:
+    if flow is None or not hasattr(flow, "use") or getattr(model, "flow_size", None) is not None:
         return None
-    return flow.zoom_for(h, w)
+    return flow.use.zoom_for(h, w)
 
 
 def flow_bands(model, h: int, w: int) -> tuple[list[tuple[int, int, int, int]], float | None]:
@@ -262,7 +262,7 @@ def flow_bands(model, h: int, w: int) -> tuple[list[tuple[int, int, int, int]], 
 
 def flow_notice(model, h: int, w: int) -> str | None:
     """One line for a user whose `h x w` frames make the flow net run in bands (slow: every band is a full PWC-Lite
-    call at the training zoom); None when it sees whole frames."""
+    call at the zoom in use); None when it sees whole frames."""
     bands, zoom = flow_bands(model, h, w)
     if len(bands) < 2:
         return None

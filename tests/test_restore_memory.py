@@ -12,6 +12,7 @@ import torch
 import torch.nn as nn
 
 import s2svr.restore as R
+from s2svr.flow.use import FlowUse
 from s2svr.models import S2SVR
 from s2svr.models.motion import estimate_flow_pair
 
@@ -133,9 +134,7 @@ class _LocalFlow(nn.Module):
     def __init__(self):
         super().__init__()
         self.calls = []
-
-    def zoom_for(self, h, w):
-        return 1.0
+        self.use = FlowUse()  # zoom 1
 
     def forward(self, img1, img2, with_bw=False, work_size=None, zoom=None):
         self.calls.append(tuple(img1.shape[-2:]))
@@ -175,6 +174,7 @@ resource.setrlimit(resource.RLIMIT_AS, (6 * 2 ** 30, 6 * 2 ** 30))
 import numpy as np, torch
 torch.set_num_threads(1)
 import s2svr.restore as R
+from s2svr.flow.use import FlowUse
 from s2svr.data.video_io import VideoIOError, write_png_folder
 from s2svr.models import S2SVR
 from s2svr.models.motion import set_flow_use

@@ -40,7 +40,7 @@ def flow_train_main(args) -> int:
     except (ConfigError, CheckpointError, FlowTrainError, FileNotFoundError, KeyError) as e:
         print(f"s2svr: error: {e}", file=sys.stderr)
         return 2
-    print(f"flow {res.stage}: step {res.step}/{cfg.flow.iters}, checkpoint {res.checkpoint}")
+    print(f"flow {res.stage}: step {res.step}/{cfg.flow.budget.iters}, checkpoint {res.checkpoint}")
     return 0
 
 
@@ -59,6 +59,10 @@ def add_flow_eval_parser(subparsers):
     p.add_argument("--device", default="auto")
     p.add_argument("--max-pairs", type=int, default=None)
     p.add_argument("--no-classical", action="store_true", help="skip the DIS and Farneback rows")
+    p.add_argument("--teacher-zoom", type=float, default=None,
+                   help="run the teacher checkpoints (their rows and the epe_ref reference) at this zoom in use "
+                        "(default: the zoom they trained at; the shipped teacher's zoom in use is in "
+                        "weights/manifest.json, 'use')")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=flow_eval_main)
     return p
@@ -82,8 +86,11 @@ def flow_eval_main(args) -> int:
     try:
         cfg = load_config(args.config, profile=args.profile)
         device = resolve_device(args.device)
+        if args.teacher_zoom is not None and not args.teacher_zoom > 0:
+            raise ValueError(f"--teacher-zoom must be > 0, got {args.teacher_zoom}")
         states = [load_checkpoint(path, kind="flow") for path in args.checkpoints]
-        models = {path: (state, load_flow_net(path, device)) for path, state in zip(args.checkpoints, states)}
+        models = {path: (state, load_flow_net(path, device, zoom=args.teacher_zoom if state.get("stage") == "teacher"
+                                              else None)) for path, state in zip(args.checkpoints, states)}
         groups = {args.split: load_flow_pairs(cfg, args.split, video=False)}
         if cfg.data.dataset == "embedded" and args.split == "test":
             for p in load_flow_pairs(cfg, "heldout", video=False):
@@ -114,8 +121,9 @@ def add_flow_parser(subparsers):
                    help="pwclite (a checkpoint) or a classical OpenCV flow that needs none")
     p.add_argument("--png", help="also write the flow colour-coded (Middlebury wheel) to this PNG")
     p.add_argument("--zoom", type=float, default=None,
-                   help="run the network on the frames enlarged by this factor (default: the checkpoint's zoom in use; "
-                        "the shipped teacher's is 4, made for small frames: lower it for large ones)")
+                   help="run the network on the frames enlarged by this factor (default: the zoom the checkpoint trained "
+                        "at; the shipped teacher's zoom in use, 4 (weights/manifest.json, 'use'), made for small "
+                        "frames: lower it for large ones)")
     p.add_argument("--device", default="auto")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.set_defaults(func=flow_main)
@@ -123,17 +131,21 @@ def add_flow_parser(subparsers):
 
 
 def _flow_net(args):
+    """(net, its name): a classical flow, the checkpoint at `--zoom` (default: its training zoom), or the shipped
+    teacher at `--zoom` (default: its zoom in use, recorded beside it in the manifest)."""
     from ..flow.classical import DISFlow, FarnebackFlow
-    from ..reference import reference_checkpoint
+    from ..reference import reference_checkpoint, reference_use
+    from ..train.flow import FlowTrainError
     from ..train.loading import load_flow_net
-    if args.method == "dis":
-        return DISFlow(), "DIS (OpenCV)"
-    if args.method == "farneback":
-        return FarnebackFlow(), "Farneback (OpenCV)"
+    if args.method in ("dis", "farneback"):
+        if args.zoom is not None:
+            raise FlowTrainError(f"--zoom applies to a PWC-Lite checkpoint, not --method {args.method}")
+        return (DISFlow(), "DIS (OpenCV)") if args.method == "dis" else (FarnebackFlow(), "Farneback (OpenCV)")
     if args.checkpoint:
-        return load_flow_net(args.checkpoint, args.device), str(args.checkpoint)
+        return load_flow_net(args.checkpoint, args.device, zoom=args.zoom), str(args.checkpoint)
     ckpt = reference_checkpoint("flow/teacher")  # the shipped reference HQ teacher
-    return load_flow_net(ckpt, args.device), f"the shipped reference teacher ({ckpt})"
+    zoom = args.zoom if args.zoom is not None else reference_use("flow/teacher").get("zoom")
+    return load_flow_net(ckpt, args.device, zoom=zoom), f"the shipped reference teacher ({ckpt})"
 
 
 def flow_main(args) -> int:
@@ -175,10 +187,6 @@ def flow_main(args) -> int:
             raise FlowTrainError(f"--zoom must be > 0, got {args.zoom}")
         device = resolve_device(args.device)
         net, name = _flow_net(args)
-        if args.zoom is not None:
-            if not hasattr(net, "infer_zoom"):
-                raise FlowTrainError(f"--zoom applies to a PWC-Lite checkpoint, not --method {args.method}")
-            net.infer_zoom = args.zoom
         to_t = lambda a: torch.tensor(a).permute(2, 0, 1)[None].float().div(255).to(device)  # noqa: E731
         with torch.no_grad():
             flow = net(to_t(img1), to_t(img2))[0].cpu().numpy()  # (2, H, W)

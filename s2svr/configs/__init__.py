@@ -12,14 +12,16 @@ from typing import Any, Mapping
 
 import yaml
 
-from .schema import (LAYOUTS, PROFILES, TASKS, DataConfig, ExperimentConfig, FlowConfig, ModelConfig,
-                     TrainConfig)
+from .flat import is_flat, moved_to, sections_from_flat
+from .schema import (LAYOUTS, PROFILES, TASKS, DataConfig, ExperimentConfig, FlowAugmentConfig, FlowBudgetConfig,
+                     FlowConfig, FlowLossConfig, FlowNetConfig, FlowOptimConfig, FlowStage, ModelConfig, TrainConfig)
 
 CONFIG_DIR = Path(__file__).resolve().parent
 EXPERIMENTS = ("sr_reds4", "sr_vimeo", "deblur_gopro", "vqe_mfqe")
 
-__all__ = ["load_config", "config_to_dict", "plain", "config_from_dict", "resolve_config_path", "ConfigError",
-           "ExperimentConfig", "ModelConfig", "FlowConfig", "DataConfig", "TrainConfig",
+__all__ = ["load_config", "config_to_dict", "plain", "config_from_dict", "flow_config", "resolve_config_path",
+           "ConfigError", "ExperimentConfig", "ModelConfig", "FlowConfig", "FlowNetConfig", "FlowLossConfig",
+           "FlowStage", "FlowOptimConfig", "FlowAugmentConfig", "FlowBudgetConfig", "DataConfig", "TrainConfig",
            "EXPERIMENTS", "PROFILES", "TASKS", "LAYOUTS"]
 
 
@@ -59,12 +61,17 @@ def _build(cls, values: Mapping[str, Any], where: str, prefix: str = ""):
     kwargs = {}
     for key, val in values.items():
         if key not in fields:
-            raise ConfigError(f"{where}: unknown key '{prefix}{key}' (known: {', '.join(fields)})")
-        hint = hints[key]
-        if dataclasses.is_dataclass(hint):
-            val = _build(hint, val, where, f"{prefix}{key}.")
+            moved = moved_to(key) if cls is FlowConfig else None
+            raise ConfigError(f"{where}: unknown key '{prefix}{key}' "
+                              + (f"(moved to {moved})" if moved else f"(known: {', '.join(fields)})"))
+        section = _dataclass_of(hints[key])
+        if section is not None:  # a section; null only where it is Optional (flow.stage1)
+            if val is not None or typing.get_origin(hints[key]) is not typing.Union:
+                val = _build(section, val, where, f"{prefix}{key}.")
+        elif "fields_of" in fields[key].metadata:  # a partial mapping of another section's fields (flow.stage1.loss)
+            val = _partial(fields[key].metadata["fields_of"], val, where, f"{prefix}{key}.")
         else:
-            _check_value(val, hint, f"{prefix}{key}", where)
+            _check_value(val, hints[key], f"{prefix}{key}", where)
             if isinstance(val, list):
                 val = tuple(val)
         kwargs[key] = val
@@ -73,6 +80,25 @@ def _build(cls, values: Mapping[str, Any], where: str, prefix: str = ""):
     except (TypeError, ValueError) as e:
         raise ConfigError(f"{where}: {e}") from None
     return out
+
+
+def _dataclass_of(hint):
+    """The dataclass a field holds (also under Optional), else None."""
+    if typing.get_origin(hint) is typing.Union:
+        hint = next((a for a in typing.get_args(hint) if a is not type(None)), hint)
+    return hint if dataclasses.is_dataclass(hint) else None
+
+
+def _partial(cls, values, where: str, prefix: str) -> dict:
+    """Some fields of dataclass `cls`, checked as `_build` checks them (lists as tuples)."""
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"{where}: '{prefix.rstrip('.')}' must be a mapping, got {type(values).__name__}")
+    hints = typing.get_type_hints(cls)
+    for key, val in values.items():
+        if key not in hints:
+            raise ConfigError(f"{where}: unknown key '{prefix}{key}' (known: {', '.join(hints)})")
+        _check_value(val, hints[key], f"{prefix}{key}", where)
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
 
 
 _POSITIVE = ("log_every", "save_every", "val_every", "batch_size", "iters", "num_frames")  # 0 would never happen
@@ -96,8 +122,24 @@ def _check_value(val, hint, key: str, where: str) -> None:
 
 
 def config_from_dict(d: Mapping[str, Any], where: str = "<dict>") -> ExperimentConfig:
-    """Inverse of :func:`config_to_dict` (used when a checkpoint carries its config)."""
-    return _build(ExperimentConfig, d, where)
+    """Inverse of :func:`config_to_dict` (used when a checkpoint carries its config). A flat `flow` section, as
+    checkpoints and records written before its sections carry it, is read into today's (`s2svr.configs.flat`)."""
+    return _build(ExperimentConfig, migrate(d), where)
+
+
+def migrate(d: Mapping[str, Any]) -> dict:
+    """A config dict with a flat `flow` section of before (`s2svr.configs.flat`) in today's sections; others as
+    they are."""
+    d = dict(d)
+    if is_flat(d.get("flow")):
+        d["flow"] = sections_from_flat(d["flow"])
+    return d
+
+
+def flow_config(**sections) -> FlowConfig:
+    """A :class:`FlowConfig` from plain sections, checked as a YAML `flow:` section is:
+    `flow_config(budget={"iters": 3}, optim={"lr": 1e-3})`."""
+    return _build(FlowConfig, sections, "flow_config", "flow.")
 
 
 def plain(x):

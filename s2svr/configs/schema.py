@@ -7,8 +7,9 @@ merges them into an :class:`ExperimentConfig`; a key that is not a field is an e
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Optional
+import typing
+from dataclasses import dataclass, field, fields, replace
+from typing import Literal, Optional
 
 TASKS = ("sr", "deblur", "vqe")
 LAYOUTS = ("paper", "official")
@@ -38,20 +39,49 @@ class ModelConfig:
     head_init: str = "default"
 
 
-@dataclass(frozen=True)
-class FlowConfig:
-    """Unsupervised distillation flow training, Sec. 3.3 and Algorithm 1."""
+def _choices(cls, values, where: str) -> None:
+    """Refuse a value outside its field's `Literal[...]` choices: one error naming `where.field`."""
+    hints = typing.get_type_hints(cls)
+    for name, value in values.items():
+        hint = hints.get(name)
+        if typing.get_origin(hint) is typing.Union:  # Optional[Literal[...]]
+            if value is None:
+                continue
+            hint = next(a for a in typing.get_args(hint) if a is not type(None))
+        if typing.get_origin(hint) is Literal and value not in typing.get_args(hint):
+            raise ValueError(f"{where}.{name} must be one of {typing.get_args(hint)}, got {value!r}")
 
-    lr: float = 1e-4              # flow training learning rate (Sec. 4.1)
+
+def _check_choices(obj, where: str) -> None:
+    _choices(type(obj), {f.name: getattr(obj, f.name) for f in fields(obj)}, where)
+
+
+@dataclass(frozen=True)
+class FlowNetConfig:
+    """The flow network: what its checkpoint's `arch` holds (how it is run is apart: `s2svr.flow.use`)."""
+
+    type: Literal["pwclite", "dis", "farneback"] = "pwclite"  # PWC-Lite, or a classical flow that needs no training
+    cost_norm: bool = False       # centre + L2-normalise features before the correlation (UFlow); False = ARFlow's raw one
+
+    def __post_init__(self):
+        _check_choices(self, "flow.net")
+
+
+@dataclass(frozen=True)
+class FlowLossConfig:
+    """Eqs. (11)-(17): the weighted terms of Algorithm 1's loss (`s2svr.losses.FlowLoss`)."""
+
     w_ph: float = 0.15            # omega_ph, Eqs. (14) and (17) (= ARFlow's w_l1; it scales the whole photometric term)
     w_sm: float = 50.0            # omega_sm (= ARFlow's w_smooth)
     w_dis: float = 0.1            # omega_dis, Eq. (17)
-    # rho of Eq. (11) = L1 + (w_ssim / w_l1) SSIM + (w_census / w_l1) census: these three set ratios only, so
-    # the defaults give ARFlow's 0.15 L1 + 0.85 SSIM and w_ssim = 0 gives the paper's plain 0.15 L1.
+    # rho of Eq. (11), ARFlow's weights of its three distances: w_ph rho = (w_ph / w_l1) (w_l1 L1 + w_ssim SSIM +
+    # w_census census), so the defaults give ARFlow's 0.15 L1 + 0.85 SSIM and w_ssim = 0 the paper's plain 0.15 L1;
+    # without L1 (w_l1 = 0) the other two are ARFlow's weights as they are (its stage-1 census: w_census 1).
     w_l1: float = 0.15            # ARFlow's photometric mix: L1 weight ...
     w_ssim: float = 0.85          # ... beside SSIM (3x3)
     w_census: float = 0.0         # census term (ARFlow option), off by default
     smooth_alpha: float = 10.0    # edge weight exp(-alpha |grad I|), Eq. (13)
+    smooth_order: Literal[1, 2] = 1  # 1: Eq. (13); 2: second-order edge-aware smoothness (ARFlow's smooth_2nd)
     # Multi-scale weights over PWC-Lite's pyramid, finest first (full, 1/2, 1/4, 1/8, 1/16 of the input):
     # ARFlow's w_scales / w_sm_scales (configs/sintel_raw.json); the paper does not state them.
     w_scales: tuple = (1.0, 1.0, 1.0, 1.0, 0.0)     # photometric term at each level
@@ -63,41 +93,121 @@ class FlowConfig:
     # A sample whose forward-backward check keeps less than this fraction of pixels counts all of them: guards the
     # trivial zero of L_ph (everything "occluded") that untrained PWC-Lite falls into within ~10 steps. Paper: silent.
     min_visible: float = 0.1
-    # The recipe that leaves the zero-flow plateau (chapter notebooks/distillation.py measures each against the paper path):
-    net: str = "pwclite"          # the flow network: 'pwclite', or a classical flow that needs no training: 'dis', 'farneback'
-    cost_norm: bool = False       # centre + L2-normalise features before the correlation (UFlow); False = ARFlow's raw one
-    occ_warmup_iters: int = 0     # first steps: occlusion from the backward flow's range map (ARFlow occ_from_back), then fb check
-    occ_range_th: float = 0.2     # a frame-1 pixel that receives less than this splatted mass is occluded (ARFlow)
-    lr_warmup_iters: int = 0      # linear learning-rate warm-up from 0
-    lr_schedule: str = "constant" # 'constant' (paper: silent) or 'cosine' (to lr_min at the last step)
+    # the mask O of Eq. (11): 'fb' the forward-backward check, 'range' the backward flow's range map (ARFlow's
+    # occ_from_back: a frame-1 pixel that receives less than occ_range_th splatted mass is occluded), 'none'
+    occlusion: Literal["fb", "range", "none"] = "fb"
+    occ_range_th: float = 0.2
+
+    def __post_init__(self):
+        _check_choices(self, "flow.loss")
+
+
+LOSS_FIELDS = tuple(f.name for f in fields(FlowLossConfig))
+
+
+@dataclass(frozen=True)
+class FlowStage:
+    """ARFlow's `stage1`: from step `after` (0-based) of a stage on, the loss fields in `loss` take these values."""
+
+    after: int = 0
+    loss: dict = field(default_factory=dict, metadata={"fields_of": FlowLossConfig})  # FlowLossConfig fields
+
+    def __post_init__(self):
+        if not isinstance(self.after, int) or isinstance(self.after, bool) or self.after < 0:
+            raise ValueError(f"flow.stage1.after must be a step (an integer >= 0), got {self.after!r}")
+        unknown = [k for k in self.loss if k not in LOSS_FIELDS]
+        if unknown:
+            raise ValueError(f"unknown key 'flow.stage1.loss.{unknown[0]}' (known: {', '.join(LOSS_FIELDS)})")
+        _choices(FlowLossConfig, self.loss, "flow.stage1.loss")
+        # lists (YAML, JSON) as tuples, as every other field: the config stays hashable and equal to its round trip
+        object.__setattr__(self, "loss", {k: tuple(v) if isinstance(v, list) else v for k, v in self.loss.items()})
+
+    def __hash__(self):
+        return hash((self.after, tuple(sorted(self.loss.items()))))
+
+
+@dataclass(frozen=True)
+class FlowOptimConfig:
+    """Adam's learning rate over a stage (`s2svr.train.flow.learning_rate`) and gradient clipping."""
+
+    lr: float = 1e-4              # flow training learning rate (Sec. 4.1)
+    warmup_iters: int = 0         # linear learning-rate warm-up from 0
+    schedule: Literal["constant", "cosine"] = "constant"  # 'constant' (paper: silent) or 'cosine' (to lr_min at the last step)
     lr_min: float = 0.0
     grad_clip: float = 0.0        # max global gradient norm; 0 = no clipping
+
+    def __post_init__(self):
+        _check_choices(self, "flow.optim")
+
+
+@dataclass(frozen=True)
+class FlowAugmentConfig:
+    """How a training pair is drawn (`s2svr.data.flow_pairs.PairBatches`): crop, flips, frame order, colour."""
+
+    patch_size: int = 256         # HQ crop size
     swap: bool = True             # swap the frame order with probability 1/2 (ARFlow's augmentation)
-    augment: str = "hflip"        # geometric augmentation: 'hflip' (ARFlow) or 'dihedral' (+ vertical flip, transpose)
+    flips: Literal["hflip", "dihedral"] = "hflip"  # 'hflip' (ARFlow) or 'dihedral' (+ vertical flip, transpose)
     jitter: float = 0.0           # photometric jitter shared by the two frames: brightness +-j, contrast, gamma x e^+-j
-    zoom: float = 1.0             # PWC-Lite works on frames enlarged by this factor, in training and in use (not ARFlow)
-    # the zoom of the networks that see LQ frames (students, supervised-lq, the restorers' flow net); None = zoom.
-    # zoom x scale puts the student's network on the teacher's grid (same motion in network pixels).
-    lq_zoom: Optional[float] = None
-    pad: bool = False             # in use, pad (replicate) the zoomed frames to a multiple of 64 instead of resizing
-    # the teacher's zoom in use (flow-eval, `s2svr flow`), written into its checkpoint; None = zoom. 4 puts PWC-Lite's
-    # 1/4-resolution output on the frames' own pixel grid. Distillation labels the student's crops at `zoom` regardless.
-    infer_zoom: Optional[float] = None
-    smooth_order: int = 1         # 1: Eq. (13); 2: second-order edge-aware smoothness (ARFlow's smooth_2nd)
-    census_after_warmup: bool = False  # after occ_warmup_iters, rho = census only (ARFlow's stage-1 switch)
-    # the student's first weights: 'scratch' (Algorithm 1 is silent) or 'teacher' (its weights; needs lq_zoom =
-    # zoom x scale so that both networks see the same geometry, the student only blurrier frames)
-    student_init: str = "scratch"
-    train_video: float = 0.0      # embedded data: this fraction of each batch from the task's real clips (no GT)
-    eval_every: int = 0           # every this many steps, EPE on the test pairs -> flow_<stage>_eval.csv (0 = never)
-    eval_pairs: int = 40          # test pairs of that curve
+
+    def __post_init__(self):
+        _check_choices(self, "flow.augment")
+
+
+@dataclass(frozen=True)
+class FlowBudgetConfig:
+    """How long each stage of Algorithm 1 runs and what it writes on the way."""
+
     iters: int = 20000            # iterations of each stage of Algorithm 1
     lq_iters: Optional[int] = None  # iterations of the stages on LQ frames (students, supervised-lq); None = iters
     batch_size: int = 8
-    patch_size: int = 256         # HQ crop size for flow training
-    save_every: int = 2000        # checkpoint interval of each Algorithm 1 stage (always saved at the end)
+    save_every: int = 2000        # checkpoint interval (always saved at the end)
     log_every: int = 50           # rows of the stage's log.csv
+    eval_every: int = 0           # every this many steps, EPE on the test pairs -> flow_<stage>_eval.csv (0 = never)
+    eval_pairs: int = 40          # test pairs of that curve
+
+
+@dataclass(frozen=True)
+class FlowConfig:
+    """Unsupervised distillation flow training, Sec. 3.3 and Algorithm 1: what a flow net is and how it was trained.
+
+    Sections, as ARFlow's configs have them: `net` (the network), `loss` (Eqs. 11-17), `stage1` (ARFlow's switch of
+    loss fields after N steps), `optim` (learning rate, clipping), `augment` (how pairs are drawn), `budget`
+    (steps, batch, logs); then the grid the networks work on (`zoom`, `lq_zoom`, `pad`) and where weights come from
+    (`student_init`, `checkpoint`) and what data (`train_video`). How a trained net is *used* (a teacher's zoom in
+    use, a restorer's flow zoom in `s2svr restore`) is an argument of use, not a field: `s2svr.flow.use.FlowUse`.
+    """
+
+    net: FlowNetConfig = field(default_factory=FlowNetConfig)
+    loss: FlowLossConfig = field(default_factory=FlowLossConfig)
+    stage1: Optional[FlowStage] = None  # e.g. {after: 300, loss: {occlusion: fb}}; None: one loss all along
+    optim: FlowOptimConfig = field(default_factory=FlowOptimConfig)
+    augment: FlowAugmentConfig = field(default_factory=FlowAugmentConfig)
+    budget: FlowBudgetConfig = field(default_factory=FlowBudgetConfig)
+    zoom: float = 1.0             # PWC-Lite works on frames enlarged by this factor, in training and in use (not ARFlow)
+    # the zoom of the networks that see LQ frames (students, supervised-lq, the restorers' flow net). None: derived
+    # when the experiment is built (`ExperimentConfig`): zoom x model.scale when the student starts from its teacher
+    # (the only grid it can start on: the same motion in network pixels), else zoom. A restorer may run its flow net
+    # at another zoom than its student trained at (the restorer study does).
+    lq_zoom: Optional[float] = None
+    pad: bool = False             # in use, pad (replicate) the zoomed frames to a multiple of 64 instead of resizing
+    # the student's first weights: 'scratch' (Algorithm 1 is silent) or 'teacher' (its weights; needs lq_zoom =
+    # zoom x scale so that both networks see the same geometry, the student only blurrier frames)
+    student_init: Literal["scratch", "teacher"] = "scratch"
+    train_video: float = 0.0      # embedded data: this fraction of each batch from the task's real clips (no GT)
     checkpoint: Optional[str] = None  # student checkpoint to initialise the restoration network's flow net
+
+    def __post_init__(self):
+        _check_choices(self, "flow")
+
+    def zoom_of(self, frames: str) -> float:
+        """The training zoom of a network on `frames` ('hq': teacher, supervised-hq; 'lq': students, restorers)."""
+        return self.lq_zoom if frames == "lq" and self.lq_zoom is not None else self.zoom
+
+    def loss_at(self, step: int) -> FlowLossConfig:
+        """The loss fields of step `step` (0-based): `loss`, with `stage1.loss` over it from `stage1.after` on."""
+        if self.stage1 is None or step < self.stage1.after:
+            return self.loss
+        return replace(self.loss, **self.stage1.loss)
 
 
 @dataclass(frozen=True)
@@ -161,3 +271,6 @@ class ExperimentConfig:
             raise ValueError(f"model.layout must be one of {LAYOUTS}, got {self.model.layout!r}")
         if self.profile not in PROFILES:
             raise ValueError(f"profile must be one of {PROFILES}, got {self.profile!r}")
+        if self.flow.lq_zoom is None:  # resolved once, here: the config says which zoom every LQ network runs at
+            lq_zoom = self.flow.zoom * self.model.scale if self.flow.student_init == "teacher" else self.flow.zoom
+            object.__setattr__(self, "flow", replace(self.flow, lq_zoom=lq_zoom))

@@ -227,7 +227,7 @@ def load_flow_pairs(cfg, split: str = "train", video: bool | None = None):
         degradation = {"sr": "sr", "deblur": "blur", "vqe": "vqe"}[cfg.model.task]
         pairs = embedded_flow_pairs(cfg.data.root, split, degradation)
         if video is None:
-            video = split == "train" and getattr(cfg.flow, "train_video", 0) > 0
+            video = split == "train" and cfg.flow.train_video > 0
         if video:
             seqs = embedded_sequences(cfg.data.root, cfg.model.task, split)
             real = SequencePairs(seqs, mode="rgb")  # RGB like the flow clips, so both stack into one batch

@@ -108,10 +108,11 @@ def _study_job(arch: str):
     return next(job for _, _, job in study_jobs("sr", ["base"]) if job.arch == arch)
 
 
-def run_dir(run: Run, output_dir: str | Path = "outputs") -> Path:
-    """`<output_dir>/cpu/alignment/<arch>-<flow>-<hash>`: the hash covers the study job's key and the flow."""
+def run_dir(run: Run, output_dir: str | Path = "outputs", key_of=None) -> Path:
+    """`<output_dir>/cpu/alignment/<arch>-<flow>-<hash>`: the hash covers the study job's key and the flow.
+    `key_of(job)`: the key rule (default `s2svr.experiments.jobs.key`; `s2svr.experiments.rekey` asks the old one)."""
     from .jobs import key
-    ident = json.dumps([key(_study_job(run.arch)), run.flow, run.sigma], sort_keys=True)
+    ident = json.dumps([(key_of or key)(_study_job(run.arch)), run.flow, run.sigma], sort_keys=True)
     tag = hashlib.sha256(ident.encode()).hexdigest()[:10]
     return Path(output_dir) / "cpu" / "alignment" / f"{run.arch}-{run.flow or 'none'}-{tag}"
 

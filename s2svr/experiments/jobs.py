@@ -5,17 +5,19 @@ training plus its evaluation (`RestoreJob`, `s2svr.train.trainer.train` then
 `s2svr.train.evaluate.evaluate_sequences`); `s2svr.experiments.worker` runs either one. Its identity covers
 profile, overrides, architecture and, for a job that starts from a flow checkpoint, the identity of the job
 that made it: a changed budget, model size or flow initialisation runs anew, package edits that do not change
-a config do not.
+a config do not. How a trained flow net is used (a teacher's zoom in use, `FlowJob.use_zoom`) is not part of what it
+is: it is recorded beside its weights (the job's result, the shipped manifest's `use`), never hashed.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Optional
 
-CACHE_VERSION = "2"  # bump to invalidate every cached experiment (`python -m s2svr.experiments.rekey` carries
+CACHE_VERSION = "3"  # bump to invalidate every cached experiment (`python -m s2svr.experiments.rekey` carries
 # shipped weights and finished runs over when no job computes anything else)
 
 
@@ -37,6 +39,9 @@ class FlowJob:
     teacher: Optional["FlowJob"] = None
     frames: str = "hq"                  # frames of the supervised stage: hq | lq
     overrides: str = field(default="{}")  # JSON of config overrides (use `with_overrides`)
+    # the zoom its trained net runs at in use and in its evaluation curve (None: the zoom it trained at); not part of
+    # its identity: recorded beside its weights (`result.json`'s and the manifest's `use`)
+    use_zoom: Optional[float] = None
 
     kind = "flow"
 
@@ -45,10 +50,15 @@ class FlowJob:
         return self.stage if self.stage != "supervised" else f"supervised-{self.frames}"
 
     def with_overrides(self, **sections) -> "FlowJob":
-        return FlowJob(self.config, self.profile, self.stage, self.teacher, self.frames, _freeze(sections))
+        return dataclasses.replace(self, overrides=_freeze(sections))
+
+    @property
+    def use(self) -> dict:
+        """How its trained net runs in use, as recorded beside the weights: `{'zoom': use_zoom}`, or {}."""
+        return {} if self.use_zoom is None else {"zoom": self.use_zoom}
 
     def resolved(self, dep_key=None) -> dict:
-        """The resolved config and what it depends on; `dep_key(job, in_use)` names a dependency (default `key`)."""
+        """The resolved config and what it depends on; `dep_key(job)` names a dependency (default `key`)."""
         from ..configs import config_to_dict, load_config
         dep_key = dep_key or key
         cfg = load_config(self.config, self.profile, overrides=json.loads(self.overrides) or None)
@@ -56,7 +66,7 @@ class FlowJob:
         if self.stage == "student" and self.teacher is None:
             raise ExperimentError(f"{self.config} {self.stage}: a student needs a teacher job")
         return {"kind": "flow", "stage": self.stage, "frames": self.frames, "config": d,
-                "teacher": dep_key(self.teacher, in_use=False) if self.teacher else None}
+                "teacher": dep_key(self.teacher) if self.teacher else None}
 
     def identity(self, dep_key=None) -> dict:
         """What the stage depends on (the hashed part of `resolved`): the seed, the flow section and the data it
@@ -66,11 +76,6 @@ class FlowJob:
         c = r["config"]
         return {**r, "config": {"seed": c["seed"], "flow": c["flow"], "model": {"task": c["model"]["task"]},
                                 "data": {k: c["data"][k] for k in ("dataset", "root")}}}
-
-    @property
-    def runs_in_use(self) -> bool:
-        """Whether the `IN_USE` fields change this job's output (the teacher: its checkpoint and evaluation)."""
-        return self.stage == "teacher"
 
     def dependencies(self) -> list:
         return [self.teacher] if self.teacher else []
@@ -111,19 +116,17 @@ class RestoreJob:
         return load_config(self.config, self.profile, overrides=over)
 
     def resolved(self, dep_key=None) -> dict:
-        """The resolved config and what it depends on; `dep_key(job, in_use)` names a dependency (default `key`)."""
+        """The resolved config and what it depends on; `dep_key(job)` names a dependency (default `key`)."""
         from ..configs import config_to_dict
         dep_key = dep_key or key
         d = config_to_dict(self.cfg())
         if self.arch not in FLOW_ARCHS:  # no flow net: the flow recipe is not part of what it is
             d["flow"] = {}
-        out = {"kind": "restore", "config": d, "flow": dep_key(self.flow, in_use=False) if self.flow else None,
+        out = {"kind": "restore", "config": d, "flow": dep_key(self.flow) if self.flow else None,
                "save_outputs": self.save_outputs}
         if self.init is not None:  # only then: the keys of jobs without one stay what they were
             out["init"] = dep_key(self.init)
         return out
-
-    runs_in_use = False  # its flow net is built from the config and loads the weights only: no teacher's zoom in use
 
     def identity(self, dep_key=None) -> dict:
         return self.resolved(dep_key)
@@ -132,26 +135,14 @@ class RestoreJob:
         return [j for j in (self.flow, self.init) if j is not None]
 
 
-# Fields that set how a trained teacher runs in use, not what any job learns: part of the key of a job whose output
-# they change (`runs_in_use`: the teacher's checkpoint and evaluation), left out of every other job's and of the
-# teacher's key as a dependency (`key(job, in_use=False)`): a student's distillation labels at the training zoom.
-IN_USE = {"flow": ("infer_zoom",)}
-
-
-def job_hash(job, in_use: bool = True, version: str = CACHE_VERSION, transform=None) -> str:
-    """sha256 of `version`, of `job`'s identity (its dependencies named by the same rule) and, on the embedded dataset,
-    of the recipe that builds it. `transform(identity) -> identity`: an older rule's edit (`s2svr.experiments.rekey`)."""
-    def dep(j, in_use=True):
-        current = version == CACHE_VERSION and transform is None
-        return key(j, in_use) if current else job_hash(j, in_use, version, transform)
+def job_hash(job, version: str = CACHE_VERSION, dep_key=None, transform=None) -> str:
+    """sha256 of `version`, of `job`'s identity (its dependencies named by `dep_key`, default :func:`key`) and, on the
+    embedded dataset, of the recipe that builds it. `transform(job, identity) -> identity`: an older rule's edit
+    (`s2svr.experiments.rekey`)."""
     h = hashlib.sha256(version.encode())
-    ident = job.identity(dep)
-    if not (in_use and job.runs_in_use):
-        cfg = ident["config"]
-        ident = {**ident, "config": {**cfg, **{sec: {k: v for k, v in cfg[sec].items() if k not in fields}
-                                               for sec, fields in IN_USE.items() if isinstance(cfg.get(sec), dict)}}}
+    ident = job.identity(dep_key or key)
     if transform is not None:
-        ident = transform(ident)
+        ident = transform(job, ident)
     h.update(json.dumps(ident, sort_keys=True, default=str).encode())
     if ident["config"]["data"]["dataset"] == "embedded":
         from ..data.embedded_recipe import recipe, recipe_hash
@@ -160,9 +151,8 @@ def job_hash(job, in_use: bool = True, version: str = CACHE_VERSION, transform=N
 
 
 @functools.lru_cache(maxsize=None)  # jobs are frozen: resolving a config (YAML) once per job is enough
-def key(job, in_use: bool = True) -> str:
+def key(job) -> str:
     """Identity of a job: sha256 of its resolved config (every field, new ones at their defaults too), of its
     dependencies' identities and, on the embedded dataset, of the recipe that builds it (a changed clip is a
-    changed experiment). `in_use=False`: without the `IN_USE` fields, what a job that depends on this one sees of
-    it (the weights it trained)."""
-    return job_hash(job, in_use)
+    changed experiment). How a trained net is used (`FlowJob.use_zoom`) is not in it."""
+    return job_hash(job)

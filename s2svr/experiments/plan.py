@@ -16,6 +16,7 @@ with the flow of each control.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -27,10 +28,17 @@ from .jobs import FlowJob, RestoreJob
 from .runner import run
 
 TASK_CONFIGS = {"sr": "sr_reds4", "deblur": "deblur_gopro", "vqe": "vqe_mfqe"}
-PAPER_FLOW = {"cost_norm": False, "lr": 1e-4, "lr_warmup_iters": 0, "lr_schedule": "constant", "grad_clip": 0.0,
-              "occ_warmup_iters": 0, "census_after_warmup": False, "smooth_order": 1, "augment": "hflip",
-              "jitter": 0.0, "zoom": 1.0, "patch_size": 128, "lq_zoom": None, "pad": False,
-              "student_init": "scratch", "infer_zoom": None}
+# the paper's path of Algorithm 1 (raw cost volume, constant lr 1e-4, forward-backward occlusion from the first step,
+# no clipping, ARFlow's augmentation, zoom 1, students from scratch) over a profile's recipe
+PAPER_FLOW = {"net": {"cost_norm": False}, "loss": {"occlusion": "fb", "smooth_order": 1}, "stage1": None,
+              "optim": {"lr": 1e-4, "warmup_iters": 0, "schedule": "constant", "grad_clip": 0.0},
+              "augment": {"flips": "hflip", "jitter": 0.0, "patch_size": 128},
+              "zoom": 1.0, "lq_zoom": None, "pad": False, "student_init": "scratch"}
+# How the plan's teacher runs in use (its evaluation curve, the chapters, `s2svr flow`), per profile: a use, not part
+# of what it trained (`FlowJob.use_zoom`, recorded beside the weights). At zoom 4 PWC-Lite's 1/4-resolution output
+# lies on the frames' own pixel grid; chosen on the training pairs (chapter notebooks/distillation.py). The paper
+# path and the other profiles run it at the zoom it trained at.
+TEACHER_USE_ZOOM = {"cpu": 4}
 
 FLOW_TRUTH = {"dataset": "embedded", "root": "data/embedded"}  # the data of a supervised flow stage (see jobs)
 
@@ -39,7 +47,7 @@ def jobs(profile: str) -> dict:
     """{name: job} of the whole plan for `profile` (profile paper under `S2SVR_REHEARSAL=1`: every job at its
     config's ci sizes, `s2svr.experiments.rehearsal`)."""
     out = {}
-    teacher = FlowJob("sr_reds4", profile, "teacher")
+    teacher = FlowJob("sr_reds4", profile, "teacher", use_zoom=TEACHER_USE_ZOOM.get(profile))
     out["flow/teacher"] = teacher
     for task, config in TASK_CONFIGS.items():
         out[f"flow/{task}/student"] = FlowJob(config, profile, "student", teacher=teacher)
@@ -57,8 +65,9 @@ def jobs(profile: str) -> dict:
     # the recipe against the plateau: the same teacher with ARFlow's raw cost volume, and on the paper's path
     # (raw cost volume, constant lr 1e-4, forward-backward occlusion from the start, no clipping)
     # (the raw-cost control stays at its training zoom in use: its flow is ~zero at any zoom, see the chapter)
-    out["flow/teacher-rawcost"] = teacher.with_overrides(flow={"cost_norm": False, "infer_zoom": None})
-    out["flow/teacher-paper"] = teacher.with_overrides(flow=PAPER_FLOW)
+    plain_teacher = dataclasses.replace(teacher, use_zoom=None)
+    out["flow/teacher-rawcost"] = plain_teacher.with_overrides(flow={"net": {"cost_norm": False}})
+    out["flow/teacher-paper"] = plain_teacher.with_overrides(flow=PAPER_FLOW)
     for task, config in TASK_CONFIGS.items():
         student = out[f"flow/{task}/student"]
         for arch in ARCHS:
@@ -67,7 +76,7 @@ def jobs(profile: str) -> dict:
     for control in ("student-nodistill", "supervised-hq"):
         out[f"sr/s2svr+{control}"] = RestoreJob("sr_reds4", profile, arch="s2svr", flow=out[f"flow/sr/{control}"])
     # Table 4 without learning the flow at all: S2SVR with OpenCV's DIS flow (runs offline, unlike RAFT)
-    out["sr/s2svr+dis"] = RestoreJob("sr_reds4", profile, arch="s2svr").with_overrides(flow={"net": "dis"})
+    out["sr/s2svr+dis"] = RestoreJob("sr_reds4", profile, arch="s2svr").with_overrides(flow={"net": {"type": "dis"}})
     if profile == "paper":  # Table 1's Vimeo-90K-T column: fine-tuned from the REDS model, as the paper trains it
         out["sr_vimeo/s2svr"] = RestoreJob("sr_vimeo", profile, arch="s2svr", flow=out["flow/sr/student"],
                                            init=out["sr/s2svr"])

@@ -65,7 +65,7 @@ def _ordered(jobs) -> list:
 def _spec(job, root) -> dict:
     spec = {"kind": job.kind, "resolved": job.resolved(), "config": job.config, "profile": job.profile}
     if job.kind == "flow":
-        spec.update(stage=job.stage, frames=job.frames,
+        spec.update(stage=job.stage, frames=job.frames, use=job.use,
                     teacher=cached(job.teacher, root)["checkpoint"] if job.teacher else None)
     else:
         spec.update(arch=job.arch, save_outputs=job.save_outputs,
@@ -126,7 +126,7 @@ def _adopt(job, entry: dict, root) -> dict:
     d.mkdir(parents=True, exist_ok=True)
     from ..reference import weights_dir
     res = {"checkpoint": entry["path"], "log": entry.get("log_path"), "seconds": entry.get("seconds"),
-           "steps": entry.get("steps"), "shipped": entry["name"], "spec": _spec(job, root)}
+           "steps": entry.get("steps"), "shipped": entry["name"], "use": job.use, "spec": _spec(job, root)}
     if entry.get("eval_log"):
         res["eval_log"] = str(weights_dir() / entry["eval_log"])
     tmp = d / (RESULT + ".tmp")

@@ -3,7 +3,9 @@
 `weights/manifest.json` (see `s2svr.reference`) lists, for every model of the plan, its file (an fp16
 safetensors checkpoint, `s2svr.train.checkpoint` format), the experiment cache key of the job that made it
 (`s2svr.experiments.jobs.key`: the hash of its resolved config and of its dependencies'), the file's sha256,
-the git commit, steps, wall time, the machine, its final metrics and its training log (CSV, beside it).
+the git commit, steps, wall time, the machine, its final metrics and its training log (CSV, beside it), and for a
+flow net that runs otherwise than it trained, how it is used (`use`: the teacher's zoom in use, `FlowJob.use_zoom`;
+not part of its key).
 
 - The runner looks a job up here before training it (:func:`shipped`): a flow stage is adopted as it is, a
   restoration network is evaluated afresh from the shipped weights, so the book builds without training.
@@ -74,6 +76,14 @@ def _release_state(state: dict, flow_ref: dict | None) -> dict:
     return out
 
 
+def _with_use(entry: dict, job) -> dict:
+    """`entry` with its flow job's use recorded beside the weights (`use`, only where it has one)."""
+    entry.pop("use", None)
+    if getattr(job, "use", None):
+        entry["use"] = job.use
+    return entry
+
+
 def _intact(entry: dict) -> bool:
     """A manifest entry's file (if it has one) is there and matches its sha256."""
     if not entry.get("file"):
@@ -108,7 +118,7 @@ def export(profile: str = "cpu", output_dir="outputs", dest=None, names=None) ->
         # same job (same key, intact file): kept as it is, with its own provenance, its file not rewritten
         prev = old.get(res["shipped"] if res.get("shipped") else name, {})
         if prev.get("key") == key(job) and _intact(prev):
-            entry = dict(prev)
+            entry = _with_use(dict(prev), job)
             for f in [entry.get(k) for k in ("file", "log", "val_log", "eval_log")]:
                 if f and (dest / f).resolve() != (weights_dir() / f).resolve():
                     shutil.copyfile(weights_dir() / f, dest / f)
@@ -122,6 +132,7 @@ def export(profile: str = "cpu", output_dir="outputs", dest=None, names=None) ->
         flow_ref = None
         if job.kind == "flow":
             entry.update(steps=res.get("steps"), seconds=res["seconds"])
+            entry = _with_use(entry, job)
         else:
             entry.update(steps=res["steps"], seconds=res["train_seconds"], metrics=res["mean"], arch=job.arch)
             t = res["spec"]["resolved"]["config"]["train"]
@@ -171,7 +182,18 @@ def check(profile: str = "cpu") -> list[str]:
             problems.append(f"{name}: its flow net '{ref['name']}' is not the one it was trained with")
     problems += [f"{name}: stale, its config changed since it was trained; run `make weights`"
                  for name in stale_entries(profile)]
+    problems += [f"{name}: its recorded use {e.get('use') or {}} is not the plan's {use} (its evaluation curve ran "
+                 "at the recorded one); run `make weights`" for name, e, use in _uses(profile)
+                 if (e.get("use") or {}) != use]
     return problems
+
+
+def _uses(profile: str):
+    """(name, entry, the plan job's use) of every flow entry of `profile` that is a job of the plan."""
+    from .plan import jobs
+    plan = jobs(profile)
+    return [(name, e, plan[name].use) for name, e in manifest().items()
+            if e.get("profile") == profile and e.get("kind") == "flow" and name in plan]
 
 
 def cost(profile: str = "cpu") -> dict:

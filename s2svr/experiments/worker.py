@@ -28,11 +28,12 @@ def run_flow(spec: dict, d: Path) -> dict:
     from ..train.flow import run_stage
     cfg = config_from_dict(spec["resolved"]["config"])
     t0 = time.time()
+    use = spec.get("use") or {}  # how its net runs in use: its evaluation curve, recorded beside its weights
     res = run_stage(cfg, spec["stage"], d, teacher=spec["teacher"] or None,
                     device=os.environ.get("S2SVR_DEVICE", "auto"), frames=spec["frames"],
-                    resume=(d / f"flow_{spec['stage']}.pt").exists(), progress=False)
+                    resume=(d / f"flow_{spec['stage']}.pt").exists(), progress=False, use_zoom=use.get("zoom"))
     out = {"checkpoint": str(d / f"flow_{spec['stage']}.pt"), "seconds": time.time() - t0, "steps": res.step,
-           "log": str(d / f"flow_{spec['stage']}_log.csv")}
+           "log": str(d / f"flow_{spec['stage']}_log.csv"), "use": use}
     if (d / f"flow_{spec['stage']}_eval.csv").is_file():
         out["eval_log"] = str(d / f"flow_{spec['stage']}_eval.csv")
     return out

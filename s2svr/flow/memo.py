@@ -5,8 +5,8 @@ The book asks a frozen flow net for the same pairs again and again: Table 5 cuts
 `reference` on every pair once per evaluated model. :class:`FlowMemo` wraps the net (PWC-Lite's calling convention
 `net(img1, img2, with_bw=False, work_size=None)`) and answers a batched call pair by pair from a cache keyed by
 
-- the net: its class, its weights and buffers, and how it runs in use (`arch()`: zoom, padding; `infer_zoom`,
-  `max_side`, read at each call, so a net set to another zoom after wrapping is not served a stale flow);
+- the net: its class, its weights and buffers, its layers (`arch()`) and how it runs in use (`use`: zoom, padding,
+  size cap; read at each call, so a net set to another zoom after wrapping is not served a stale flow);
 - the bytes and shapes of the two frames, the directions asked for, `work_size`.
 
 A forward-only request for a pair already answered in both directions gets that answer's forward flow (PWC-Lite runs
@@ -37,9 +37,9 @@ def weights_digest(module: nn.Module) -> str:
 
 
 def _run_settings(net: nn.Module) -> str:
-    """How `net` runs in use: its arch (zoom, pad) and the settings of use that can change after wrapping."""
+    """What `net` is (its arch) and how it runs in use (its `use`, which can change after wrapping)."""
     arch = net.arch() if callable(getattr(net, "arch", None)) else {}
-    use = {k: getattr(net, k, None) for k in ("infer_zoom", "max_side")}
+    use = net.use.as_dict() if hasattr(net, "use") else {}
     return json.dumps([arch, use], sort_keys=True, default=str)
 
 

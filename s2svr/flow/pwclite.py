@@ -24,16 +24,11 @@ Any input size works: the frames are bilinearly RESIZED (not padded) to the next
 64) so that the six stride-2 stages divide exactly, and `forward` resizes the flow back with `resize_flow`,
 which rescales the vectors. Padding would put zero borders inside the photometric loss; resizing does not.
 
-`zoom` (not in ARFlow; `flow.zoom`): the network works on the frames enlarged by this factor, in training
-(`forward_pyramid`) and in use (`forward`) alike, so its 1/4-resolution output has zoom/4 of the input's resolution.
-The public S2SVR code does the same with a fixed 256x256 (`model.flow_size`); a factor keeps the aspect ratio.
-A student sees frames `scale` times smaller than its teacher; `flow.lq_zoom = zoom * scale` puts both networks on
-the same grid. `pad` (`flow.pad`): in use (`forward`), the zoomed frames are padded with their border up to a
-multiple of 64 instead of resized, so a frame of any size is zoomed by exactly `zoom` (training crops are chosen
-so that no rounding happens: patch * zoom a multiple of 64).
-`infer_zoom` (`flow.infer_zoom`, the teacher only): the zoom in use, when it differs from the training one. At
-`infer_zoom = 4` the 1/4-resolution output lies on the input's own pixel grid instead of a coarser one; a teacher
-labelling a student's crops still runs at its training `zoom` (`forward(zoom=...)`), the grid the student learns on.
+How the network is run (the zoom of its frames, padding instead of resizing, a size cap) is not part of what it is:
+`arch()` holds its layers only, and `forward` runs it as its `use` says (`s2svr.flow.use.FlowUse`, applied by
+`s2svr.flow.use.run_flow`). Whoever builds or loads a net for use sets `use` (`build_flow_net` from a config,
+`load_flow_net` from a checkpoint, which records the use it trained at); training (`forward_pyramid`) zooms the
+frames by `use.zoom` and never pads.
 """
 from __future__ import annotations
 
@@ -45,7 +40,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .correlation import correlation
-from .warp import flow_warp, resize_flow
+from .use import FlowUse, run_flow
+from .warp import flow_warp
 
 PYRAMID_CHANNELS = (3, 16, 32, 64, 96, 128, 192)
 NUM_DECODE_LEVELS = 5  # 1/64, 1/32, 1/16, 1/8, 1/4
@@ -129,36 +125,15 @@ def normalise_features(f1: torch.Tensor, f2: torch.Tensor, eps: float = 1e-6) ->
     return (f1 / f1.norm(dim=1, keepdim=True).clamp_min(eps), f2 / f2.norm(dim=1, keepdim=True).clamp_min(eps))
 
 
-def _as_size(size) -> tuple[int, int]:
-    if isinstance(size, int):
-        return size, size
-    h, w = size
-    return int(h), int(w)
-
-
-def _check_zoom(name: str, zoom: float) -> float:
-    if not zoom > 0:
-        raise ValueError(f"PWCLite: {name} must be > 0, got {zoom}")
-    return zoom
-
-
 class PWCLite(nn.Module):
     """PWC-Lite flow network; see the module docstring for the architecture and the size handling."""
 
-    def __init__(self, search_range: int = 4, cost_norm: bool = False, zoom: float = 1.0, pad: bool = False,
-                 infer_zoom: float | None = None):
+    def __init__(self, search_range: int = 4, cost_norm: bool = False):
         super().__init__()
-        _check_zoom("zoom", zoom)
-        if infer_zoom is not None:
-            _check_zoom("infer_zoom", infer_zoom)
         self.search_range = int(search_range)
         self.cost_norm = bool(cost_norm)
-        self.zoom = float(zoom)
-        # how the net is run, not what it is (never in `arch`): a cap on the zoomed frame's longer side in use,
-        # so that a large frame is not enlarged as the small training crops are (`set_flow_use`)
-        self.max_side: int | None = None
-        self.pad = bool(pad)
-        self.infer_zoom = None if infer_zoom is None else float(infer_zoom)
+        # how `forward` runs it (zoom, padding, size cap): set by whoever builds or loads it for use, never in `arch`
+        self.use = FlowUse()
         dim_corr = (2 * self.search_range + 1) ** 2
         self.feature_pyramid = FeaturePyramid(PYRAMID_CHANNELS)
         # one 1x1 reduction per decoded level, coarsest first: 192, 128, 96, 64, 32 -> 32
@@ -169,40 +144,16 @@ class PWCLite(nn.Module):
         self.context_network = ContextNetwork(self.flow_estimator.feat_dim + 2)
         self.init_weights()
 
-    @classmethod
-    def from_config(cls, flow_cfg, frames: str = "hq") -> "PWCLite":
-        """A new PWC-Lite for a `s2svr.configs.FlowConfig` (`cost_norm`, `pad`, and `zoom`, or `lq_zoom` when
-        `frames` is 'lq': the students and the restorers' flow net)."""
-        zoom = getattr(flow_cfg, "zoom", 1.0)
-        if frames == "lq" and getattr(flow_cfg, "lq_zoom", None) is not None:
-            zoom = flow_cfg.lq_zoom
-        return cls(cost_norm=bool(getattr(flow_cfg, "cost_norm", False)), zoom=float(zoom),
-                   pad=bool(getattr(flow_cfg, "pad", False)))
-
     def arch(self) -> dict:
-        """The constructor arguments, stored in checkpoints so that a loader rebuilds the same network (`zoom` and
-        `pad` only when not at their defaults, so the checkpoints written before them describe themselves the same)."""
-        out = {"search_range": self.search_range, "cost_norm": self.cost_norm}
-        if self.zoom != 1.0:
-            out["zoom"] = self.zoom
-        if self.pad:
-            out["pad"] = True
-        if self.infer_zoom is not None:
-            out["infer_zoom"] = self.infer_zoom
-        return out
+        """The constructor arguments, its layers only, stored in checkpoints so that a loader rebuilds the same
+        network (how it runs is `use`, recorded apart)."""
+        return {"search_range": self.search_range, "cost_norm": self.cost_norm}
 
-    @property
-    def zoom_in_use(self) -> float:
-        """The zoom `forward` runs at by default: `infer_zoom` when set, else the training `zoom`."""
-        return self.infer_zoom if self.infer_zoom is not None else self.zoom
-
-    def zoom_for(self, h: int, w: int) -> float:
-        """The zoom `forward` runs an `h x w` frame at by default: :attr:`zoom_in_use`, lowered (not below 1) so that
-        the zoomed frame's longer side stays within `max_side` when that is set."""
-        z = self.zoom_in_use
-        if self.max_side is not None:
-            z = max(1.0, min(z, self.max_side / max(h, w)))
-        return z
+    def using(self, use: FlowUse | None = None, **changes) -> "PWCLite":
+        """Set how `forward` runs this net (`use`, or the current use with `changes`: `net.using(zoom=4.0)`);
+        returns the net."""
+        self.use = (use if use is not None else self.use).but(**changes)
+        return self
 
     @torch.no_grad()
     def init_weights(self) -> None:
@@ -274,17 +225,18 @@ class PWCLite(nn.Module):
             {'flows_fw': [finest, ..., coarsest] five `(B, 2, h_l, w_l)` flows in pixels of their own
             resolution; finest = `size`, then /2, /4, /8, /16 (each level's 1/4..1/64 flow upsampled x4);
             'flows_bw': same from img2 to img1 (only if with_bw);
-            'size': (h, w) the network worked at = `network_size(zoom H, zoom W)`, equal to (H, W) when zoom = 1
+            'size': (h, w) the network worked at = `network_size(zoom H, zoom W)` (zoom = `use.zoom`, the training
+            zoom), equal to (H, W) when zoom = 1
             and H and W are multiples of 64. Losses should resize the frames to each flow's size (ARFlow uses
             'area').}
         """
-        imgs, _ = self._network_input(img1, img2, pad=False, zoom=self.zoom)
-        return self._pyramid_flows(imgs, with_bw)
+        imgs, _ = self.network_input(img1, img2, pad=False, zoom=self.use.zoom)
+        return self.pyramid_flows(imgs, with_bw)
 
-    def _network_input(self, img1: torch.Tensor, img2: torch.Tensor, pad: bool, zoom: float) -> tuple[torch.Tensor, tuple]:
+    def network_input(self, img1: torch.Tensor, img2: torch.Tensor, pad: bool, zoom: float) -> tuple[torch.Tensor, tuple]:
         """The two frames stacked `(2B, 3, h, w)` at the size the network works at, and the zoomed size `(zh, zw)`
         they fill: zoomed by `zoom` and resized to `network_size` (pad=False, training), or zoomed exactly and padded
-        with their border up to it (pad=True, `self.pad` in use); the flows of `(zh, zw)` are the frames' own."""
+        with their border up to it (pad=True, `use.pad` in use); the flows of `(zh, zw)` are the frames' own."""
         img1, img2 = self._prepare(img1, img2)
         h, w = img1.shape[-2:]
         zoomed = (max(1, round(h * zoom)), max(1, round(w * zoom)))
@@ -297,7 +249,7 @@ class PWCLite(nn.Module):
             imgs = F.pad(imgs, (0, size[1] - zoomed[1], 0, size[0] - zoomed[0]), mode="replicate")
         return imgs, (zoomed if pad else size)
 
-    def _pyramid_flows(self, imgs: torch.Tensor, with_bw: bool) -> dict:
+    def pyramid_flows(self, imgs: torch.Tensor, with_bw: bool) -> dict:
         """`forward_pyramid`'s output for the two frames stacked `(2B, 3, h, w)`, h and w multiples of 64."""
         b = imgs.shape[0] // 2
         pyr = self.feature_pyramid(imgs)
@@ -316,31 +268,8 @@ class PWCLite(nn.Module):
 
     def forward(self, img1: torch.Tensor, img2: torch.Tensor, with_bw: bool = False, work_size=None,
                 zoom: float | None = None):
-        """Flow from img1 to img2 at input size: `flow_warp(img2, flow_fw) ~ img1`.
-
-        Args:
-            img1, img2: `(B, 3 or 1, H, W)` in [0, 1], any H, W >= 1.
-            with_bw: also return the flow img2 -> img1 (the feature pyramid is shared).
-            work_size: None (native size, rounded up to a multiple of 64) or int / (h, w): frames are resized
-                to it first (public code uses 256x256); the flow is resized back with vectors rescaled.
-            zoom: the zoom to run at; None = :meth:`zoom_for` the frames: the zoom in use (`infer_zoom` when set, else
-                the training `zoom`) within `max_side` (a teacher labelling a student's crops passes its training
-                zoom: the grid the student learns on).
-        Returns:
-            flow_fw `(B, 2, H, W)` in pixels, channel 0 = x; or (flow_fw, flow_bw) if with_bw.
-        """
-        h, w = img1.shape[-2:]
-        if work_size is not None:
-            size = _as_size(work_size)
-            img1 = F.interpolate(img1, size=size, mode="bilinear", align_corners=False)
-            img2 = F.interpolate(img2, size=size, mode="bilinear", align_corners=False)
-        zoom = _check_zoom("zoom", zoom) if zoom is not None else self.zoom_for(*img1.shape[-2:])
-        imgs, (zh, zw) = self._network_input(img1, img2, pad=self.pad, zoom=zoom)
-        out = self._pyramid_flows(imgs, with_bw)
-        flow_fw = resize_flow(out["flows_fw"][0][..., :zh, :zw], (h, w))  # a padded border is cropped off
-        if not with_bw:
-            return flow_fw
-        return flow_fw, resize_flow(out["flows_bw"][0][..., :zh, :zw], (h, w))
+        """Flow from img1 to img2 at input size, run as `use` says: `s2svr.flow.use.run_flow` (its arguments)."""
+        return run_flow(self, img1, img2, self.use, with_bw=with_bw, work_size=work_size, zoom=zoom)
 
     # ------------------------------------------------------------------ ARFlow checkpoints
     ARFLOW_PREFIXES = (("feature_pyramid_extractor.convs.", "feature_pyramid.stages."),

@@ -9,8 +9,10 @@ Explained in the chapters `notebooks/flow_losses.py` (Eq. 14, the `min_visible` 
 with w_ph = 0.15, w_sm = 50, w_dis = 0.1. Conventions (ARFlow's `unFlowLoss`, whose `sintel_raw.json` has
 exactly w_l1 = 0.15 and w_smooth = 50, i.e. the paper's omega_ph and omega_sm):
 
-* rho of Eq. (11) = L1 + (w_ssim / w_l1) SSIM + (w_census / w_l1) census; with the defaults
-  w_ph * rho = 0.15 L1 + 0.85 SSIM, ARFlow's photometric term (w_ssim = 0 gives the paper's plain L1).
+* rho of Eq. (11) = L1 + (w_ssim / w_l1) SSIM + (w_census / w_l1) census, so w_ph * rho = (w_ph / w_l1) times
+  ARFlow's w_l1 L1 + w_ssim SSIM + w_census census; with the defaults 0.15 L1 + 0.85 SSIM, ARFlow's photometric
+  term (w_ssim = 0 gives the paper's plain L1). Without L1 (w_l1 = 0) w_ph * rho is ARFlow's sum itself
+  (rho = (w_ssim SSIM + w_census census) / w_ph): its stage 1, w_census = 1 alone, is then the census term of ARFlow.
 * Multi-scale over the flow pyramid, finest first (PWC-Lite: full, 1/2, 1/4, 1/8, 1/16): photometric
   weights `w_scales = (1, 1, 1, 1, 0)`, smoothness weights `w_sm_scales = (1, 0, 0, 0, 0)` (ARFlow). Frames
   are area-downsampled to each level; the occlusion mask is computed at the finest level and
@@ -66,8 +68,9 @@ class FlowLoss(nn.Module):
                  occ_range_th: float = 0.2, smooth_order: int = 1):
         super().__init__()
         self.w_ph, self.w_sm, self.w_dis = float(w_ph), float(w_sm), float(w_dis)
-        # rho's inner weights, normalised so that the L1 coefficient is 1 (the paper's rho = L1)
-        norm = float(w_l1) if w_l1 > 0 else 1.0
+        # rho's inner weights, normalised so that the L1 coefficient is 1 (the paper's rho = L1); without L1, by w_ph,
+        # so that w_ph * rho carries ARFlow's weights as they are
+        norm = float(w_l1) if w_l1 > 0 else (float(w_ph) if w_ph > 0 else 1.0)
         self.rho = dict(w_l1=float(w_l1) / norm, w_ssim=float(w_ssim) / norm, w_census=float(w_census) / norm)
         self.smooth_alpha = float(smooth_alpha)
         if smooth_order not in (1, 2):
@@ -79,21 +82,15 @@ class FlowLoss(nn.Module):
         self.min_visible = float(min_visible)
         if occlusion not in ("fb", "range", "none"):
             raise ValueError(f"occlusion must be 'fb', 'range' or 'none', got {occlusion!r}")
-        self.occlusion, self.occ_range_th = occlusion, float(occ_range_th)  # the trainer switches 'range' -> 'fb'
+        self.occlusion, self.occ_range_th = occlusion, float(occ_range_th)
 
     @classmethod
     def from_config(cls, cfg) -> "FlowLoss":
-        """From a :class:`s2svr.configs.FlowConfig`."""
+        """From a :class:`s2svr.configs.FlowLossConfig` (a flow config's `loss`, or its `loss_at(step)`)."""
         return cls(w_ph=cfg.w_ph, w_sm=cfg.w_sm, w_dis=cfg.w_dis, w_l1=cfg.w_l1, w_ssim=cfg.w_ssim,
                    w_census=cfg.w_census, smooth_alpha=cfg.smooth_alpha, w_scales=cfg.w_scales,
                    w_sm_scales=cfg.w_sm_scales, bidirectional=cfg.bidirectional, min_visible=cfg.min_visible,
-                   occlusion="range" if cfg.occ_warmup_iters > 0 else "fb", occ_range_th=cfg.occ_range_th,
-                   smooth_order=getattr(cfg, "smooth_order", 1))
-
-    def use_census(self) -> None:
-        """rho = census only, with the weight ARFlow gives it after its first stage (w_ternary = 1 on the whole
-        photometric term, i.e. 1 / w_ph here, where w_ph scales rho): the trainer's switch after the warm-up."""
-        self.rho = dict(w_l1=0.0, w_ssim=0.0, w_census=1.0 / self.w_ph)
+                   occlusion=cfg.occlusion, occ_range_th=cfg.occ_range_th, smooth_order=cfg.smooth_order)
 
     # ------------------------------------------------------------------ helpers
     def _directions(self, pyramid: dict, img1: torch.Tensor, img2: torch.Tensor):
@@ -201,7 +198,8 @@ class FlowLoss(nn.Module):
 
 
 def unsupervised_flow_loss(pyramid: dict, img1: torch.Tensor, img2: torch.Tensor, cfg=None, **weights):
-    """Eq. (14): `(total, {'ph', 'sm', 'visible'})`; weights from `cfg` (a FlowConfig) or keywords of :class:`FlowLoss`."""
+    """Eq. (14): `(total, {'ph', 'sm', 'visible'})`; weights from `cfg` (a FlowLossConfig) or keywords of
+    :class:`FlowLoss`."""
     loss = FlowLoss.from_config(cfg) if cfg is not None else FlowLoss(**weights)
     return loss(pyramid, img1, img2)
 

@@ -63,9 +63,9 @@ def estimate_flows(flow_net: nn.Module, frames_lq: torch.Tensor, flow_size: int 
 def flow_memory(model: nn.Module, h: int, w: int, pairs: int = 1) -> int:
     """Bytes PWC-Lite holds while it computes `pairs` flow pairs of `h x w` frames in use (0 without PWC-Lite)."""
     flow = getattr(model, "flow", None)
-    if flow is None or not hasattr(flow, "zoom_for"):
+    if flow is None or not hasattr(flow, "use"):
         return 0
-    z = flow.zoom_for(h, w)
+    z = flow.use.zoom_for(h, w)
     return int(FLOW_BYTES_PER_PIXEL * pairs * (z * h + 64) * (z * w + 64))  # + the padding to a multiple of 64
 
 
@@ -118,10 +118,11 @@ def align_window(latents: Mapping[int, torch.Tensor], i: int, radius: int,
 
 def set_flow_use(model: nn.Module, zoom: float | None = None, max_side: int | None = None) -> None:
     """How a restorer's PWC-Lite runs in use, the one place that sets it (`s2svr restore --flow-zoom
-    --flow-max-side`, the evaluation, the study): `zoom` replaces the training zoom (`flow.lq_zoom`, None keeps
-    it), `max_side` caps the zoomed frame's longer side (None: no cap). What the net learned does not change."""
+    --flow-max-side`, the evaluation, the study): `zoom` replaces the zoom it runs at (built from its config: the
+    training zoom, `flow.lq_zoom`; None keeps it), `max_side` caps the zoomed frame's longer side (None: no cap).
+    What the net learned does not change (`s2svr.flow.use.FlowUse`)."""
     flow = getattr(model, "flow", None)
-    if flow is None or not hasattr(flow, "zoom_for"):
+    if flow is None or not hasattr(flow, "use"):
         if zoom is None and max_side is None:
             return
         raise ValueError(f"{type(model).__name__} has no PWC-Lite flow net: --flow-zoom and --flow-max-side do "
@@ -130,5 +131,4 @@ def set_flow_use(model: nn.Module, zoom: float | None = None, max_side: int | No
         raise ValueError(f"--flow-zoom must be > 0, got {zoom}")
     if max_side is not None and max_side < 1:
         raise ValueError(f"--flow-max-side must be a positive number of pixels, got {max_side}")
-    flow.infer_zoom = None if zoom is None else float(zoom)
-    flow.max_side = max_side
+    flow.use = flow.use.but(zoom=flow.use.zoom if zoom is None else float(zoom), max_side=max_side)

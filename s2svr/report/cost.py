@@ -120,7 +120,7 @@ def estimate(cfg, m: Measured, gpu: GpuAssumption = GpuAssumption()) -> dict:
     frozen = min(t.flow_freeze_iters, t.iters)
     train_flops = batch * (frozen * (3 * fwd_body + fwd_flow) + (t.iters - frozen) * 3 * (fwd_body + fwd_flow))
     # teacher step (3x) + student step (3x) + the frozen teacher's forward for the student's labels (1x)
-    flow_flops = cfg.flow.iters * cfg.flow.batch_size * (3 + 3 + 1) * m.flow_flops
+    flow_flops = cfg.flow.budget.iters * cfg.flow.budget.batch_size * (3 + 3 + 1) * m.flow_flops
     act = frames * (m.bytes_frame + m.bytes_px * px) + (frames - 1) * m.flow_bytes
     return {"flops_frame": m.flops_px * px + m.flow_flops,
             "train_flops": train_flops, "train_hours": train_flops / (gpu.gpus * gpu.sustained) / 3600,

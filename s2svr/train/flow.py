@@ -9,9 +9,11 @@ Explained in `notebooks/distillation.py`. Four stages::
     | `student-nodistill` | LQ     | Eq. (14)                                   | control: no teacher            |
     | `supervised`        | HQ/LQ  | multi-scale EPE to ground-truth flow       | Table 4, "PWC-Lite Sup."       |
 
-Adam, lr 1e-4 (Sec. 4.1). A stage writes `OUT/flow_<stage>.pt` atomically every `save_every` steps and at
-the end (model, optimiser, step, RNG states, stage, config) and `OUT/flow_<stage>_log.csv`; `resume=True`
-continues from the saved step with the same batches an uninterrupted run would have drawn.
+Adam, lr 1e-4 (Sec. 4.1). The loss is `flow.loss`, and from step `flow.stage1.after` on `flow.stage1.loss` over it
+(ARFlow's `stage1`: the recipe switches its occlusion mask and photometric distance mid-run). A stage writes
+`OUT/flow_<stage>.pt` atomically every `budget.save_every` steps and at the end (model, its arch and the use it
+trained at, optimiser, step, RNG states, stage, config) and `OUT/flow_<stage>_log.csv`; `resume=True` continues
+from the saved step with the same batches an uninterrupted run would have drawn.
 The restoration trainer reads the student checkpoint's `model` (`flow.checkpoint` in the config).
 """
 from __future__ import annotations
@@ -24,7 +26,8 @@ from pathlib import Path
 
 import torch
 
-from ..configs import plain
+from ..configs import ConfigError, config_from_dict, plain
+from ..flow.nets import flow_use
 from ..flow.pwclite import PWCLite
 from ..losses import FlowLoss, multiscale_epe_loss
 from .loading import load_flow_net
@@ -50,13 +53,10 @@ def checkpoint_path(out_dir, stage: str) -> Path:
     return Path(out_dir) / f"flow_{stage}.pt"
 
 
-def build_flow_model(flow_cfg, frames: str = "hq", stage: str | None = None) -> PWCLite:
-    """A new PWC-Lite as `flow_cfg` (a FlowConfig) describes it, for a stage on `frames` ('hq' or 'lq'); the
-    teacher also takes its zoom in use (`flow.infer_zoom`), which is written into its checkpoint's arch."""
-    model = PWCLite.from_config(flow_cfg, frames)
-    if stage == "teacher":
-        model.infer_zoom = getattr(flow_cfg, "infer_zoom", None)
-    return model
+def build_flow_model(flow_cfg, frames: str = "hq") -> PWCLite:
+    """A new PWC-Lite as `flow_cfg` (a FlowConfig) describes it (`net`), for a stage on `frames` ('hq' or 'lq'),
+    run at that stage's training zoom (`zoom` or `lq_zoom`) with the config's padding."""
+    return PWCLite(cost_norm=flow_cfg.net.cost_norm).using(flow_use(flow_cfg, frames))
 
 
 def stage_frames(stage: str, frames: str = "hq") -> str:
@@ -71,9 +71,8 @@ def stage_loss(stage: str, model, batch: dict, loss_fn: FlowLoss, teacher=None, 
         return loss_fn(model.forward_pyramid(a, b, with_bw=True), a, b)
     if stage == "student":
         with torch.no_grad():  # the teacher's HQ flow is a fixed pseudo-label (Eq. 15)
-            # at its training zoom, whatever its zoom in use (`infer_zoom`): the grid the student learns on
-            kw = {"zoom": teacher.zoom} if isinstance(teacher, PWCLite) else {}
-            flow_t = teacher(batch["hq1"], batch["hq2"], with_bw=loss_fn.bidirectional, **kw)
+            # run as loaded (`load_flow_net`): at its training zoom, the grid the student learns on
+            flow_t = teacher(batch["hq1"], batch["hq2"], with_bw=loss_fn.bidirectional)
         pyr = model.forward_pyramid(batch["lq1"], batch["lq2"], with_bw=True)  # bw for the occlusion check
         return loss_fn(pyr, batch["lq1"], batch["lq2"], flow_teacher=flow_t)
     if stage == "supervised":
@@ -109,30 +108,39 @@ class _EvalLog:
             w.writerow([step, *[f"{metrics.get(k, float('nan')):.6g}" for k in self.header[1:-1]], f"{seconds:.1f}"])
 
 
+def _same_config(saved: dict, config: dict) -> bool:
+    """Whether a checkpoint's config is `config`, also when it was written with the flat flow section of before."""
+    if saved == config:
+        return True
+    try:
+        return config_from_dict(saved) == config_from_dict(config)
+    except ConfigError:  # not an experiment config: only equal dicts are the same
+        return False
+
+
 def learning_rate(cfg, step: int, iters: int) -> float:
-    """The learning rate of step `step` (0-based) of `iters`: linear warm-up, then constant or cosine to `lr_min`."""
-    if cfg.lr_warmup_iters > 0 and step < cfg.lr_warmup_iters:
-        return cfg.lr * (step + 1) / cfg.lr_warmup_iters
-    if cfg.lr_schedule == "constant":
+    """The learning rate of step `step` (0-based) of `iters` (`cfg`: a flow config's `optim`): linear warm-up, then
+    constant or cosine to `lr_min`."""
+    if cfg.warmup_iters > 0 and step < cfg.warmup_iters:
+        return cfg.lr * (step + 1) / cfg.warmup_iters
+    if cfg.schedule == "constant":
         return cfg.lr
-    if cfg.lr_schedule != "cosine":
-        raise FlowTrainError(f"flow.lr_schedule must be 'constant' or 'cosine', got {cfg.lr_schedule!r}")
-    span = max(1, iters - cfg.lr_warmup_iters - 1)  # the last step runs at lr_min
-    t = min(1.0, (step - cfg.lr_warmup_iters) / span)
+    span = max(1, iters - cfg.warmup_iters - 1)  # the last step runs at lr_min
+    t = min(1.0, (step - cfg.warmup_iters) / span)
     return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * t))
 
 
 def train_flow(stage: str, model, batches, cfg, *, teacher=None, out_dir=None, iters: int | None = None,
                device=None, seed: int = 0, resume: bool = False, progress: bool = True, config: dict | None = None,
                max_steps: int | None = None, frames: str = "hq", evaluate=None) -> FlowTrainResult:
-    """Run one stage of Algorithm 1 (or a control) for `iters` steps (default `cfg.iters`).
+    """Run one stage of Algorithm 1 (or a control) for `iters` steps (default `cfg.budget.iters`).
 
     Args:
         stage: one of STAGES.
         model: the flow network being trained (`forward_pyramid` as PWCLite).
         batches: an iterable of batches (see `s2svr.data.flow_pairs`); a :class:`PairBatches` is resumed at the
             saved step, any other iterable is restarted from its beginning (and cycled when exhausted).
-        cfg: a FlowConfig (loss weights, lr, save_every, log_every).
+        cfg: a FlowConfig (its loss and stage1, optim, budget).
         teacher: frozen HQ flow network, required by stage 'student'.
         out_dir: where `flow_<stage>.pt` and the log go; None = no files.
         resume: continue from `flow_<stage>.pt` if it exists (else an existing file is an error).
@@ -140,7 +148,7 @@ def train_flow(stage: str, model, batches, cfg, *, teacher=None, out_dir=None, i
             must have been written by the same one.
         max_steps: stop after this many steps of this call (the checkpoint still says where to go on).
         frames: 'hq' or 'lq', the frames of stage 'supervised'.
-        evaluate: optional `evaluate(model) -> {metric: value}`, run every `cfg.eval_every` steps and at the
+        evaluate: optional `evaluate(model) -> {metric: value}`, run every `cfg.budget.eval_every` steps and at the
             end into `flow_<stage>_eval.csv` (the EPE-against-iterations curve of the book).
     """
     if stage not in STAGES:
@@ -148,14 +156,16 @@ def train_flow(stage: str, model, batches, cfg, *, teacher=None, out_dir=None, i
     if stage == "student" and teacher is None:
         raise FlowTrainError("stage 'student' needs a teacher (train stage 'teacher' first, pass --teacher)")
     device = resolve_device(device)
-    iters = cfg.iters if iters is None else int(iters)
+    iters = cfg.budget.iters if iters is None else int(iters)
     config = plain(config if config is not None else {"flow": asdict(cfg)})
     seed_everything(seed)
     model.to(device).train()
     if teacher is not None:
         teacher.to(device).eval().requires_grad_(False)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    loss_fn = FlowLoss.from_config(cfg)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.optim.lr)
+    # the loss before and from `stage1.after` on (ARFlow's stage 1); one loss all along without a stage1
+    after = cfg.stage1.after if cfg.stage1 is not None else iters
+    losses = (FlowLoss.from_config(cfg.loss), FlowLoss.from_config(cfg.loss_at(after)))
 
     step, ckpt = 0, None
     if out_dir is not None:
@@ -168,7 +178,7 @@ def train_flow(stage: str, model, batches, cfg, *, teacher=None, out_dir=None, i
             state = load_checkpoint(ckpt, map_location=device, kind="flow")
             if state.get("stage") != stage:
                 raise FlowTrainError(f"{ckpt}: a '{state.get('stage')}' checkpoint, this run is stage '{stage}'")
-            if state.get("config") != config:
+            if not _same_config(state.get("config") or {}, config):
                 raise FlowTrainError(f"{ckpt}: written by a different config; use another --out")
             if "optimizer" not in state:
                 raise FlowTrainError(f"{ckpt}: holds weights only (no optimiser/RNG state); it cannot be resumed")
@@ -181,6 +191,7 @@ def train_flow(stage: str, model, batches, cfg, *, teacher=None, out_dir=None, i
         if ckpt is not None:
             save_checkpoint(ckpt, {"kind": "flow", "stage": stage, "step": step, "iters": iters, "seed": seed,
                                    "frames": stage_frames(stage, frames), "arch": model.arch(),
+                                   "use": model.use.as_dict(),
                                    "model": model.state_dict(), "optimizer": opt.state_dict(),
                                    "rng": rng_state(), "config": config})
 
@@ -206,19 +217,16 @@ def train_flow(stage: str, model, batches, cfg, *, teacher=None, out_dir=None, i
                 source = iter(batches)
                 batch = next(source)
             batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-            # ARFlow: the range-map occlusion first, the forward-backward check once F12 and F21 mean something
-            loss_fn.occlusion = "range" if step < cfg.occ_warmup_iters else "fb"
-            if getattr(cfg, "census_after_warmup", False) and step >= cfg.occ_warmup_iters:
-                loss_fn.use_census()
+            loss_fn = losses[step >= after]
             for group in opt.param_groups:
-                group["lr"] = learning_rate(cfg, step, iters)
+                group["lr"] = learning_rate(cfg.optim, step, iters)
             total, terms = stage_loss(stage, model, batch, loss_fn, teacher, frames)
             if not torch.isfinite(total):
                 raise FlowTrainError(f"stage {stage}: loss is {total.item()} at step {step}")
             opt.zero_grad(set_to_none=True)
             total.backward()
-            if cfg.grad_clip > 0:
-                terms["grad_norm"] = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            if cfg.optim.grad_clip > 0:
+                terms["grad_norm"] = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)
             opt.step()
             step += 1
             row = {"total": total.item(), **{k: v.item() for k, v in terms.items()}}
@@ -226,16 +234,17 @@ def train_flow(stage: str, model, batches, cfg, *, teacher=None, out_dir=None, i
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix({k: f"{v:.4g}" for k, v in row.items()})
-            if writer is not None and (step % cfg.log_every == 0 or step == end):
+            if writer is not None and (step % cfg.budget.log_every == 0 or step == end):
                 if header is None:
                     header = ["step", *row, "seconds"]
                     if new:
                         writer.writerow(header)
                 writer.writerow([step, *[f"{v:.6g}" for v in row.values()], f"{time.time() - t0:.1f}"])
                 log_f.flush()
-            if eval_log is not None and cfg.eval_every > 0 and (step % cfg.eval_every == 0 or step == iters):
+            if eval_log is not None and cfg.budget.eval_every > 0 and (step % cfg.budget.eval_every == 0
+                                                                       or step == iters):
                 eval_log.write(step, evaluate(model), time.time() - t0)
-            if step % cfg.save_every == 0 and step != end:
+            if step % cfg.budget.save_every == 0 and step != end:
                 save()
         save()
     finally:
@@ -267,48 +276,48 @@ def train_supervised(model, batches, cfg, frames: str = "hq", **kwargs) -> FlowT
 
 
 def run_stage(cfg, stage: str, out_dir, *, teacher=None, device="auto", frames: str = "hq", flip: bool = True,
-              resume: bool = False, progress: bool = True, max_steps: int | None = None) -> FlowTrainResult:
+              resume: bool = False, progress: bool = True, max_steps: int | None = None,
+              use_zoom: float | None = None) -> FlowTrainResult:
     """One stage of Algorithm 1 on `cfg.data`'s training pairs: what `s2svr flow-train` and the experiment plan run.
 
     Args:
         cfg: a resolved ExperimentConfig (`load_config(name, profile)`).
         teacher: path of the teacher checkpoint (stage 'student').
+        use_zoom: the zoom its evaluation curve (`budget.eval_every`) runs the net at: a teacher's zoom in use
+            (`s2svr.experiments.jobs.FlowJob.use_zoom`); None: its training zoom. It changes no training.
     """
     from ..configs import config_to_dict
     from ..data.flow_pairs import PairBatches, load_flow_pairs, pair_weights, truth_pairs
     if stage == "student" and not teacher:
         raise FlowTrainError("--stage student needs --teacher OUT/flow_teacher.pt (the teacher's checkpoint)")
+    if use_zoom is not None and not use_zoom > 0:
+        raise FlowTrainError(f"the zoom in use must be > 0 (or None), got {use_zoom!r}")
     seed_everything(cfg.seed)
-    model = build_flow_model(cfg.flow, stage_frames(stage, frames), stage)
+    fc = cfg.flow
+    model = build_flow_model(fc, stage_frames(stage, frames))
     teacher_net = load_flow_net(teacher, device) if stage == "student" else None
-    if cfg.flow.infer_zoom is not None and not cfg.flow.infer_zoom > 0:
-        raise FlowTrainError(f"flow.infer_zoom must be > 0 (or null), got {cfg.flow.infer_zoom!r}")
-    if cfg.flow.student_init not in ("scratch", "teacher"):
-        raise FlowTrainError(f"flow.student_init must be 'scratch' or 'teacher', got {cfg.flow.student_init!r}")
-    if stage in ("student", "student-nodistill") and cfg.flow.student_init == "teacher":
+    if stage in ("student", "student-nodistill") and fc.student_init == "teacher":
         # the control without distillation starts from the same weights, so that the two differ in Eq. (16) only
         if not teacher:
             raise FlowTrainError(f"--stage {stage} with flow.student_init 'teacher' needs --teacher (its first weights)")
-        lq_zoom = cfg.flow.zoom if cfg.flow.lq_zoom is None else cfg.flow.lq_zoom
-        if abs(lq_zoom - cfg.flow.zoom * cfg.model.scale) > 1e-6:  # else its weights meet motion of another size
+        if abs(fc.lq_zoom - fc.zoom * cfg.model.scale) > 1e-6:  # else its weights meet motion of another size
             raise FlowTrainError(f"flow.student_init 'teacher' needs flow.lq_zoom = flow.zoom x model.scale = "
-                                 f"{cfg.flow.zoom:g} x {cfg.model.scale} (the student on its teacher's grid), "
-                                 f"got {lq_zoom:g}")
+                                 f"{fc.zoom:g} x {cfg.model.scale} (the student on its teacher's grid), "
+                                 f"got {fc.lq_zoom:g}")
         init = teacher_net if teacher_net is not None else load_flow_net(teacher, device)
-        model.load_state_dict(init.state_dict())  # same layers; the arch differs in zoom only
-    pairs = load_flow_pairs(cfg, "train", video=cfg.flow.train_video > 0 and stage != "supervised")
-    if cfg.flow.augment not in ("hflip", "dihedral"):
-        raise FlowTrainError(f"flow.augment must be 'hflip' or 'dihedral', got {cfg.flow.augment!r}")
-    batches = PairBatches(pairs, cfg.flow.batch_size, cfg.flow.patch_size, seed=cfg.seed, flip=flip,
-                          swap=cfg.flow.swap, weights=pair_weights(pairs, cfg.flow.train_video),
-                          dihedral=cfg.flow.augment == "dihedral", jitter=cfg.flow.jitter)
+        model.load_state_dict(init.state_dict())  # same layers; they run at another zoom
+    pairs = load_flow_pairs(cfg, "train", video=fc.train_video > 0 and stage != "supervised")
+    batches = PairBatches(pairs, fc.budget.batch_size, fc.augment.patch_size, seed=cfg.seed, flip=flip,
+                          swap=fc.augment.swap, weights=pair_weights(pairs, fc.train_video),
+                          dihedral=fc.augment.flips == "dihedral", jitter=fc.augment.jitter)
     evaluate = None
-    if cfg.flow.eval_every > 0:
+    if fc.budget.eval_every > 0:
         from .flow_evaluate import evaluate_flow
-        test = truth_pairs(cfg, "test")[:cfg.flow.eval_pairs]  # EPE needs ground-truth flow: on REDS, the embedded set's
+        test = truth_pairs(cfg, "test")[:fc.budget.eval_pairs]  # EPE needs ground-truth flow: on REDS, the embedded set's
         on = stage_frames(stage, frames)
-        evaluate = lambda m: evaluate_flow(m, test, on, device=resolve_device(device))  # noqa: E731
-    iters = cfg.flow.lq_iters if stage_frames(stage, frames) == "lq" and cfg.flow.lq_iters else cfg.flow.iters
-    return train_flow(stage, model, batches, cfg.flow, teacher=teacher_net, out_dir=out_dir, device=device,
+        evaluate = lambda m: evaluate_flow(m, test, on, device=resolve_device(device), zoom=use_zoom)  # noqa: E731
+    lq = stage_frames(stage, frames) == "lq" and fc.budget.lq_iters
+    return train_flow(stage, model, batches, fc, teacher=teacher_net, out_dir=out_dir, device=device,
                       seed=cfg.seed, resume=resume, progress=progress, config=config_to_dict(cfg),
-                      max_steps=max_steps, frames=frames, evaluate=evaluate, iters=iters)
+                      max_steps=max_steps, frames=frames, evaluate=evaluate,
+                      iters=fc.budget.lq_iters if lq else fc.budget.iters)

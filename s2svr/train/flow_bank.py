@@ -118,11 +118,23 @@ def _frames(seq, max_frames: int | None) -> int:
     return len(seq) if max_frames is None else min(len(seq), max_frames)
 
 
-def bank_key(flow_net, sequences, mode: str, flow_size=None, max_frames: int | None = None) -> str:
-    """What a bank is a function of: the flow net (class, arch, weights), every sequence's LQ frames, the mode."""
-    h = hashlib.sha256()
+def _net_settings(flow_net) -> dict:
+    """The net's layers and its use, written as the arch was when it held the zoom and the padding (`zoom` unless 1,
+    `pad` when set), so that the banks of a net at its training zoom keep the names they had then."""
     arch = flow_net.arch() if callable(getattr(flow_net, "arch", None)) else {}
-    h.update(json.dumps([type(flow_net).__name__, arch, mode, flow_size], sort_keys=True, default=str).encode())
+    use = getattr(flow_net, "use", None)
+    if use is not None:
+        arch = {**arch, **({"zoom": use.zoom} if use.zoom != 1.0 else {}), **({"pad": True} if use.pad else {}),
+                **({"max_side": use.max_side} if use.max_side is not None else {})}
+    return arch
+
+
+def bank_key(flow_net, sequences, mode: str, flow_size=None, max_frames: int | None = None) -> str:
+    """What a bank is a function of: the flow net (class, arch, how it runs, weights), every sequence's LQ frames,
+    the mode."""
+    h = hashlib.sha256()
+    h.update(json.dumps([type(flow_net).__name__, _net_settings(flow_net), mode, flow_size], sort_keys=True,
+                        default=str).encode())
     for k, v in sorted(flow_net.state_dict().items()):
         h.update(k.encode())
         h.update(v.detach().float().cpu().contiguous().numpy().tobytes())

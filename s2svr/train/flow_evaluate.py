@@ -92,7 +92,7 @@ def _consistency(flow_fw: torch.Tensor, flow_bw: torch.Tensor, pair: dict) -> di
 
 @torch.no_grad()
 def evaluate_flow(model, pairs, frames: str = "lq", device="cpu", work_size=None, max_pairs: int | None = None,
-                  reference=None, per_pair: bool = False) -> dict:
+                  reference=None, per_pair: bool = False, zoom: float | None = None) -> dict:
     """Mean metrics of `model` over `pairs`.
 
     Args:
@@ -100,6 +100,8 @@ def evaluate_flow(model, pairs, frames: str = "lq", device="cpu", work_size=None
         pairs: pair dicts (NumPy or torch), e.g. `embedded_flow_pairs(root, 'test', degradation)`.
         frames: 'lq' (the student's input, the deployed case) or 'hq' (the teacher's).
         work_size: passed to the model (None = native size).
+        zoom: the zoom a PWC-Lite `model` runs at (`s2svr.flow.use.run_flow`; a teacher's zoom in use); None: as
+            its `use` says (the zoom it trained at, as loaded). The reference runs as its own `use` says.
         reference: optional flow network run on the HQ frames (the teacher): adds `epe_ref`, the mean EPE
             between `model`'s flow (resized to HQ) and the reference's HQ flow.
         per_pair: also return 'per_pair' = {pair name: its metrics} (for `s2svr.report.verdicts.paired_comparison`,
@@ -122,7 +124,7 @@ def evaluate_flow(model, pairs, frames: str = "lq", device="cpu", work_size=None
         pair = normalise_pair(pair)
         a, b = (pair[f"{frames}1"].unsqueeze(0).to(device), pair[f"{frames}2"].unsqueeze(0).to(device))
         kw = {} if work_size is None else {"work_size": work_size}
-        out = model(a, b, with_bw=True, **kw)
+        out = model(a, b, with_bw=True, **kw, **({} if zoom is None else {"zoom": zoom}))
         flow, flow_bw = out if isinstance(out, tuple) else (out, None)  # a stand-in may answer F12 only
         row = flow_metrics(flow, pair)
         if flow_bw is not None:

@@ -17,20 +17,39 @@ import torch
 from ..configs import config_from_dict
 from ..flow.nets import build_flow_net
 from ..flow.pwclite import PWCLite
+from ..flow.use import FlowUse
 from ..models import build_model
 from ..utils import resolve_device
 from .checkpoint import load_checkpoint, load_weights
 
 
+# how a net ran, which flow checkpoints written before `s2svr.flow.use` kept in their arch: not layers
+USE_IN_OLD_ARCH = ("zoom", "pad", "infer_zoom")
+
+
 def flow_arch(state: dict) -> dict:
-    """PWC-Lite's constructor arguments recorded in a flow checkpoint (older ones: ARFlow's, raw cost volume)."""
-    return dict(state.get("arch") or {"search_range": 4, "cost_norm": False})
+    """PWC-Lite's layers recorded in a flow checkpoint (its constructor arguments; older ones: ARFlow's, raw cost
+    volume)."""
+    arch = dict(state.get("arch") or {"search_range": 4, "cost_norm": False})
+    return {k: v for k, v in arch.items() if k not in USE_IN_OLD_ARCH}
 
 
-def load_flow_net(path, device="cpu", frozen: bool = True) -> PWCLite:
-    """A PWC-Lite from an Algorithm 1 checkpoint (any stage); frozen and in eval mode for use as a teacher."""
+def trained_use(state: dict) -> FlowUse:
+    """The zoom and padding a flow checkpoint's net was trained at (`'use'`; before it, in its arch), the use it
+    runs at unless told otherwise. A teacher's zoom in use is not there: an argument of use, recorded beside the
+    shipped weights (`s2svr.reference.reference_use`)."""
+    if state.get("use"):
+        return FlowUse(**state["use"])
+    arch = state.get("arch") or {}
+    return FlowUse(zoom=arch.get("zoom", 1.0), pad=arch.get("pad", False))
+
+
+def load_flow_net(path, device="cpu", frozen: bool = True, zoom: float | None = None) -> PWCLite:
+    """A PWC-Lite from an Algorithm 1 checkpoint (any stage), run at the use it trained at, or at `zoom` (its padding
+    kept); frozen and in eval mode for use as a teacher."""
     state = load_checkpoint(path, kind="flow")
-    model = PWCLite(**flow_arch(state))
+    use = trained_use(state)
+    model = PWCLite(**flow_arch(state)).using(use if zoom is None else use.but(zoom=zoom))
     load_weights(model, state["model"], path)
     model.to(resolve_device(device))
     if frozen:

@@ -79,7 +79,7 @@ def restorer_flops(cfg, frames: int = 3, patch: int = 16) -> dict:
                     train=replace(t, iters=2, flow_freeze_iters=2))
     _, only = training_step(small)
     flow_part = 0.0
-    if cfg.model.arch in ("basicvsr", "s2svr") and cfg.flow.net == "pwclite":  # a classical flow does not train
+    if cfg.model.arch in ("basicvsr", "s2svr") and cfg.flow.net.type == "pwclite":  # a classical flow does not train
         size = cfg.model.flow_size or d.patch_size
         flow_part = flow_pair_flops(cfg.flow, size, cfg.model.in_channels) * d.batch_size * (d.num_frames - 1)
     scale = d.batch_size * (d.num_frames / frames) * (d.patch_size / patch) ** 2
@@ -104,8 +104,8 @@ def flow_pair_flops(flow_cfg, size: int, in_channels: int = 3) -> int:
 
 def flow_stage_flops(cfg, stage: str, patch: int = 64) -> float:
     """FLOPs of one step of an Algorithm 1 stage of `cfg` (forward, loss and backward; a student also runs its
-    teacher forward), scaled from one `patch^2` pair to the config's batch and crop (`flow.batch_size`,
-    `flow.patch_size`; PWC-Lite's cost follows the pixels)."""
+    teacher forward), scaled from one `patch^2` pair to the config's batch and crop (`flow.budget.batch_size`,
+    `flow.augment.patch_size`; PWC-Lite's cost follows the pixels; the loss before `flow.stage1`)."""
     from torch.utils.flop_counter import FlopCounterMode
 
     from ..losses import FlowLoss
@@ -113,15 +113,15 @@ def flow_stage_flops(cfg, stage: str, patch: int = 64) -> float:
     f = cfg.flow
     torch.manual_seed(0)
     frames = stage_frames(stage)
-    model = build_flow_model(f, frames, stage).train()
-    teacher = build_flow_model(f, "hq", "teacher").eval() if stage == "student" else None
+    model = build_flow_model(f, frames).train()
+    teacher = build_flow_model(f, "hq").eval() if stage == "student" else None
     s = cfg.model.scale if frames == "lq" and cfg.model.task == "sr" else 1
     hq = synthetic_clip(2, 3, patch)[0]
     lq = torch.nn.functional.avg_pool2d(hq, s) if s > 1 else hq
     batch = {"hq1": hq[:1], "hq2": hq[1:], "lq1": lq[:1], "lq2": lq[1:], "flow_gt": torch.zeros(1, 2, *lq.shape[-2:])}
-    loss_fn = FlowLoss.from_config(f)
+    loss_fn = FlowLoss.from_config(f.loss)
     counter = FlopCounterMode(display=False)
     with counter:
         loss, _ = stage_loss(stage, model, batch, loss_fn, teacher=teacher)
         loss.backward()
-    return counter.get_total_flops() * f.batch_size * (f.patch_size / patch) ** 2
+    return counter.get_total_flops() * f.budget.batch_size * (f.augment.patch_size / patch) ** 2

@@ -95,14 +95,13 @@ def load_flow_init(model, path: str) -> None:
     if getattr(model, "flow", None) is None:
         raise TrainingError(f"{path}: this model ({type(model).__name__}) has no flow network to initialise")
     if not hasattr(model.flow, "arch"):
-        raise TrainingError(f"{path}: flow.net {type(model.flow).__name__} is not trained; remove flow.checkpoint")
+        raise TrainingError(f"{path}: flow.net.type {type(model.flow).__name__} is not trained; remove flow.checkpoint")
     state = load_checkpoint(path, kind="flow")
-    # zoom, pad and a teacher's infer_zoom say how the net is run, not what it is: the config's (flow.lq_zoom) apply, so a net trained on HQ
-    # frames (supervised-hq, zoom 2) runs on LQ ones on the same grid (zoom 2 x scale), as the student does
-    layers = lambda arch: {k: v for k, v in arch.items() if k not in ("zoom", "pad", "infer_zoom")}  # noqa: E731
-    if layers(flow_arch(state)) != layers(model.flow.arch()):
+    # the layers must match; how the net runs is the config's (flow.lq_zoom, flow.pad), not the checkpoint's, so a
+    # net trained on HQ frames (supervised-hq, zoom 2) runs on LQ ones on the same grid (zoom 2 x scale)
+    if flow_arch(state) != model.flow.arch():
         raise TrainingError(f"{path}: a flow net built as {flow_arch(state)}, this config's flow section builds "
-                            f"{model.flow.arch()} (flow.cost_norm)")
+                            f"{model.flow.arch()} (flow.net.cost_norm)")
     load_weights(model.flow, state["model"], path)
 
 

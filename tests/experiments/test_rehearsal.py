@@ -30,10 +30,10 @@ def test_the_rehearsal_is_the_paper_plan_at_ci_sizes_on_the_paper_data(monkeypat
         assert cfg.data == dataclasses.replace(ci.data, dataset=full.data.dataset, root=full.data.root,
                                                test_frames=full.data.test_frames), name   # whole test clips
         assert cfg.model == dataclasses.replace(ci.model, arch=job.arch), name                    # ci's sizes
-        assert cfg.train == ci.train and cfg.flow.iters == ci.flow.iters, name                  # and budgets
+        assert cfg.train == ci.train and cfg.flow.budget == ci.flow.budget, name                 # and budgets
         assert key(job) != key(paper[name])
     # a job's own overrides still apply on top: the DIS control keeps its classical flow
-    assert rehearsal["sr/s2svr+dis"].cfg().flow.net == "dis"
+    assert rehearsal["sr/s2svr+dis"].cfg().flow.net.type == "dis"
 
 
 def test_the_switch_touches_profile_paper_only(monkeypatch):

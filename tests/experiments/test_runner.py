@@ -22,7 +22,7 @@ def test_flow_stage_identity_is_what_the_stage_reads():
     t = FlowJob("sr_reds4", "ci", "teacher")
     # the restorers' budget and size do not retrain (or stale) a flow stage; its own recipe and data do
     assert key(t) == key(t.with_overrides(train={"iters": 7}, model={"num_feat": 4}))
-    assert key(t) != key(t.with_overrides(flow={"lr": 1e-5}))
+    assert key(t) != key(t.with_overrides(flow={"optim": {"lr": 1e-5}}))
     assert key(t) != key(t.with_overrides(data={"root": "elsewhere"}))
     assert t.with_overrides(train={"iters": 7}).resolved()["config"]["train"]["iters"] == 7  # the worker gets it all
 

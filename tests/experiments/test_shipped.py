@@ -50,7 +50,8 @@ def test_every_entry_records_its_provenance():
 
 
 def test_the_shipped_teacher_measures_what_its_manifest_says():
-    """The fp16 file, evaluated afresh on the test pairs its training evaluated on, within 0.01 px EPE."""
+    """The fp16 file, evaluated afresh on the test pairs its training evaluated on, at the zoom in use recorded
+    beside it (its evaluation curve's), within 0.01 px EPE."""
     from s2svr.configs import load_config
     from s2svr.data.flow_pairs import load_flow_pairs
     from s2svr.train.loading import load_flow_net
@@ -60,9 +61,10 @@ def test_the_shipped_teacher_measures_what_its_manifest_says():
     import torch
     torch.set_num_threads(min(2, os.cpu_count() or 1))  # the suite runs one test at a time: both cores
     e = manifest()["flow/teacher"]
+    assert e["use"] == {"zoom": 4}  # the plan's teacher runs at zoom 4 in use, not at the zoom it trained at (2)
     cfg = load_config("sr_reds4", "cpu")
     pairs = load_flow_pairs(cfg, "test", video=False)[:int(e["metrics"]["pairs"])]
-    row = evaluate_flow(load_flow_net(weights_dir() / e["file"]), pairs, "hq")
+    row = evaluate_flow(load_flow_net(weights_dir() / e["file"]), pairs, "hq", zoom=e["use"]["zoom"])
     assert abs(row["epe_all"] - e["metrics"]["epe_all"]) < 0.01
 
 

@@ -77,7 +77,7 @@ def test_digest_and_stale_config_checks_name_the_entry(shipped, monkeypatch):
 
     def changed(profile):
         js = real_jobs(profile)
-        js["flow/teacher"] = js["flow/teacher"].with_overrides(flow={"lr": 1e-3})
+        js["flow/teacher"] = js["flow/teacher"].with_overrides(flow={"optim": {"lr": 1e-3}})
         return js
     monkeypatch.setattr(plan, "jobs", changed)
     problems = weights.check("ci")

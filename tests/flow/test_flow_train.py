@@ -1,12 +1,13 @@
 """Algorithm 1 on tiny synthetic pairs: batches, the four stages, checkpoints and exact resume."""
 import argparse
+import dataclasses
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from s2svr.configs import FlowConfig
+from s2svr.configs import flow_config
 from s2svr.flow import flow_warp
 from s2svr.data.flow_pairs import PairBatches, normalise_pair
 from s2svr.flow.pwclite import PWCLite
@@ -16,7 +17,7 @@ from s2svr.train.loading import load_flow_net
 from s2svr.train.checkpoint import load_checkpoint
 from s2svr.utils import seed_everything
 
-CFG = FlowConfig(iters=3, batch_size=2, patch_size=64, save_every=100, log_every=1)
+CFG = flow_config(budget={"iters": 3, "batch_size": 2, "save_every": 100, "log_every": 1}, augment={"patch_size": 64})
 
 
 def synthetic_pairs(n=3, size=80, scale=4, seed=0):
@@ -63,10 +64,26 @@ def test_batches_are_reproducible_aligned_and_flip_consistently(pairs):
 def _run_teacher(pairs, out, iters, max_steps=None, resume=False):
     seed_everything(0)
     model = PWCLite()
-    cfg = FlowConfig(**{**CFG.__dict__, "iters": iters})
+    cfg = dataclasses.replace(CFG, budget=dataclasses.replace(CFG.budget, iters=iters))
     res = train_teacher(model, PairBatches(pairs, 1, 64, seed=0), cfg, out_dir=out, resume=resume,
                         progress=False, max_steps=max_steps, seed=0)
     return model, res
+
+
+def test_a_checkpoint_of_the_flat_flow_section_of_before_resumes(pairs, tmp_path):
+    from s2svr.configs import config_to_dict
+    from s2svr.configs.flat import flat_from_sections
+    from s2svr.train.checkpoint import save_checkpoint
+    _, part = _run_teacher(pairs, tmp_path, iters=3, max_steps=2)
+    state = load_checkpoint(part.checkpoint, kind="flow")
+    assert state["arch"] == {"search_range": 4, "cost_norm": False} and state["use"] == {"zoom": 1.0, "pad": False}
+    flat = {**flat_from_sections(config_to_dict(CFG)), "infer_zoom": None}
+    save_checkpoint(part.checkpoint, {**state, "config": {"flow": flat}})  # as written before the sections
+    _, res = _run_teacher(pairs, tmp_path, iters=3, resume=True)
+    assert res.step == 3
+    save_checkpoint(part.checkpoint, {**state, "config": {"flow": {**flat, "lr": 1.0}}})
+    with pytest.raises(FlowTrainError, match="different config"):
+        _run_teacher(pairs, tmp_path, iters=3, resume=True)
 
 
 def test_teacher_checkpoint_and_resume_equal_an_uninterrupted_run(pairs, tmp_path):
@@ -74,7 +91,7 @@ def test_teacher_checkpoint_and_resume_equal_an_uninterrupted_run(pairs, tmp_pat
     assert res.step == 3 and set(res.history[0][1]) == {"total", "ph", "sm", "visible"}
     _, part = _run_teacher(pairs, tmp_path / "b", iters=3, max_steps=2)
     state = load_checkpoint(part.checkpoint, kind="flow")
-    assert state["step"] == 2 and state["stage"] == "teacher" and state["config"]["flow"]["w_sm"] == 50.0
+    assert state["step"] == 2 and state["stage"] == "teacher" and state["config"]["flow"]["loss"]["w_sm"] == 50.0
     assert {"model", "optimizer", "rng"} <= set(state)
     with pytest.raises(FlowTrainError, match="--resume"):
         _run_teacher(pairs, tmp_path / "b", iters=3)
@@ -146,7 +163,8 @@ def test_training_fits_one_pair_far_below_zero_flow(stage, steps, bound):
     batch = smooth_flow_pair()
     seed_everything(0)
     model = PWCLite()
-    cfg = FlowConfig(lr=1e-3, iters=steps, batch_size=1, patch_size=64, save_every=10 ** 6, log_every=10 ** 6)
+    cfg = flow_config(optim={"lr": 1e-3}, budget={"iters": steps, "batch_size": 1, "save_every": 10 ** 6,
+                                                  "log_every": 10 ** 6}, augment={"patch_size": 64})
     train_flow(stage, model, [batch], cfg, progress=False)
     with torch.no_grad():
         flow = model.eval()(batch["hq1"], batch["hq2"])

@@ -51,16 +51,16 @@ def test_the_key_holds_the_weights_and_the_zoom_in_use():
     torch.manual_seed(0)
     cache = {}
     x1, x2 = torch.rand(1, 3, 64, 64), torch.rand(1, 3, 64, 64)
-    n1 = PWCLite(zoom=1.0)
-    n2 = PWCLite(zoom=1.0)
-    same = PWCLite(zoom=1.0)
+    n1 = PWCLite()
+    n2 = PWCLite()
+    same = PWCLite()
     same.load_state_dict(n1.state_dict())
     m1, m2, m3 = (FlowMemo(n.eval(), cache) for n in (n1, n2, same))
     f1 = m1(x1, x2)
     m2(x1, x2)
     assert (m1.calls, m2.calls) == (1, 1)  # other weights: computed
     assert torch.equal(m3(x1, x2), f1) and m3.calls == 0  # equal weights: shared
-    n1.infer_zoom = 2.0  # the same net set to another zoom after wrapping: not served the old flow
+    n1.using(zoom=2.0)  # the same net set to another zoom after wrapping: not served the old flow
     f_z2 = m1(x1, x2)
     assert m1.calls == 2 and torch.allclose(f_z2, n1(x1, x2), atol=1e-6)
 

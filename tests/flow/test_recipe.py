@@ -1,4 +1,5 @@
 """The flow recipe's parts: normalised cost volume, range-map occlusion, lr schedule, frame swap, classical flows."""
+import copy
 import dataclasses
 
 import numpy as np
@@ -6,14 +7,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from s2svr.configs import FlowConfig
+from s2svr.configs import ConfigError, FlowOptimConfig, config_to_dict, flow_config
 from s2svr.data.flow_pairs import PairBatches
 from s2svr.flow import flow_warp
 from s2svr.flow.classical import DISFlow, FarnebackFlow
 from s2svr.flow.occlusion import occlusion_from_range, range_map
+from s2svr.flow.nets import build_flow_net
 from s2svr.flow.pwclite import PWCLite, normalise_features
+from s2svr.flow.use import FlowUse
 from s2svr.losses import FlowLoss
-from s2svr.train.flow import FlowTrainError, learning_rate, train_teacher
+from s2svr.train.flow import FlowTrainError, build_flow_model, learning_rate, train_teacher
 
 from tests.flow.test_flow_train import synthetic_pairs
 
@@ -40,7 +43,7 @@ def test_cost_norm_is_an_option_that_changes_the_flow_not_the_parameters():
     a, b = textured(64), textured(64, seed=1)
     assert not torch.allclose(raw(a, b), norm(a, b))
     assert norm.arch() == {"search_range": 4, "cost_norm": True}
-    assert PWCLite.from_config(FlowConfig(cost_norm=True)).cost_norm and not PWCLite.from_config(FlowConfig()).cost_norm
+    assert build_flow_net(flow_config(net={"cost_norm": True})).cost_norm and not build_flow_net(flow_config()).cost_norm
 
 
 def test_range_map_of_zero_flow_is_one_and_a_shift_uncovers_a_border():
@@ -60,17 +63,17 @@ def test_range_occlusion_mode_and_its_switch():
     loss.occlusion = "fb"
     vis_fb = loss._check(pyr["flows_fw"], pyr["flows_bw"])
     assert vis_range.mean() == pytest.approx(36 / 64) and vis_fb.mean() == 0  # F12 = 0 and F21 = 2: inconsistent
-    assert FlowLoss.from_config(FlowConfig(occ_warmup_iters=5)).occlusion == "range"
+    assert FlowLoss.from_config(flow_config(loss={"occlusion": "range"}).loss).occlusion == "range"
 
 
 def test_learning_rate_warmup_then_cosine():
-    cfg = FlowConfig(lr=1e-3, lr_warmup_iters=10, lr_schedule="cosine", lr_min=1e-5)
+    cfg = FlowOptimConfig(lr=1e-3, warmup_iters=10, schedule="cosine", lr_min=1e-5)
     lrs = [learning_rate(cfg, s, 110) for s in range(110)]
     assert lrs[0] == pytest.approx(1e-4) and lrs[9] == pytest.approx(1e-3)
     assert all(a >= b for a, b in zip(lrs[10:], lrs[11:])) and lrs[-1] == pytest.approx(1e-5, rel=1e-2)
-    assert learning_rate(FlowConfig(lr=2e-4), 50, 100) == 2e-4
-    with pytest.raises(FlowTrainError, match="lr_schedule"):
-        learning_rate(FlowConfig(lr_schedule="step"), 0, 10)
+    assert learning_rate(FlowOptimConfig(lr=2e-4), 50, 100) == 2e-4
+    with pytest.raises(ValueError, match="flow.optim.schedule"):
+        FlowOptimConfig(schedule="step")
 
 
 def test_swap_exchanges_frames_and_ground_truth():
@@ -86,7 +89,8 @@ def test_swap_exchanges_frames_and_ground_truth():
 
 
 def test_gradient_clipping_is_logged_and_bounds_the_update():
-    cfg = FlowConfig(iters=2, batch_size=2, patch_size=64, save_every=100, log_every=1, grad_clip=1e-3)
+    cfg = flow_config(budget={"iters": 2, "batch_size": 2, "save_every": 100, "log_every": 1},
+                      augment={"patch_size": 64}, optim={"grad_clip": 1e-3})
     res = train_teacher(PWCLite(), PairBatches(synthetic_pairs(), 2, 64), cfg, progress=False)
     assert all("grad_norm" in row for _, row in res.history)
 
@@ -107,7 +111,8 @@ def test_classical_flows_find_a_known_shift(net):
 
 
 def test_eval_curve_is_written_once_per_step_across_a_resume(tmp_path):
-    cfg = FlowConfig(iters=3, batch_size=2, patch_size=64, save_every=1, log_every=1, eval_every=1)
+    cfg = flow_config(budget={"iters": 3, "batch_size": 2, "save_every": 1, "log_every": 1, "eval_every": 1},
+                      augment={"patch_size": 64})
     calls = []
 
     def evaluate(model):
@@ -166,20 +171,22 @@ def test_jitter_changes_both_frames_alike():
         PairBatches(still, 2, 64, jitter=-0.1)
 
 
-def test_options_added_later_leave_keys_unchanged_at_their_defaults():
+def test_options_given_at_their_defaults_leave_keys_unchanged():
     from s2svr.experiments import FlowJob, key
     base = FlowJob("sr_reds4", "ci", "teacher")
-    explicit = base.with_overrides(flow={"augment": "hflip", "jitter": 0.0, "zoom": 1.0, "lq_zoom": None,
-                                         "pad": False, "smooth_order": 1, "census_after_warmup": False})
+    explicit = base.with_overrides(flow={"augment": {"flips": "hflip", "jitter": 0.0}, "zoom": 1.0, "lq_zoom": None,
+                                         "pad": False, "loss": {"smooth_order": 1, "occlusion": "range"},
+                                         "stage1": {"after": 1, "loss": {"occlusion": "fb"}}})
     assert key(explicit) == key(base)
-    assert key(base.with_overrides(flow={"smooth_order": 2})) != key(base)
-    assert key(base.with_overrides(flow={"augment": "dihedral"})) != key(base)
-    assert key(base.with_overrides(flow={"jitter": 0.1})) != key(base)
+    assert key(base.with_overrides(flow={"loss": {"smooth_order": 2}})) != key(base)
+    assert key(base.with_overrides(flow={"augment": {"flips": "dihedral"}})) != key(base)
+    assert key(base.with_overrides(flow={"augment": {"jitter": 0.1}})) != key(base)
+    assert key(base.with_overrides(flow={"stage1": {"after": 2, "loss": {"occlusion": "fb"}}})) != key(base)
 
 
-def test_zoom_enlarges_the_frames_the_network_works_on_and_is_stored():
+def test_zoom_enlarges_the_frames_the_network_works_on_and_is_a_use_not_a_layer():
     torch.manual_seed(0)
-    plain, zoomed = PWCLite(cost_norm=True), PWCLite(cost_norm=True, zoom=2.0)
+    plain, zoomed = PWCLite(cost_norm=True), PWCLite(cost_norm=True).using(zoom=2.0)
     zoomed.load_state_dict(plain.state_dict())
     a, b = textured(64)[..., :64, :64], textured(64, seed=1)[..., :64, :64]
     assert plain.forward_pyramid(a, b)["size"] == (64, 64) and zoomed.forward_pyramid(a, b)["size"] == (128, 128)
@@ -188,23 +195,26 @@ def test_zoom_enlarges_the_frames_the_network_works_on_and_is_stored():
     big = [F.interpolate(x, size=(128, 128), mode="bilinear", align_corners=False) for x in (a, b)]
     expected = F.interpolate(plain(*big), size=(64, 64), mode="bilinear", align_corners=False) / 2
     assert torch.allclose(zoomed(a, b), expected, atol=1e-5)
-    assert zoomed.arch() == {"search_range": 4, "cost_norm": True, "zoom": 2.0} and "zoom" not in plain.arch()
-    assert PWCLite.from_config(FlowConfig(zoom=2.0)).zoom == 2.0
+    assert zoomed.arch() == plain.arch() == {"search_range": 4, "cost_norm": True}  # layers only
+    assert torch.equal(plain(a, b, zoom=2.0), zoomed(a, b))  # the one function of use, with this call's zoom
+    assert build_flow_model(flow_config(zoom=2.0), "hq").use == FlowUse(zoom=2.0)
     with pytest.raises(ValueError, match="zoom"):
-        PWCLite(zoom=0)
+        FlowUse(zoom=0)
+    with pytest.raises(ValueError, match="zoom"):
+        plain(a, b, zoom=-1.0)
 
 
 def test_lq_zoom_builds_the_students_and_the_restorers_flow_net():
-    cfg = FlowConfig(zoom=2.0, lq_zoom=8.0, pad=True)
-    assert PWCLite.from_config(cfg).zoom == 2.0 and PWCLite.from_config(cfg, "lq").zoom == 8.0
-    assert PWCLite.from_config(FlowConfig(zoom=2.0), "lq").zoom == 2.0  # lq_zoom None: the same zoom
-    from s2svr.flow.nets import build_flow_net
-    assert build_flow_net(cfg).arch() == {"search_range": 4, "cost_norm": False, "zoom": 8.0, "pad": True}
+    cfg = flow_config(zoom=2.0, lq_zoom=8.0, pad=True)
+    assert build_flow_model(cfg, "hq").use == FlowUse(2.0, True) and build_flow_model(cfg, "lq").use.zoom == 8.0
+    assert build_flow_model(flow_config(zoom=2.0), "lq").use.zoom == 2.0  # lq_zoom None (no experiment): zoom
+    net = build_flow_net(cfg)
+    assert net.arch() == {"search_range": 4, "cost_norm": False} and net.use == FlowUse(zoom=8.0, pad=True)
 
 
 def test_pad_zooms_any_size_exactly_and_matches_resizing_on_multiples_of_64():
     torch.manual_seed(0)
-    resized, padded = PWCLite(cost_norm=True, zoom=2.0), PWCLite(cost_norm=True, zoom=2.0, pad=True)
+    resized, padded = PWCLite(cost_norm=True).using(zoom=2.0), PWCLite(cost_norm=True).using(zoom=2.0, pad=True)
     padded.load_state_dict(resized.state_dict())
     a, b = textured(64)[..., :64, :64], textured(64, seed=1)[..., :64, :64]
     assert torch.allclose(resized(a, b), padded(a, b), atol=1e-6)  # 128 px: nothing to pad
@@ -222,37 +232,90 @@ def test_pad_zooms_any_size_exactly_and_matches_resizing_on_multiples_of_64():
     assert not torch.allclose(resized(a, b), fw, atol=1e-3)  # resizing to 64 x 128 zooms y by 2.67, not 2
 
 
-def test_census_after_warmup_switches_rho_to_census():
-    loss = FlowLoss.from_config(FlowConfig())
-    assert loss.rho["w_census"] == 0
-    loss.use_census()
-    assert loss.rho == {"w_l1": 0.0, "w_ssim": 0.0, "w_census": pytest.approx(1 / 0.15)}
+CENSUS = {"occlusion": "fb", "w_l1": 0.0, "w_ssim": 0.0, "w_census": 1.0}  # the cpu recipe's stage 1
+
+
+def test_stage1_switches_the_loss_fields_from_its_step_on():
+    cfg = flow_config(loss={"occlusion": "range"}, stage1={"after": 3, "loss": CENSUS})
+    assert cfg.loss_at(2) == cfg.loss and cfg.loss_at(2).occlusion == "range"
+    staged = FlowLoss.from_config(cfg.loss_at(3))
+    assert staged.occlusion == "fb" and cfg.loss_at(10) == cfg.loss_at(3)
+    # ARFlow's census weight 1 on the whole photometric term: 1 / w_ph inside rho, which w_ph scales; bit for bit
+    # what the trainer's switch of before set (`rho = {w_l1: 0, w_ssim: 0, w_census: 1.0 / w_ph}`)
+    assert staged.rho == {"w_l1": 0.0, "w_ssim": 0.0, "w_census": 1.0 / 0.15}
+    assert FlowLoss.from_config(cfg.loss).rho == FlowLoss().rho  # before it: L1 + SSIM as always
+    assert flow_config().loss_at(10 ** 6) == flow_config().loss  # no stage1: one loss all along
+
+
+def _old_switch_run(model, batches, cfg, warmup: int, census: bool, steps: int):
+    """The trainer's loop as it was before `stage1` (occ_warmup_iters, census_after_warmup and a mutation of the
+    loss at every step), written out: the reference for the staged override."""
+    from s2svr.train.flow import stage_loss
+    from s2svr.utils import seed_everything
+    seed_everything(0)
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.optim.lr)
+    loss_fn = FlowLoss.from_config(dataclasses.replace(cfg.loss, occlusion="fb"))
+    source = batches.iterate(0)
+    for step in range(steps):
+        batch = next(source)
+        loss_fn.occlusion = "range" if step < warmup else "fb"
+        if census and step >= warmup:
+            loss_fn.rho = dict(w_l1=0.0, w_ssim=0.0, w_census=1.0 / loss_fn.w_ph)
+        for group in opt.param_groups:
+            group["lr"] = learning_rate(cfg.optim, step, steps)
+        total, _ = stage_loss("teacher", model, batch, loss_fn)
+        opt.zero_grad(set_to_none=True)
+        total.backward()
+        if cfg.optim.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)
+        opt.step()
+    return model
+
+
+@pytest.mark.parametrize("census", [False, True])
+def test_the_staged_override_trains_bit_for_bit_as_the_switch_of_before(census):
+    steps, warmup = 4, 2
+    cfg = flow_config(loss={"occlusion": "range"},
+                      stage1={"after": warmup, "loss": CENSUS if census else {"occlusion": "fb"}},
+                      optim={"lr": 3e-4, "warmup_iters": 1, "schedule": "cosine", "lr_min": 1e-5, "grad_clip": 10.0},
+                      budget={"iters": steps, "batch_size": 2, "save_every": 100, "log_every": 1},
+                      augment={"patch_size": 64})
+    torch.manual_seed(0)
+    first = PWCLite(cost_norm=True)
+    new, old = copy.deepcopy(first), copy.deepcopy(first)
+    batches = PairBatches(synthetic_pairs(), 2, 64, seed=0, flip=True, swap=True)
+    res = train_teacher(new, batches, cfg, progress=False, seed=0)
+    _old_switch_run(old, batches, cfg, warmup, census, steps)
+    assert all(torch.equal(a, b) for a, b in zip(new.state_dict().values(), old.state_dict().values()))
+    assert res.history[warmup - 1][1]["ph"] != res.history[warmup][1]["ph"]
 
 
 def test_student_init_from_the_teacher(tmp_path):
     from s2svr.configs import load_config
     from s2svr.train.flow import run_stage
     from s2svr.train.loading import load_flow_net
-    over = {"flow": {"zoom": 2.0, "lq_zoom": 8.0, "iters": 1, "eval_every": 0}}
+    over = {"flow": {"zoom": 2.0, "lq_zoom": 8.0, "budget": {"iters": 1, "eval_every": 0}}}
     cfg = load_config("sr_reds4", "ci", overrides=over)
     teacher = run_stage(cfg, "teacher", tmp_path / "t", device="cpu", progress=False).checkpoint
-    bad = load_config("sr_reds4", "ci", overrides={"flow": {**over["flow"], "student_init": "copy"}})
-    with pytest.raises(FlowTrainError, match="student_init"):
-        run_stage(bad, "student", tmp_path / "bad", teacher=teacher, device="cpu", progress=False)
+    with pytest.raises(ConfigError, match="flow.student_init must be one of"):
+        load_config("sr_reds4", "ci", overrides={"flow": {**over["flow"], "student_init": "copy"}})
     off_grid = load_config("sr_reds4", "ci", overrides={"flow": {**over["flow"], "student_init": "teacher",
                                                                  "lq_zoom": 4.0}})
     with pytest.raises(FlowTrainError, match=r"lq_zoom = flow.zoom x model.scale = 2 x 4"):
         run_stage(off_grid, "student", tmp_path / "off", teacher=teacher, device="cpu", progress=False)
-    init = load_config("sr_reds4", "ci", overrides={"flow": {**over["flow"], "student_init": "teacher", "lr": 1e-12,
-                                                             "lr_min": 0.0, "lr_warmup_iters": 0}})
+    init = load_config("sr_reds4", "ci", overrides={"flow": {**over["flow"], "student_init": "teacher",
+                                                             "optim": {"lr": 1e-12, "lr_min": 0.0,
+                                                                       "warmup_iters": 0}}})
     student = run_stage(init, "student", tmp_path / "s", teacher=teacher, device="cpu", progress=False).checkpoint
     t, s = load_flow_net(teacher), load_flow_net(student)
-    assert (t.zoom, s.zoom) == (2.0, 8.0)
+    assert (t.use.zoom, s.use.zoom) == (2.0, 8.0)  # each runs at the zoom it trained at
     # one step at lr 1e-12: the student still holds the teacher's weights
     assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(t.state_dict().values(), s.state_dict().values()))
-    scratch = load_config("sr_reds4", "ci", overrides={"flow": {**init.flow.__dict__, "student_init": "scratch"}})
+    scratch = load_config("sr_reds4", "ci", overrides={"flow": {**config_to_dict(init)["flow"],
+                                                                "student_init": "scratch"}})
     other = load_flow_net(run_stage(scratch, "student", tmp_path / "x", teacher=teacher, device="cpu",
-                                      progress=False).checkpoint)
+                                    progress=False).checkpoint)
     assert not all(torch.allclose(a, b, atol=1e-6) for a, b in zip(t.state_dict().values(), other.state_dict().values()))
 
 
@@ -260,13 +323,13 @@ def test_nodistill_control_starts_from_the_teacher_when_the_student_does(tmp_pat
     from s2svr.configs import load_config
     from s2svr.train.flow import run_stage
     from s2svr.train.loading import load_flow_net
-    over = {"flow": {"iters": 1, "eval_every": 0, "student_init": "teacher", "lr": 1e-12, "lr_min": 0.0,
-                     "lr_warmup_iters": 0, "lq_zoom": 4.0}}
+    over = {"flow": {"budget": {"iters": 1, "eval_every": 0}, "student_init": "teacher", "lq_zoom": 4.0,
+                     "optim": {"lr": 1e-12, "lr_min": 0.0, "warmup_iters": 0}}}
     cfg = load_config("sr_reds4", "ci", overrides=over)
     with pytest.raises(FlowTrainError, match="needs --teacher"):
         run_stage(cfg, "student-nodistill", tmp_path / "n0", device="cpu", progress=False)
-    teacher = run_stage(load_config("sr_reds4", "ci", overrides={"flow": {"iters": 1, "eval_every": 0}}), "teacher",
-                        tmp_path / "t", device="cpu", progress=False).checkpoint
+    teacher = run_stage(load_config("sr_reds4", "ci", overrides={"flow": {"budget": {"iters": 1, "eval_every": 0}}}),
+                        "teacher", tmp_path / "t", device="cpu", progress=False).checkpoint
     ckpt = run_stage(cfg, "student-nodistill", tmp_path / "n", teacher=teacher, device="cpu", progress=False).checkpoint
     t, n = load_flow_net(teacher), load_flow_net(ckpt)
     assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(t.state_dict().values(), n.state_dict().values()))
@@ -285,84 +348,80 @@ def test_plan_gives_the_nodistill_control_the_teacher_only_when_students_start_f
 def test_restorer_runs_an_hq_flow_net_at_the_configs_lq_zoom_and_refuses_other_layers(tmp_path):
     from s2svr.configs import load_config
     from s2svr.models import build_model
-    from s2svr.flow.nets import build_flow_net
     from s2svr.train.checkpoint import save_checkpoint
+    from s2svr.train.loading import load_flow_net
     from s2svr.train.trainer import TrainingError, load_flow_init
     cfg = load_config("sr_reds4", "ci", overrides={"flow": {"zoom": 2.0, "lq_zoom": 8.0, "pad": True}})
-    hq = PWCLite(cost_norm=True, zoom=2.0)  # trained on HQ frames (the supervised-hq control)
+    hq = PWCLite(cost_norm=True).using(zoom=2.0)  # trained on HQ frames (the supervised-hq control)
     path = tmp_path / "flow_supervised.pt"
-    save_checkpoint(path, {"kind": "flow", "stage": "supervised", "arch": hq.arch(), "model": hq.state_dict()})
+    save_checkpoint(path, {"kind": "flow", "stage": "supervised", "arch": hq.arch(), "use": hq.use.as_dict(),
+                           "model": hq.state_dict()})
     model = build_model(cfg.model, flow_net=build_flow_net(cfg.flow))
     load_flow_init(model, str(path))
-    assert model.flow.zoom == 8.0 and model.flow.pad
+    assert model.flow.use == FlowUse(zoom=8.0, pad=True)  # the config's use, the checkpoint's weights
     assert all(torch.equal(a, b) for a, b in zip(hq.state_dict().values(), model.flow.state_dict().values()))
+    assert load_flow_net(path).use == FlowUse(zoom=2.0)  # alone: the use it trained at
+    # written before the use left the arch: zoom, pad and a teacher's infer_zoom in it; read as layers + use
+    old = {"search_range": 4, "cost_norm": True, "zoom": 2.0, "pad": True, "infer_zoom": 4.0}
+    save_checkpoint(path, {"kind": "flow", "stage": "teacher", "arch": old, "model": hq.state_dict()})
+    load_flow_init(model, str(path))
+    assert load_flow_net(path).use == FlowUse(zoom=2.0, pad=True)  # the zoom in use is an argument now
+    assert load_flow_net(path, zoom=4.0).use == FlowUse(zoom=4.0, pad=True)
     raw = PWCLite(cost_norm=False)
     save_checkpoint(path, {"kind": "flow", "stage": "supervised", "arch": raw.arch(), "model": raw.state_dict()})
     with pytest.raises(TrainingError, match="cost_norm"):
         load_flow_init(model, str(path))
 
 
-def test_infer_zoom_sets_the_zoom_in_use_only_and_is_stored():
-    torch.manual_seed(0)
-    trained, in_use = PWCLite(cost_norm=True, zoom=2.0, pad=True), PWCLite(cost_norm=True, zoom=2.0, pad=True,
-                                                                            infer_zoom=4.0)
-    in_use.load_state_dict(trained.state_dict())
-    at4 = PWCLite(cost_norm=True, zoom=4.0, pad=True)
-    at4.load_state_dict(trained.state_dict())
-    a, b = textured(64)[..., :40, :48], textured(64, seed=1)[..., :40, :48]
-    assert torch.allclose(in_use(a, b), at4(a, b), atol=1e-6)  # in use: zoom 4
-    assert torch.allclose(in_use(a, b, zoom=2.0), trained(a, b), atol=1e-6)  # an explicit zoom wins
-    assert not torch.allclose(in_use(a, b), trained(a, b), atol=1e-3)
-    # training sees the training zoom: the same pyramid
-    assert in_use.forward_pyramid(a, b)["size"] == trained.forward_pyramid(a, b)["size"] == (128, 128)
-    assert in_use.arch() == {**trained.arch(), "infer_zoom": 4.0} and "infer_zoom" not in trained.arch()
-    assert PWCLite(**in_use.arch()).infer_zoom == 4.0
-    with pytest.raises(ValueError, match="infer_zoom"):
-        PWCLite(infer_zoom=0)
-
-
-def test_only_the_teacher_takes_infer_zoom_and_distillation_labels_at_the_training_zoom(tmp_path):
+def test_the_zoom_in_use_is_an_argument_of_evaluation_and_use(tmp_path):
     from s2svr.configs import load_config
-    from s2svr.train.flow import build_flow_model, run_stage, stage_loss
+    from s2svr.data.flow_pairs import truth_pairs
+    from s2svr.train.flow import run_stage
+    from s2svr.train.flow_evaluate import evaluate_flow
     from s2svr.train.loading import load_flow_net
-    cfg = FlowConfig(zoom=2.0, lq_zoom=8.0, infer_zoom=4.0, cost_norm=True)
-    assert build_flow_model(cfg, "hq", "teacher").infer_zoom == 4.0
-    assert build_flow_model(cfg, "lq", "student").infer_zoom is None
-    assert build_flow_model(cfg, "hq", "supervised").infer_zoom is None
-    over = {"flow": {"zoom": 2.0, "infer_zoom": 4.0, "iters": 1, "eval_every": 0}}
-    ckpt = run_stage(load_config("sr_reds4", "ci", overrides=over), "teacher", tmp_path / "t", device="cpu",
-                     progress=False).checkpoint
-    teacher = load_flow_net(ckpt)
-    assert (teacher.zoom, teacher.infer_zoom) == (2.0, 4.0)
-    bad = load_config("sr_reds4", "ci", overrides={"flow": {**over["flow"], "infer_zoom": -1.0}})
-    with pytest.raises(FlowTrainError, match="infer_zoom"):
-        run_stage(bad, "teacher", tmp_path / "bad", device="cpu", progress=False)
-    # the student's loss is the same whatever the teacher's zoom in use
+    over = {"flow": {"zoom": 2.0, "pad": True, "budget": {"iters": 1, "eval_every": 1, "eval_pairs": 2}}}
+    cfg = load_config("sr_reds4", "ci", overrides=over)
+    runs = {z: run_stage(cfg, "teacher", tmp_path / str(z), device="cpu", progress=False, use_zoom=z)
+            for z in (None, 4.0)}
+    # the same training whatever the zoom in use; the checkpoint records the use it trained at
+    nets = {z: load_flow_net(r.checkpoint) for z, r in runs.items()}
+    assert all(torch.equal(a, b) for a, b in zip(nets[None].state_dict().values(), nets[4.0].state_dict().values()))
+    assert nets[4.0].use == FlowUse(zoom=2.0, pad=True) and nets[4.0].arch() == {"search_range": 4, "cost_norm": True}
+    # its evaluation curve ran at the zoom in use: what the loaded net gives at that zoom
+    pairs = truth_pairs(cfg, "test")[:2]
+    for z, r in runs.items():
+        row = (r.checkpoint.parent / "flow_teacher_eval.csv").read_text().splitlines()
+        logged = float(row[1].split(",")[row[0].split(",").index("epe_all")])
+        assert logged == pytest.approx(evaluate_flow(load_flow_net(r.checkpoint, zoom=z), pairs, "hq")["epe_all"],
+                                       rel=1e-5)
+    with pytest.raises(FlowTrainError, match="zoom in use"):
+        run_stage(cfg, "teacher", tmp_path / "bad", device="cpu", progress=False, use_zoom=-1.0)
+
+
+def test_distillation_labels_at_the_teachers_training_zoom():
+    from s2svr.train.flow import stage_loss
     torch.manual_seed(0)
-    student = PWCLite(cost_norm=True, zoom=8.0)
+    teacher = PWCLite(cost_norm=True).using(zoom=2.0, pad=True).eval()
+    student = PWCLite(cost_norm=True).using(zoom=8.0)
     hq = torch.cat([textured(64), textured(64, seed=1)])
     batch = {"hq1": hq[:1], "hq2": hq[1:], "lq1": F.avg_pool2d(hq[:1], 4), "lq2": F.avg_pool2d(hq[1:], 4)}
-    loss = FlowLoss.from_config(FlowConfig(w_dis=1.0))
-    with_4, _ = stage_loss("student", student, batch, loss, teacher)
-    teacher.infer_zoom = None
-    without, _ = stage_loss("student", student, batch, loss, teacher)
-    assert torch.allclose(with_4, without)
-    teacher.zoom = 4.0  # a different training zoom: different labels
-    other, _ = stage_loss("student", student, batch, loss, teacher)
-    assert not torch.allclose(with_4, other)
+    loss = FlowLoss.from_config(flow_config(loss={"w_dis": 1.0}).loss)
+    at2, _ = stage_loss("student", student, batch, loss, teacher)
+    again, _ = stage_loss("student", student, batch, loss, copy.deepcopy(teacher))
+    assert torch.equal(at2, again)
+    other, _ = stage_loss("student", student, batch, loss, teacher.using(zoom=4.0))  # another zoom: other labels
+    assert not torch.allclose(at2, other)
 
 
-def test_infer_zoom_is_in_the_teachers_key_only():
+def test_the_zoom_in_use_is_in_no_key():
     from s2svr.experiments import FlowJob, RestoreJob, key
     teacher = FlowJob("sr_reds4", "ci", "teacher")
     student = FlowJob("sr_reds4", "ci", "student", teacher=teacher)
     restorer = RestoreJob("sr_reds4", "ci", arch="s2svr", flow=student)
-    iz = {"flow": {"infer_zoom": 4.0}}
-    assert key(teacher.with_overrides(flow={"infer_zoom": None})) == key(teacher)  # the default: the same config
-    assert key(teacher.with_overrides(**iz)) != key(teacher)
-    assert key(teacher.with_overrides(**iz), in_use=False) == key(teacher, in_use=False)
-    # what depends on the teacher sees its weights, not its zoom in use
-    student4 = FlowJob("sr_reds4", "ci", "student", teacher=teacher.with_overrides(**iz)).with_overrides(**iz)
-    assert key(student4) == key(student)
-    assert key(RestoreJob("sr_reds4", "ci", arch="s2svr", flow=student4).with_overrides(**iz)) == key(restorer)
-    assert key(student.with_overrides(flow={"zoom": 3.0})) != key(student)  # other flow fields still count
+    used = dataclasses.replace(teacher, use_zoom=4.0)
+    assert key(used) == key(teacher) and used.use == {"zoom": 4.0} and teacher.use == {}
+    assert key(FlowJob("sr_reds4", "ci", "student", teacher=used)) == key(student)
+    assert key(RestoreJob("sr_reds4", "ci", arch="s2svr", flow=FlowJob("sr_reds4", "ci", "student", teacher=used))) \
+        == key(restorer)
+    assert key(student.with_overrides(flow={"zoom": 3.0})) != key(student)  # what it trained at still counts
+    assert used.with_overrides(flow={"zoom": 3.0}).use_zoom == 4.0  # overrides keep the use

@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 from synth_frames import smooth_texture, translated_pair
 
-from s2svr.configs import FlowConfig
+from s2svr.configs import FlowLossConfig
 from s2svr.flow import resize_flow
 from s2svr.losses import FlowLoss, distillation_flow_loss, photometric_loss, smoothness_loss, unsupervised_flow_loss
 from s2svr.utils import seed_everything
@@ -23,7 +23,7 @@ def pyramid_of(flow_fw, flow_bw=None, levels=5):
 def test_identical_frames_and_zero_flow_give_zero_total():
     img = smooth_texture(2, 3, 32, 32)
     zero = torch.zeros(2, 2, 32, 32)
-    total, terms = unsupervised_flow_loss(pyramid_of(zero, zero), img, img, cfg=FlowConfig())
+    total, terms = unsupervised_flow_loss(pyramid_of(zero, zero), img, img, cfg=FlowLossConfig())
     assert total.abs() < 1e-6 and set(terms) == {"ph", "sm", "visible"} and terms["visible"] == 1
 
 
@@ -47,9 +47,9 @@ def test_terms_are_the_weighted_single_losses():
 
 def test_true_flow_beats_zero_flow_over_the_pyramid():
     img1, img2, fw, bw = translated_pair(dx=4, dy=2, h=64, w=64)
-    good, _ = unsupervised_flow_loss(pyramid_of(fw, bw), img1, img2, cfg=FlowConfig())
+    good, _ = unsupervised_flow_loss(pyramid_of(fw, bw), img1, img2, cfg=FlowLossConfig())
     zero = torch.zeros_like(fw)
-    bad, _ = unsupervised_flow_loss(pyramid_of(zero, zero), img1, img2, cfg=FlowConfig())
+    bad, _ = unsupervised_flow_loss(pyramid_of(zero, zero), img1, img2, cfg=FlowLossConfig())
     assert good < 0.5 * bad
 
 
@@ -57,11 +57,11 @@ def test_distillation_total_is_eq14_plus_weighted_l1():
     img1, img2, fw, bw = translated_pair(dx=1, dy=0, h=16, w=16)  # LQ frames
     teacher = resize_flow(fw, (64, 64)), resize_flow(bw, (64, 64))  # the teacher's HQ flows (x4 vectors)
     pyr = pyramid_of(fw, bw, levels=3)
-    total, terms = distillation_flow_loss(pyr, img1, img2, teacher, cfg=FlowConfig())
+    total, terms = distillation_flow_loss(pyr, img1, img2, teacher, cfg=FlowLossConfig())
     assert set(terms) == {"ph", "sm", "dis", "visible"} and terms["dis"] == 0
-    eq14, _ = unsupervised_flow_loss(pyr, img1, img2, cfg=FlowConfig())
+    eq14, _ = unsupervised_flow_loss(pyr, img1, img2, cfg=FlowLossConfig())
     assert torch.allclose(total, eq14)
-    _, terms = distillation_flow_loss(pyr, img1, img2, (teacher[0] + 1.0, teacher[1] + 1.0), cfg=FlowConfig())
+    _, terms = distillation_flow_loss(pyr, img1, img2, (teacher[0] + 1.0, teacher[1] + 1.0), cfg=FlowLossConfig())
     assert torch.allclose(terms["dis"], torch.tensor(0.1))  # w_dis * mean |1|
     # one-directional distillation takes the forward teacher flow alone
     _, terms = distillation_flow_loss(pyr, img1, img2, teacher[0] + 1.0, w_dis=0.1, bidirectional=False)
@@ -121,7 +121,7 @@ class FlowField(nn.Module):
 
 def _optimise(model, img1, img2, steps, lr):
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    loss_fn = FlowLoss.from_config(FlowConfig())
+    loss_fn = FlowLoss.from_config(FlowLossConfig())
     losses = []
     for _ in range(steps):
         total, _ = loss_fn(model.forward_pyramid(img1, img2, with_bw=True), img1, img2)
