@@ -16,8 +16,8 @@ from .runs import by_arch, experiment_config, method_label, run_config
 SETUP_KEYS = (("model", "num_feat"), ("model", "num_blocks"), ("model", "num_layers"), ("model", "radius"),
               ("model", "flow_size"), ("model", "upsample"), ("data", "dataset"), ("data", "num_frames"),
               ("data", "patch_size"), ("data", "batch_size"), ("data", "test_frames"), ("train", "iters"),
-              ("train", "lr"), ("train", "flow_lr"), ("train", "flow_freeze_iters"), ("flow", "iters"),
-              ("flow", "batch_size"), ("flow", "patch_size"))
+              ("train", "lr"), ("train", "flow_lr"), ("train", "flow_freeze_iters"), ("flow", "budget.iters"),
+              ("flow", "budget.batch_size"), ("flow", "augment.patch_size"))
 
 
 def show_setup(results: Mapping[str, dict], task: str, paper_cfg) -> None:
@@ -65,14 +65,23 @@ def setup_table(result: dict, paper_cfg=None):
     and (if `paper_cfg`, an ExperimentConfig of profile paper, is given) the paper profile's value.
     `model.upsample` is shown for super-resolution only."""
     import pandas as pd
-    cfg = run_config(result)
+
+    from ..configs import config_to_dict
+    from .runs import experiment_config
+    cfg = config_to_dict(experiment_config(result))  # a record of before the flow sections is read into them
+    paper = config_to_dict(paper_cfg) if paper_cfg is not None else None
+
+    def get(d, path):  # 'budget.iters' inside a section
+        for part in path.split("."):
+            d = d.get(part) if isinstance(d, dict) else None
+        return d
     rows = {}
     for section, key in SETUP_KEYS:
         if key == "upsample" and cfg["model"]["task"] != "sr":
             continue
-        row = {f"this run (profile {cfg['profile']})": _show(cfg[section].get(key))}
-        if paper_cfg is not None:
-            row["paper profile"] = _show(getattr(getattr(paper_cfg, section), key))
+        row = {f"this run (profile {cfg['profile']})": _show(get(cfg[section], key))}
+        if paper is not None:
+            row["paper profile"] = _show(get(paper[section], key))
         rows[f"{section}.{key}"] = row
     return pd.DataFrame.from_dict(rows, orient="index")
 

@@ -19,3 +19,6 @@ def test_setup_text_and_table(tmp_path):
     assert "untrained (no flow checkpoint)" in text
     table = setup_table(res["sr/s2svr"], paper)
     assert table.loc["train.iters", "paper profile"] == "600,000" and table.loc["model.flow_size"].iloc[0] == "-"
+    # the flow recipe's budget, read inside its sections (a record of before the sections is read into them)
+    assert table.loc["flow.budget.iters", "paper profile"] == f"{paper.flow.budget.iters:,}"
+    assert table.loc["flow.augment.patch_size"].iloc[0] != "-"
