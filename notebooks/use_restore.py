@@ -260,7 +260,7 @@ def s2svr(*args, show=True):
     return res
 
 
-res = s2svr("restore", video, work / "bikes_cli", "--checkpoint", ck)
+res = s2svr("restore", video, work / "bikes_cli", "--checkpoint", ck, "--overwrite")  # re-runnable
 assert res.returncode == 0, res.stderr
 cli_frames = read_image_folder(work / "bikes_cli")
 diff = np.abs(cli_frames.astype(int) - restored.astype(int))
