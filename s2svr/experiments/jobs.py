@@ -54,7 +54,8 @@ class FlowJob:
 
     @property
     def use(self) -> dict:
-        """How its trained net runs in use, as recorded beside the weights: `{'zoom': use_zoom}`, or {}."""
+        """How its trained net runs in use, as recorded beside the weights: a dict of its zoom in use (key
+        'zoom', the value of use_zoom), or an empty dict when it has none."""
         return {} if self.use_zoom is None else {"zoom": self.use_zoom}
 
     def resolved(self, dep_key=None) -> dict:
