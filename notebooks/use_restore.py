@@ -288,7 +288,7 @@ assert from_folder.shape == cli_frames.shape
 
 y, u, v = rgb_to_yuv420(lq_read)
 write_yuv420(work / "clip.yuv", y, u, v)  # no size in the name: --size is needed
-res = s2svr("restore", work / "clip.yuv", work / "restored.yuv", "--checkpoint", ck, "--size", f"{w}x{h}")
+res = s2svr("restore", work / "clip.yuv", work / "restored.yuv", "--checkpoint", ck, "--size", f"{w}x{h}", "--overwrite")
 assert res.returncode == 0, res.stderr
 planes = read_yuv420(work / "restored.yuv", 4 * w, 4 * h)
 from_yuv = yuv420_to_rgb(*planes)
