@@ -343,7 +343,7 @@ def peak_rss_mb(*args):
 
 rows = []
 for n in rss_lengths:
-    mb, sec, rc = peak_rss_mb("restore", video, work / f"len{n}.yuv", "--checkpoint", ck, "--max-frames", n)
+    mb, sec, rc = peak_rss_mb("restore", video, work / f"len{n}.yuv", "--checkpoint", ck, "--max-frames", n, "--overwrite")
     assert rc == 0
     rows.append({"frames": n, "peak RSS (MB)": round(mb, 1), "seconds (incl. start-up)": round(sec, 1)})
 mem = pd.DataFrame(rows).set_index("frames")
