@@ -21,7 +21,6 @@ truth on the validation clips.
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import json
 import time
@@ -180,11 +179,8 @@ def csv_path() -> Path:
 def collect(output_dir: str | Path = "outputs") -> Path:
     """Write the finished runs to `weights/study/alignment.csv` (in `RUNS` order), keeping the rows already there
     of runs that are not on this machine."""
-    path = csv_path()
-    old = {}
-    if path.is_file():
-        with open(path, newline="") as f:
-            old = {r["run"]: r for r in csv.DictReader(f)}
+    from .study import shipped_rows, write_table
+    old = shipped_rows(csv_path(), "run")
     rows = []
     for r in RUNS:
         done = run_dir(r, output_dir) / "result.json"
@@ -192,13 +188,7 @@ def collect(output_dir: str | Path = "outputs") -> Path:
             rows.append(json.loads(done.read_text()))
         elif r.name in old:
             rows.append(old[r.name])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=COLUMNS)
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (f"{v:.5g}" if isinstance(v, float) else v) for k, v in r.items() if k in COLUMNS})
-    return path
+    return write_table(csv_path(), COLUMNS, rows, digits=5)
 
 
 def main(argv=None) -> int:

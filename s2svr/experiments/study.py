@@ -150,10 +150,7 @@ def collect(task: str = "sr", output_dir: str | Path = "outputs", seeds=(0,)) ->
     """Write every finished run of the study of `task` (under `root(output_dir)`) to `weights/study/<task>.csv`,
     keeping rows already there whose run is no longer on this machine."""
     path = study_csv(task)
-    old = {}
-    if path.is_file():
-        with open(path, newline="") as f:
-            old = {r["key"]: r for r in csv.DictReader(f)}
+    old = shipped_rows(path, "key")
     rows = []
     for seed in seeds:
         for factor, value, job in study_jobs(task, seed=seed):
@@ -162,13 +159,28 @@ def collect(task: str = "sr", output_dir: str | Path = "outputs", seeds=(0,)) ->
                 rows.append(row(task, factor, value, job, res))
             elif key(job) in old:
                 rows.append(old[key(job)])
+    return write_table(path, COLUMNS, rows, digits=6)
+
+
+def shipped_rows(path: Path, by: str) -> dict:
+    """{row[by]: row} of a shipped results table (empty when there is none): the rows `collect` keeps for runs that
+    are not on this machine."""
+    if not path.is_file():
+        return {}
+    with open(path, newline="") as f:
+        return {r[by]: r for r in csv.DictReader(f)}
+
+
+def write_table(path: Path, columns, rows, digits: int = 6) -> Path:
+    """Write `rows` (dicts; only `columns` kept, floats to `digits` significant digits) to the CSV `path`, whole or
+    not at all (a temporary file, then renamed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        w = csv.DictWriter(f, fieldnames=columns)
         w.writeheader()
         for r in rows:
-            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+            w.writerow({k: (f"{v:.{digits}g}" if isinstance(v, float) else v) for k, v in r.items() if k in columns})
     tmp.replace(path)
     return path
 
