@@ -174,7 +174,6 @@ resource.setrlimit(resource.RLIMIT_AS, (6 * 2 ** 30, 6 * 2 ** 30))
 import numpy as np, torch
 torch.set_num_threads(1)
 import s2svr.restore as R
-from s2svr.flow.use import FlowUse
 from s2svr.data.video_io import VideoIOError, write_png_folder
 from s2svr.models import S2SVR
 from s2svr.models.motion import set_flow_use
