@@ -113,18 +113,36 @@ def test_cost_adds_up_the_manifest():
     assert c["entries"] == len(secs) and 0 < c["bytes"] <= 60 * 2**20
 
 
-def test_the_shipped_flow_stages_meet_the_recipe_targets():
-    """Issue 11's targets on the shipped weights' own final evaluations (their training runs' last test rows):
-    the HQ teacher at most half of zero flow's EPE with over 60% of pixels passing its forward-backward check,
-    the distilled SR student at most 0.6 of it. Zero flow is measured here on the same pairs."""
+def _zero_flow_epe(split: str, n: int) -> float:
     from s2svr.configs import load_config
     from s2svr.data.flow_pairs import load_flow_pairs
     from s2svr.flow.standins import ZeroFlow
     from s2svr.train.flow_evaluate import evaluate_flow
-    teacher, student = manifest()["flow/teacher"]["metrics"], manifest()["flow/sr/student"]["metrics"]
-    assert teacher["pairs"] == student["pairs"] >= 40
-    pairs = load_flow_pairs(load_config("sr_reds4", "cpu"), "test", video=False)[:int(teacher["pairs"])]
-    zero = evaluate_flow(ZeroFlow(), pairs, "lq")["epe_all"]
-    assert teacher["epe_all"] <= 0.5 * zero, (teacher["epe_all"], zero)
-    assert teacher["fb_pass"] > 0.6
+    pairs = load_flow_pairs(load_config("sr_reds4", "cpu"), split, video=False)[:n]
+    return evaluate_flow(ZeroFlow(), pairs, "lq")["epe_all"]
+
+
+def test_the_shipped_flow_stages_meet_the_recipe_targets():
+    """The flow recipe's targets, judged on the `heldout` pairs, which chose nothing of the recipe (the test pairs
+    chose items of it): the distilled SR student at most 0.6 of zero flow's EPE and below the student trained
+    without distillation; the HQ teacher with over 60% of pixels passing its forward-backward check. The teacher's
+    own target, at most half of zero flow's EPE, was met on the test pairs and is missed on the held-out motion
+    types (0.60 x when first measured): reported as an expected failure with the two ratios measured."""
+    m = manifest()
+    teacher, student = m["flow/teacher"]["heldout"], m["flow/sr/student"]["heldout"]
+    nodistill = m["flow/sr/student-nodistill"]["heldout"]
+    assert teacher["pairs"] == student["pairs"] == nodistill["pairs"] >= 24
+    zero = _zero_flow_epe("heldout", int(teacher["pairs"]))
     assert student["epe_all"] <= 0.6 * zero, (student["epe_all"], zero)
+    assert student["epe_all"] < nodistill["epe_all"]
+    assert teacher["fb_pass"] > 0.6
+    if not teacher["epe_all"] <= 0.5 * zero:
+        pytest.xfail(f"the teacher is {teacher['epe_all'] / zero:.2f} x zero flow on the held-out pairs (target 0.5; "
+                     f"on the test pairs {m['flow/teacher']['metrics']['epe_all'] / _zero_flow_epe('test', 40):.2f} x)")
+
+
+def test_the_shipped_teacher_records_its_test_pairs_too():
+    """The training-time curve's last row (the test pairs): the teacher within the target there, as it was tuned."""
+    teacher = manifest()["flow/teacher"]["metrics"]
+    assert teacher["pairs"] >= 40
+    assert teacher["epe_all"] <= 0.5 * _zero_flow_epe("test", int(teacher["pairs"]))
