@@ -54,7 +54,7 @@ from IPython.display import Markdown, display
 
 from s2svr.experiments.study import ARCHS, FACTORS, VAL_CLIPS
 from s2svr.report import show_source, start_chapter
-from s2svr.report.study import load_study, study_figure, study_table
+from s2svr.report.study import adopted_table, load_study, study_figure, study_table
 from s2svr.train.neighbours import neighbour_gain
 from s2svr.train.step_cost import training_step
 
@@ -178,6 +178,20 @@ else:
     display(use[["arch", "train_zoom", "use_zoom", "val", "seconds_per_frame", "ratio"]]
             .style.hide(axis="index").format({"val": "{:.3f}", "seconds_per_frame": "{:.3f}", "ratio": "{:.1f}"}))
     use_figure(use, f"SR: the flow net's zoom in use ({use['size'].iloc[0]} frames for the time, one thread)")
+
+# %% [markdown]
+# ## What the cpu profile adopted
+#
+# The cpu configs and the experiment plan took from the study the factors below, each chosen on the validation
+# clips (the test clips chose nothing): the identity heads and the flow net at zoom 4 for super-resolution, the L2
+# loss for compressed video, nothing yet for deblurring. The table gives the validation evidence: each
+# network's score under the starting recipe, with the factor, and the change. The reference weights of the
+# chapters "Super-resolution", "Deblurring" and "Compressed video" are that recipe, trained with three seeds.
+
+# %%
+adopted = adopted_table(studies)
+display(adopted.style.format({c: "{:+.3f}" if c.endswith("change") else "{:.3f}" for c in adopted.columns},
+                             na_rep="-"))
 
 # %% [markdown]
 # ## What the measurements say

@@ -62,6 +62,13 @@ FACTORS = {
             # (eps 1e-6) a correction whose sign is hard to predict shrinks to zero, and the multi-frame networks' did
             ("loss", "L2 (Charbonnier eps 0.1)", {"train": {"charbonnier_eps": 0.1}})],
 }
+# What the cpu configs and the plan adopted from the study, each chosen on the validation clips (the rows' `val`),
+# never on the test clips: SR the identity heads (every architecture's validation PSNR up) and the restorers' flow
+# net at zoom 4 (within 0.03 dB of zoom 8 on validation, a quarter of the flow net's pixels in use); VQE the L2 loss
+# (the single-frame network's validation Delta PSNR up, and S2SVR's); deblurring nothing yet. The plan's jobs are
+# the starting recipe plus these factors (tests/experiments/test_study.py checks it, key for key).
+ADOPTED = {"sr": (("head_init", "identity"), ("lq_zoom", 4)), "deblur": (),
+           "vqe": (("loss", "L2 (Charbonnier eps 0.1)"),)}
 # The order the runs are trained in: the cheap factors of every task first, the long ones after.
 ORDER = [("sr", "base"), ("sr", "head_init"), ("sr", "extra_train"), ("sr", "lq_zoom"), ("vqe", "base"),
          ("vqe", "head_init"), ("sr", "num_frames"), ("deblur", "base"), ("deblur", "head_init"), ("sr", "iters"), ("vqe", "patch_size"),
@@ -75,6 +82,18 @@ def _merge(a: dict, b: dict) -> dict:
     for k, v in b.items():
         out.setdefault(k, {}).update(v)
     return out
+
+
+def adopted_jobs(task: str) -> dict:
+    """{arch: the study's job of the starting recipe plus every factor of `ADOPTED[task]`}, as the study would
+    train it (validation clips, outputs not kept)."""
+    over = dict(START[task])
+    for factor, value in ADOPTED[task]:
+        (o,) = [o for f, v, o in FACTORS[task] if f == factor and v == value]
+        over = _merge(over, o)
+    plan = plan_jobs(PROFILE)
+    return {arch: RestoreJob(plan[f"{task}/{arch}"].config, PROFILE, arch=arch, flow=plan[f"{task}/{arch}"].flow,
+                             save_outputs=False).with_overrides(**over) for arch in ARCHS}
 
 
 def study_jobs(task: str = "sr", factors=None, seed: int = 0) -> list[tuple[str, object, RestoreJob]]:

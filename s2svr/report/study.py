@@ -65,6 +65,31 @@ def study_table(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index(["factor", "value"])
 
 
+def adopted_table(studies: dict) -> pd.DataFrame:
+    """What the cpu recipe adopted (`s2svr.experiments.study.ADOPTED`), with the validation evidence it was chosen
+    on: per task and adopted factor, each arch's validation score under the starting recipe and with the factor,
+    and the change. `studies`: {task: :func:`load_study` frame}."""
+    from ..experiments.study import ADOPTED
+    rows = []
+    for task, factors in ADOPTED.items():
+        df = studies.get(task)
+        if not factors:
+            rows.append({"task": task, "adopted": "nothing: the starting recipe"})
+            continue
+        for factor, value in factors:
+            r = {"task": task, "adopted": f"{factor} = {value}"}
+            for arch, label in ARCH_LABELS.items():
+                if df is None or df.empty:
+                    continue
+                pick = lambda f, v: df[(df["factor"] == f) & (df["value"] == str(v)) & (df["arch"] == arch)]["val"]
+                base, new = pick("base", "cpu recipe"), pick(factor, value)
+                if len(base) and len(new):
+                    r[f"{label}: start"], r[f"{label}: with it"] = base.mean(), new.mean()
+                    r[f"{label}: change"] = new.mean() - base.mean()
+            rows.append(r)
+    return pd.DataFrame(rows).set_index(["task", "adopted"])
+
+
 def study_figure(df: pd.DataFrame, title: str = ""):
     """Four panels over the factors: the multi-frame margins over single-frame, the neighbour gains, seconds per
     step and GFLOP/s of each arch."""

@@ -67,3 +67,31 @@ def test_factor_selection_keeps_its_order_and_refuses_unknown_factors():
     for bad in ("sr:nothing", "sr:lq_zoom=3", "xx:base"):
         with pytest.raises(SystemExit, match=bad):
             study_mod.parse_factors([bad])
+
+
+def test_the_plan_trains_the_study_start_plus_the_adopted_factors():
+    """The cpu configs and the plan adopted ADOPTED, no more and no less: each headline job's identity is the
+    study's starting recipe plus those factors (its outputs kept, the only difference), and each study run of the
+    starting recipe differs from the plan's job (what the study measured is not what ships, unless adopted)."""
+    import dataclasses
+    from s2svr.experiments import plan
+    from s2svr.experiments.jobs import key
+    jobs = plan.jobs("cpu")
+    for task in study_mod.FACTORS:
+        adopted = study_mod.adopted_jobs(task)
+        for arch, job in adopted.items():
+            assert key(job) == key(dataclasses.replace(jobs[f"{task}/{arch}"], save_outputs=False)), (task, arch)
+        base = {j.arch: j for f, _, j in study_mod.study_jobs(task, ["base"])}
+        changed = [a for a in adopted if key(base[a]) != key(adopted[a])]
+        assert changed == ([] if not study_mod.ADOPTED[task] else list(adopted)), (task, changed)
+
+
+def test_the_adopted_table_shows_the_validation_evidence():
+    studies = {task: study.load_study(task) for task in study_mod.FACTORS}
+    t = study.adopted_table(studies)
+    assert len(t) == sum(max(1, len(f)) for f in study_mod.ADOPTED.values())
+    row = t.loc[("sr", "head_init = identity")]
+    assert row["S2SVR: change"] == pytest.approx(row["S2SVR: with it"] - row["S2SVR: start"])
+    sr = studies["sr"]
+    assert row["single-frame: start"] == pytest.approx(
+        sr[(sr.factor == "base") & (sr.arch == "single_frame")]["val"].mean())
