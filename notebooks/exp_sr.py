@@ -88,8 +88,8 @@ show_setup(res, TASK, paper_cfg)  # fails unless the runs differ in model.arch o
 # against steps (`s2svr/report/training.py`; from the shipped logs when the book is built from the
 # reference weights). "Converged" is the {ref}`cpu profile <profiles>`'s two-sided criterion: the validation score
 # changed by at most 0.05 dB over the last 20% of the iterations and ends within 0.05 dB of its best. The validation runs on whole training shots held out of
-# training (the config's `data.val_clips`), never on the test clips; no checkpoint is chosen by it, the last one
-# is used.
+# training (the config's `data.val_clips`; profile ci, whose numbers mean nothing, has none and uses the test clips);
+# no checkpoint is chosen by it, the last one is used.
 
 # %%
 from s2svr.report.training import show_training
