@@ -146,3 +146,17 @@ def test_the_shipped_teacher_records_its_test_pairs_too():
     teacher = manifest()["flow/teacher"]["metrics"]
     assert teacher["pairs"] >= 40
     assert teacher["epe_all"] <= 0.5 * _zero_flow_epe("test", int(teacher["pairs"]))
+
+
+def test_every_trained_restorer_records_its_validation_and_its_seeds():
+    """Each cpu restorer but the input itself ships its validation score and neighbour gain (held-out training
+    shots, data.val_clips), and every headline method its three seeds."""
+    from s2svr.experiments.plan import HEADLINE, SEEDS, TASK_CONFIGS
+    m = manifest()
+    restorers = {n: e for n, e in m.items() if e.get("profile") == "cpu" and e.get("kind") == "restore"}
+    for name, e in restorers.items():
+        if e["arch"] != "identity":
+            assert e["validation"]["mean"] and e["validation"]["neighbour_windows"] > 0, name
+    for task in TASK_CONFIGS:
+        for arch in HEADLINE:
+            assert {f"{task}/{arch}/seed{s}" for s in SEEDS["cpu"]} <= set(restorers), (task, arch)
