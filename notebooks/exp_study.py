@@ -54,7 +54,7 @@ from IPython.display import Markdown, display
 
 from s2svr.experiments.study import ARCHS, FACTORS, VAL_CLIPS
 from s2svr.report import show_source, start_chapter
-from s2svr.report.study import adopted_table, load_study, study_figure, study_table
+from s2svr.report.study import adopted_table, load_study, shipped_seeds_table, study_figure, study_table
 from s2svr.train.neighbours import neighbour_gain
 from s2svr.train.step_cost import training_step
 
@@ -192,6 +192,19 @@ else:
 adopted = adopted_table(studies)
 display(adopted.style.format({c: "{:+.3f}" if c.endswith("change") else "{:.3f}" for c in adopted.columns},
                              na_rep="-"))
+
+# %% [markdown]
+# The adopted recipe, trained with three seeds for the reference weights, on the same validation clips: what a new
+# seed changes is the yardstick for every difference above, each measured with one seed.
+
+# %%
+seeds_val = shipped_seeds_table(profile) if profile == "cpu" else pd.DataFrame()
+if seeds_val.empty:
+    print(f"profile {profile}: no reference weights with validation records")
+else:
+    display(seeds_val.style.format({c: "{:+.3f}" if "minus" in c or "gain" in c else "{:.3f}"
+                                    for c in seeds_val.columns if c not in ("metric", "seeds", "validation, per seed")},
+                                   na_rep="-"))
 
 # %% [markdown]
 # ## What the measurements say

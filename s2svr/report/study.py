@@ -90,6 +90,43 @@ def adopted_table(studies: dict) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index(["task", "adopted"])
 
 
+def shipped_seeds_table(profile: str = "cpu") -> pd.DataFrame:
+    """The adopted recipe over its training seeds, on the validation clips, from the shipped weights' manifest
+    (each restorer's `validation`, recorded at export): per task and arch, the validation score of each seed, their
+    mean and standard deviation, S2SVR's margin over the single-frame network per seed, and the mean neighbour
+    gain. Empty when the manifest has no validation records."""
+    from ..reference import manifest
+    from .verdicts import _sd
+    entries = {n: e for n, e in manifest().items() if e.get("profile") == profile and e.get("kind") == "restore"
+               and e.get("validation")}
+    rows = []
+    for task in ("sr", "deblur", "vqe"):
+        per_arch = {}
+        for arch, label in ARCH_LABELS.items():
+            names = sorted((n for n in entries if n == f"{task}/{arch}" or n.startswith(f"{task}/{arch}/seed")),
+                           key=lambda n: int(n.rpartition("seed")[2]) if "/seed" in n else 0)
+            if not names:
+                continue
+            metric = "delta_psnr" if "delta_psnr" in entries[names[0]]["validation"]["mean"] else "psnr"
+            vals = [float(entries[n]["validation"]["mean"][metric]) for n in names]
+            gains = [entries[n]["validation"].get("neighbour_gain") for n in names]
+            per_arch[arch] = vals
+            rows.append({"task": task, "method": label, "metric": metric, "seeds": len(vals),
+                         "validation, per seed": ", ".join(f"{v:.3f}" for v in vals), "mean": sum(vals) / len(vals),
+                         "sd over seeds": _sd(vals) if len(vals) > 1 else float("nan"),
+                         "neighbour gain (mean)": (sum(g for g in gains if g is not None) / len(gains)
+                                                   if arch in MULTI and all(g is not None for g in gains)
+                                                   else float("nan"))})
+        single = per_arch.get("single_frame")
+        for r in rows:
+            if r["task"] == task and single and r["method"] != ARCH_LABELS["single_frame"]:
+                arch = next(a for a, l in ARCH_LABELS.items() if l == r["method"])
+                n = min(len(single), len(per_arch[arch]))
+                d = [a - b for a, b in zip(per_arch[arch][:n], single[:n])]
+                r["minus single-frame (mean)"], r["minus single-frame (sd)"] = sum(d) / n, _sd(d) if n > 1 else float("nan")
+    return pd.DataFrame(rows).set_index(["task", "method"]) if rows else pd.DataFrame()
+
+
 def study_figure(df: pd.DataFrame, title: str = ""):
     """Four panels over the factors: the multi-frame margins over single-frame, the neighbour gains, seconds per
     step and GFLOP/s of each arch."""

@@ -95,3 +95,22 @@ def test_the_adopted_table_shows_the_validation_evidence():
     sr = studies["sr"]
     assert row["single-frame: start"] == pytest.approx(
         sr[(sr.factor == "base") & (sr.arch == "single_frame")]["val"].mean())
+
+
+def test_the_shipped_seeds_table_reads_the_validation_of_every_seed(monkeypatch):
+    import s2svr.reference as reference
+
+    def entry(arch, v, gain=0.0):
+        return {"profile": "cpu", "kind": "restore", "arch": arch,
+                "validation": {"mean": {"psnr": v}, "neighbour_gain": gain}}
+    fake = {"sr/single_frame": entry("single_frame", 26.0), "sr/single_frame/seed1": entry("single_frame", 26.2),
+            "sr/s2svr": entry("s2svr", 26.1, 0.1), "sr/s2svr/seed1": entry("s2svr", 26.5, 0.3),
+            "flow/teacher": {"profile": "cpu", "kind": "flow"}}
+    monkeypatch.setattr(reference, "manifest", lambda: fake)
+    t = study.shipped_seeds_table()
+    assert list(t.index) == [("sr", "single-frame"), ("sr", "S2SVR")]
+    s2 = t.loc[("sr", "S2SVR")]
+    assert s2["seeds"] == 2 and s2["mean"] == pytest.approx(26.3) and s2["neighbour gain (mean)"] == pytest.approx(0.2)
+    assert s2["minus single-frame (mean)"] == pytest.approx(0.2) and s2["minus single-frame (sd)"] == pytest.approx(
+        (0.1 - 0.3) / -(2 ** 0.5))
+    assert t.loc[("sr", "single-frame"), "validation, per seed"] == "26.000, 26.200"
