@@ -42,6 +42,21 @@ def test_export_writes_fp16_files_with_provenance(shipped):
     assert "optimizer" not in st and weights.check("ci") == []
 
 
+def test_flow_entries_carry_their_heldout_metrics(shipped):
+    """Every shipped flow stage is measured on the pairs that chose nothing (`heldout`), at its recorded use, on
+    its own frames: the teacher on HQ, the student on LQ (where the student's error is not the teacher's)."""
+    _, dest, _ = shipped
+    from s2svr.configs import load_config
+    from s2svr.data.flow_pairs import load_flow_pairs
+    doc = json.loads((dest / "manifest.json").read_text())["entries"]
+    n = len(load_flow_pairs(load_config("sr_reds4", "ci"), "heldout", video=False))
+    for name in ("flow/teacher", "flow/sr/student"):
+        h = doc[name]["heldout"]
+        assert h["pairs"] == n > 0 and h["epe_all"] > 0 and 0 <= h["fb_pass"] <= 1
+    assert doc["flow/teacher"]["heldout"] != doc["flow/sr/student"]["heldout"]
+    assert "heldout" not in doc["sr/single_frame"]
+
+
 def test_the_book_builds_from_the_shipped_weights_without_training(shipped, tmp_path, monkeypatch):
     _, dest, trained = shipped
     import s2svr.experiments.runner as runner
