@@ -156,6 +156,10 @@ def export(profile: str = "cpu", output_dir="outputs", dest=None, names=None) ->
             entry = _with_use(entry, job)
         else:
             entry.update(steps=res["steps"], seconds=res["train_seconds"], metrics=res["mean"], arch=job.arch)
+            val = res.get("validation")
+            if val:  # on the held-out training shots (data.val_clips): the score and the neighbour gain
+                entry["validation"] = {k: val.get(k) for k in ("mean", "h264", "neighbour_gain", "neighbour_wins",
+                                                                "neighbour_windows")}
             t = res["spec"]["resolved"]["config"]["train"]
             if job.flow is not None and t["flow_freeze_iters"] >= t["iters"] and key(job.flow) in by_key:
                 flow_ref = {"name": by_key[key(job.flow)], "sha256": entries[by_key[key(job.flow)]]["sha256"]}
