@@ -156,6 +156,10 @@ def export(profile: str = "cpu", output_dir="outputs", dest=None, names=None) ->
             entry = _with_use(entry, job)
         else:
             entry.update(steps=res["steps"], seconds=res["train_seconds"], metrics=res["mean"], arch=job.arch)
+            # the per-clip scores too: the verdicts pair them clip by clip, and a run that keeps no restored
+            # frames (a seed's) is then read from here instead of evaluated again (`runner._adopt_scores`)
+            entry.update(per_sequence=res["per_sequence"], convention=res["convention"],
+                         parameters=res.get("parameters"))
             val = res.get("validation")
             if val:  # on the held-out training shots (data.val_clips): the score and the neighbour gain
                 entry["validation"] = {k: val.get(k) for k in ("mean", "h264", "neighbour_gain", "neighbour_wins",
