@@ -4,6 +4,7 @@ and x4 SR of a 1080p video in tiles of 128 fits a 6 GiB address space with an es
 import json
 import subprocess
 import sys
+import weakref
 from types import SimpleNamespace
 
 import numpy as np
@@ -113,6 +114,43 @@ def test_tiled_stream_equals_each_tile_streamed_alone_and_untiled_equals_the_who
     x = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).float().div(255)[None]
     with torch.no_grad():
         assert (untiled - model(x)[0]).abs().max().item() < 1e-5
+
+
+def _own_bytes(state):
+    """Bytes of the tensors a tile's state holds on its own (its crops of the shared LQ frames and flows left out)."""
+    own = [*(state.enc_states or []), *(state.dec_states or []), *(state.dec_init or []), *state.latents.values(),
+           state.prev_output, state.prev_embedded]
+    storages = {t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in own if t is not None}
+    return sum(storages.values())
+
+
+def test_tiles_hold_only_what_the_next_frame_reads_and_release_it_at_the_end(monkeypatch):
+    """Between frames a tile of x4 SR at C = 4 holds the re-embedding of y_{t-1} `(1, C, th, tw)`, not y_{t-1}
+    `(1, 3, 4 th, 4 tw)` (48 floats per LQ pixel): its own states are C (2L + 2r + 1) floats per LQ pixel at most;
+    when the last frame comes out, no tile's state is held any more."""
+    torch.manual_seed(0)
+    model = S2SVR(task="sr", num_feat=4, num_blocks=1, num_layers=1, flow_size=None).eval()
+    made, init = [], model.init_stream
+
+    def recorded(**kw):
+        state = init(**kw)
+        made.append(weakref.ref(state))
+        return state
+    monkeypatch.setattr(model, "init_stream", recorded)
+    frames = _frames(n=4)
+    tiled = R.restore_stream(model, iter(frames), tile=12, tile_overlap=4)
+    outs = [next(tiled)]  # frame 0 is out: every tile has decoded it and holds what frame 1 needs
+    states = [ref() for ref in made]
+    assert len(states) == 6 and all(st.prev_output is None for st in states)
+    assert all(st.prev_embedded.shape == (1, 4, 12, 12) for st in states)
+    assert max(_own_bytes(st) for st in states) <= 4 * 12 * 12 * 4 * (2 * 1 + 2 * 1 + 1)
+    del states
+    outs += [next(tiled) for _ in frames[1:]]  # the last frame is out, the generator not yet finished
+    assert [ref() is None for ref in made] == [True] * 6  # each freed once flushed
+    assert len(outs) == 4 and next(tiled, None) is None
+    monkeypatch.setattr(model, "init_stream", lambda **kw: init(**{**kw, "compact": False}))
+    full = list(R.restore_stream(model, iter(frames), tile=12, tile_overlap=4))  # y_{t-1} held as it is
+    assert all(np.array_equal(a, b) for a, b in zip(outs, full))
 
 
 def test_whole_clip_layout_restores_tile_after_tile_and_blends_the_same(monkeypatch):

@@ -5,7 +5,8 @@ Explained in the chapter `notebooks/use_restore.py`; `s2svr.restore.stream.resto
 
 - `paper` layout: every tile's recurrent state, from one frame to the next (the layout needs it: a tile's
   output at frame t depends on its state at t-1), including y_{t-1} at the output size, which the decoder
-  re-embeds; the LQ frames and flows of the attention window, which the states crop without copying.
+  re-embeds (or its re-embedding, where that is smaller); the LQ frames and flows of the attention window, which
+  the states crop without copying.
 - the flow net on whole frames, or on the bands of `s2svr.restore.tiles.flow_bands` for large ones.
 - the uint8 output frame being filled.
 
@@ -71,10 +72,15 @@ def _tile_bytes(model, th: int, tw: int, frames: int = 1) -> int:
 
 def _state_floats(model) -> int:
     """Floats per LQ pixel of a tile that the paper layout keeps from one frame to the next: the encoder's and the
-    decoder's L layers and the attention window's latents, C (2L + 2r), and y_{t-1} at the output size, C_in scale^2,
-    which the decoder re-embeds (Eq. 4); + half of that output for the freed temporaries of the tile steps that the
-    C allocator keeps between the tiles' long-lived outputs (calibrated on the peak RSS of 540p and 1080p runs)."""
+    decoder's L layers and the attention window's latents, C (2L + 2r), and what the decoder re-embeds of y_{t-1}
+    (Eq. 4). Where C < C_in scale^2 the tiles hold its re-embedding, C, computed as soon as y_{t-1} is
+    (`S2SVR.init_stream(compact=True)`), + 2 C for the freed temporaries of the tile steps that the C allocator keeps
+    between the tiles' long-lived states (calibrated on the peak RSS of x4 runs, 540p in tiles of 64 at C = 8, 16 and
+    1080p in tiles of 128 at C = 2, 8); else y_{t-1} itself at the output size, C_in scale^2, + half of it for those
+    temporaries (calibrated on 540p and 1080p runs)."""
     c, s, f, layers, r = _sizes(model)
+    if f < c * s * s:
+        return f * (2 * layers + 2 * r) + 3 * f
     return f * (2 * layers + 2 * r) + c * s * s * 3 // 2
 
 

@@ -95,12 +95,12 @@ def _stream_paper(model, frames, device, tile, tile_overlap):
         x, chroma = _split(frame, model.in_channels)
         if tiler is None:
             tiler = Tiler(x.shape[-2], x.shape[-1], tile, tile_overlap, model.scale)
-            states = [model.init_stream() for _ in tiler.boxes]
+            states = [model.init_stream(compact=True) for _ in tiler.boxes]  # (see init_stream)
         pending.append(chroma)
         flows = tile_flows(model, prev, x, tiler, device)
         prev = x
-        for box, st, c, f in zip(tiler.boxes, states, tiler.crops(x), flows):
-            ready = model.stream_step(st, c.to(device), flows=f)
+        for k, (box, c, f) in enumerate(zip(tiler.boxes, tiler.crops(x), flows)):
+            ready = model.stream_step(states[k], c.to(device), flows=f)  # (no loop variable keeps a state alive)
             if ready:
                 if blend is None:
                     blend, out = _uint8_frame(tiler, pending.popleft())
