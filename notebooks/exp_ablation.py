@@ -66,11 +66,11 @@ print(label)
 #
 # | paper's row | what it is | here |
 # | --- | --- | --- |
-# | PWC-Lite, Unsup. | Algorithm 1's distilled student on LQ frames | plan result `sr/s2svr` (its flow net initialised from `flow/sr/student`) |
-# | PWC-Lite, Sup. | PWC-Lite trained with ground-truth flow on FlyingChairs | `sr/s2svr+supervised-hq`: PWC-Lite trained with the **ground-truth flow of the embedded flow set** on its HQ frames (stage `supervised`, multi-scale EPE) |
+# | PWC-Lite, Unsup. | Algorithm 1's distilled student on LQ frames | the S2SVR-SR of the chapter "Super-resolution", its flow net initialised from Algorithm 1's SR student |
+# | PWC-Lite, Sup. | PWC-Lite trained with ground-truth flow on FlyingChairs | PWC-Lite trained with the **ground-truth flow of the embedded flow set** on its HQ frames (stage `supervised`, multi-scale EPE) |
 # | RAFT, Sup. | pretrained RAFT (4.81 M parameters) | **not run**: RAFT is not part of this project and its pretrained weights cannot be downloaded on this offline machine |
-# | (not in the paper) | the student trained without the distillation term | `sr/s2svr+student-nodistill`, a control for Eq. (16) |
-# | (not in the paper) | OpenCV's DIS flow, no learning at all | `sr/s2svr+dis` (`flow.net.type: dis`): the offline stand-in for a strong off-the-shelf flow, where RAFT cannot run |
+# | (not in the paper) | the student trained without the distillation term | the same student trained without Eq. (16)'s distillation term: a control |
+# | (not in the paper) | OpenCV's DIS flow, no learning at all | OpenCV's DIS (config `flow.net.type: dis`): the offline stand-in for a strong off-the-shelf flow, where RAFT cannot run |
 #
 # FlyingChairs is not available offline either; the embedded flow set plays its part: synthetic
 # layered motion with exact flow. Like FlyingChairs, it is labelled, but unlike FlyingChairs it

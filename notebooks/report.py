@@ -80,9 +80,10 @@ from s2svr.models import build_model, parameter_breakdown
 from s2svr.report import show_source, start_chapter
 from s2svr.report.cost import GpuAssumption, estimate, eval_hours, measure
 from s2svr.report.flow_figures import paired_flows
-from s2svr.report.runs import measured_label, model_from_result
+from s2svr.report.runs import measured_label, model_from_result, seed_names, seed_runs
 from s2svr.report.saliency import encoder_saliency, sharpness, without_motion
 from s2svr.train.neighbours import neighbour_gain
+from s2svr.report.scores import paired_seeds
 from s2svr.report.segments import TABLE5_METHODS, grows_with_length, table5
 from s2svr.report.training import final_train_loss
 from s2svr.report.verdicts import (HOLDS, ClaimBook, combine, compare, design_check, outcome_of, paired_comparison,
@@ -159,7 +160,8 @@ show_source(paired_comparison)
 input_name = {"sr": "bicubic", "deblur": "blurred input", "vqe": "compressed input"}
 archs = {"identity": "input (bicubic / degraded)", "single_frame": "single frame",
          "basicvsr": "BasicVSR-style", "s2svr": "S2SVR"}
-task_res = results(profile, [f"{t}/{a}" for t in TASK_CONFIGS for a in archs], output_dir=output_dir)
+task_res = results(profile, [n for t in TASK_CONFIGS for a in archs for n in seed_names(profile, f"{t}/{a}")],
+                   output_dir=output_dir)
 task_rows, key_of, paired = [], {}, {}
 for task in TASK_CONFIGS:
     conv = task_res[f"{task}/s2svr"]["convention"]
@@ -170,7 +172,8 @@ for task in TASK_CONFIGS:
     task_rows.append(row)
     for a in archs:
         if a != "s2svr":
-            paired[task, a] = paired_comparison(task_res[f"{task}/s2svr"], task_res[f"{task}/{a}"], key)
+            paired[task, a] = paired_comparison(*paired_seeds(seed_runs(task_res, task, "s2svr"),
+                                                              seed_runs(task_res, task, a)), key)
 tasks = pd.DataFrame(task_rows).set_index("task")
 display(Markdown(f"Mean over the embedded test clips, dB ({label})."))
 display(tasks.style.format({v: "{:.3f}" for v in archs.values()}))

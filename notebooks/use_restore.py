@@ -16,8 +16,9 @@
 # Everything so far trained and measured networks on prepared datasets. This chapter takes the
 # trained super-resolution S2SVR of the Experiments part and runs it on a video file, the way a user
 # would: from Python with `s2svr.restore.restore_video`, and from the shell with
-# `s2svr restore INPUT OUTPUT --checkpoint C`. It walks through `s2svr/restore.py`
-# (`restore_video`, `restore_stream`, `Tiler`), the readers and writers of `s2svr/data/video_io.py`
+# `s2svr restore INPUT OUTPUT --checkpoint C`. It walks through `s2svr/restore/stream.py`
+# (`restore_video`, `restore_stream`), `s2svr/restore/tiles.py` (`Tiler`), `s2svr/restore/memory.py`
+# (`estimate_memory`), the readers and writers of `s2svr/data/video_io.py`
 # (`probe`, `iter_frames`, `VideoWriter`) and the `restore` subcommand of `s2svr/cli/__init__.py`, and
 # measures what the `paper` layout promises: frames come out while the video is still being read,
 # `r` frames behind, and memory does not grow with the length of the video.

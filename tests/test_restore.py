@@ -140,7 +140,7 @@ def test_memory_is_checked_up_front(tmp_path, monkeypatch):
     write_png_folder(tmp_path / "in", np.zeros((2, 16, 16, 3), np.uint8))
     small = R.estimate_memory(model, 16, 16, None, 16)
     assert R.estimate_memory(model, 4000, 3000, 128, 16) > 100 * small  # grows with the frame
-    monkeypatch.setattr(R, "available_memory", lambda: small // 2)
+    monkeypatch.setattr(R.stream, "available_memory", lambda: small // 2)  # where restore_video looks it up
     import pytest
     with pytest.raises(VideoIOError, match="GiB"):
         R.restore_video(model, tmp_path / "in", tmp_path / "out", progress=False)
@@ -169,3 +169,19 @@ def test_tiles_take_their_flows_from_the_whole_frame(monkeypatch):
     outs = list(restore_stream(model, iter(frames), tile=24, tile_overlap=4))
     assert len(outs) == 4 and outs[0].shape == (160, 192, 3)
     assert calls == [(40, 48)] * 3  # one call per frame pair, at the whole frame's size
+
+
+def test_the_restore_package_keeps_one_concept_per_module():
+    """Tiles and their blend live in `s2svr/restore/tiles.py`, the memory estimate in `s2svr/restore/memory.py`, the
+    restorers in `s2svr/restore/stream.py`; `s2svr.restore` re-exports them, so `s2svr.restore.Tiler` still works."""
+    import s2svr.restore as R
+    owners = {"tiles": ["Tiler", "FrameBlend", "check_tiles", "flow_bands", "flow_notice", "tile_flows"],
+              "memory": ["estimate_memory", "available_memory", "flow_bytes"],
+              "stream": ["restore_video", "restore_stream", "rgb_to_ycbcr", "ycbcr_to_rgb"]}
+    for module, names in owners.items():
+        for name in names:
+            obj = getattr(getattr(R, module), name)
+            assert obj.__module__ == f"s2svr.restore.{module}", (name, obj.__module__)
+            assert name not in R.__all__ or getattr(R, name) is obj
+    assert R.FLOW_MAX_PIXELS == R.tiles.FLOW_MAX_PIXELS and R.FLOW_BAND_MARGIN == R.tiles.FLOW_BAND_MARGIN
+    assert set(R.__all__) <= set(dir(R))

@@ -1,9 +1,10 @@
-"""Tiled restoration holds a band of the blend, not the frame (`s2svr/restore.py`): the banded blend equals the
+"""Tiled restoration holds a band of the blend, not the frame (`s2svr/restore/`): the banded blend equals the
 whole-frame blend, tiled streaming equals each tile streamed alone and blended, the flow net runs on bounded bands,
 and x4 SR of a 1080p video in tiles of 128 fits a 6 GiB address space with an estimate that does not undercount."""
 import json
 import subprocess
 import sys
+import weakref
 from types import SimpleNamespace
 
 import numpy as np
@@ -12,6 +13,9 @@ import torch
 import torch.nn as nn
 
 import s2svr.restore as R
+import s2svr.restore.memory as M
+import s2svr.restore.stream as S
+import s2svr.restore.tiles as T
 from s2svr.flow.use import FlowUse
 from s2svr.models import S2SVR
 from s2svr.models.motion import estimate_flow_pair
@@ -76,7 +80,7 @@ def _float_frames(monkeypatch):
         def emit(rows, top):
             frame[..., top:top + rows.shape[-2], :] = rows
         return R.FrameBlend(tiler, emit), frame
-    monkeypatch.setattr(R, "_uint8_frame", float_frame)
+    monkeypatch.setattr(S, "_uint8_frame", float_frame)
 
 
 def _tiles_streamed_alone(model, frames, tiler):
@@ -112,6 +116,43 @@ def test_tiled_stream_equals_each_tile_streamed_alone_and_untiled_equals_the_who
         assert (untiled - model(x)[0]).abs().max().item() < 1e-5
 
 
+def _own_bytes(state):
+    """Bytes of the tensors a tile's state holds on its own (its crops of the shared LQ frames and flows left out)."""
+    own = [*(state.enc_states or []), *(state.dec_states or []), *(state.dec_init or []), *state.latents.values(),
+           state.prev_output, state.prev_embedded]
+    storages = {t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in own if t is not None}
+    return sum(storages.values())
+
+
+def test_tiles_hold_only_what_the_next_frame_reads_and_release_it_at_the_end(monkeypatch):
+    """Between frames a tile of x4 SR at C = 4 holds the re-embedding of y_{t-1} `(1, C, th, tw)`, not y_{t-1}
+    `(1, 3, 4 th, 4 tw)` (48 floats per LQ pixel): its own states are C (2L + 2r + 1) floats per LQ pixel at most;
+    when the last frame comes out, no tile's state is held any more."""
+    torch.manual_seed(0)
+    model = S2SVR(task="sr", num_feat=4, num_blocks=1, num_layers=1, flow_size=None).eval()
+    made, init = [], model.init_stream
+
+    def recorded(**kw):
+        state = init(**kw)
+        made.append(weakref.ref(state))
+        return state
+    monkeypatch.setattr(model, "init_stream", recorded)
+    frames = _frames(n=4)
+    tiled = R.restore_stream(model, iter(frames), tile=12, tile_overlap=4)
+    outs = [next(tiled)]  # frame 0 is out: every tile has decoded it and holds what frame 1 needs
+    states = [ref() for ref in made]
+    assert len(states) == 6 and all(st.prev_output is None for st in states)
+    assert all(st.prev_embedded.shape == (1, 4, 12, 12) for st in states)
+    assert max(_own_bytes(st) for st in states) <= 4 * 12 * 12 * 4 * (2 * 1 + 2 * 1 + 1)
+    del states
+    outs += [next(tiled) for _ in frames[1:]]  # the last frame is out, the generator not yet finished
+    assert [ref() is None for ref in made] == [True] * 6  # each freed once flushed
+    assert len(outs) == 4 and next(tiled, None) is None
+    monkeypatch.setattr(model, "init_stream", lambda **kw: init(**{**kw, "compact": False}))
+    full = list(R.restore_stream(model, iter(frames), tile=12, tile_overlap=4))  # y_{t-1} held as it is
+    assert all(np.array_equal(a, b) for a, b in zip(outs, full))
+
+
 def test_whole_clip_layout_restores_tile_after_tile_and_blends_the_same(monkeypatch):
     """The official layout restores a window one tile at a time (that tile's states only), blended band by band."""
     torch.manual_seed(0)
@@ -143,15 +184,15 @@ class _LocalFlow(nn.Module):
 
 
 def test_flow_bands_bound_what_the_flow_net_sees(monkeypatch):
-    monkeypatch.setattr(R, "FLOW_MAX_PIXELS", 100 * 30)
-    monkeypatch.setattr(R, "FLOW_BAND_MARGIN", 4)
+    monkeypatch.setattr(T, "FLOW_MAX_PIXELS", 100 * 30)
+    monkeypatch.setattr(T, "FLOW_BAND_MARGIN", 4)
     model = SimpleNamespace(flow=_LocalFlow(), radius=1, flow_size=None)
     bands, zoom = R.flow_bands(model, 300, 30)
     assert zoom == 1.0 and len(bands) == 4
     assert [k for _, _, k0, k1 in bands for k in range(k0, k1)] == list(range(300))  # every row kept once
     prev, cur = torch.rand(1, 3, 300, 30), torch.rand(1, 3, 300, 30)
-    fw, bw = R._frame_flows(model, prev, cur)
-    assert all(h * w <= R.FLOW_MAX_PIXELS for h, w in model.flow.calls)
+    fw, bw = T._frame_flows(model, prev, cur)
+    assert all(h * w <= T.FLOW_MAX_PIXELS for h, w in model.flow.calls)
     whole_fw, whole_bw = model.flow(prev, cur, with_bw=True)
     assert torch.equal(fw, whole_fw) and torch.equal(bw, whole_bw)
     assert R.flow_bands(model, 100, 30) == ([(0, 100, 0, 100)], None)  # small enough: the whole frame, as in training
@@ -162,8 +203,8 @@ def test_the_estimate_counts_the_flow_net_on_its_band():
     from s2svr.models import build_model
     from s2svr.models.motion import flow_memory
     model = build_model(load_config("sr_reds4", "ci").model).eval()
-    assert R._flow_bytes(model, 1080, 1920) == flow_memory(model, 1080, 1920)  # 1080p at zoom 1: the whole frame
-    banded = R._flow_bytes(model, 3000, 4000)
+    assert M.flow_bytes(model, 1080, 1920) == flow_memory(model, 1080, 1920)  # 1080p at zoom 1: the whole frame
+    banded = M.flow_bytes(model, 3000, 4000)
     assert 0.5 * flow_memory(model, 2 ** 21 // 4000, 4000) < banded <= flow_memory(model, 2 ** 21 // 4000, 4000)
     assert R.estimate_memory(model, 3000, 4000, 128, 16) > R.estimate_memory(model, 1080, 1920, 128, 16) > banded
 
@@ -220,7 +261,7 @@ def test_a_frame_the_flow_net_sees_in_bands_gets_a_notice(monkeypatch):
     from s2svr.models import build_model
     model = build_model(load_config("sr_reds4", "ci").model).eval()
     assert R.flow_notice(model, 30, 30) is None  # whole frames: nothing to say
-    monkeypatch.setattr(R, "FLOW_MAX_PIXELS", 100 * 30)
+    monkeypatch.setattr(T, "FLOW_MAX_PIXELS", 100 * 30)
     note = R.flow_notice(model, 300, 30)
     n = len(R.flow_bands(model, 300, 30)[0])
     assert n > 1 and note.startswith("note: the flow net sees 30x300 frames") and f"{n} bands" in note

@@ -135,6 +135,30 @@ def _adopt(job, entry: dict, root) -> dict:
     return res
 
 
+def _adopt_scores(job, entry: dict, root) -> dict:
+    """A shipped restorer that keeps no restored frames (a seed's run, `save_outputs` off) as a finished result,
+    from the scores its manifest entry recorded at export: not evaluated again (`make book` reads it in no time;
+    tests/experiments/test_shipped.py re-measures a shipped restorer against its entry)."""
+    d = job_dir(job, root)
+    d.mkdir(parents=True, exist_ok=True)
+    from ..reference import weights_dir
+    res = {"mean": entry["metrics"], "per_sequence": entry["per_sequence"], "convention": entry["convention"],
+           "arch": job.arch, "steps": entry.get("steps"), "train_seconds": entry.get("seconds"),
+           "parameters": entry.get("parameters"), "checkpoint": entry["path"], "log": entry.get("log_path"),
+           "val_log": str(weights_dir() / entry["val_log"]) if entry.get("val_log") else None,
+           "validation": entry.get("validation"), "outputs": None, "shipped": entry["name"],
+           "spec": _spec(job, root)}
+    tmp = d / (RESULT + ".tmp")
+    tmp.write_text(json.dumps(res, indent=2))
+    tmp.replace(d / RESULT)
+    return res
+
+
+def _scores_only(job, entry) -> bool:
+    return (entry is not None and job.kind == "restore" and not job.save_outputs
+            and all(k in entry for k in ("metrics", "per_sequence", "convention")))
+
+
 def run(jobs, root, workers: int = 2, progress: bool = True, shipped: bool = True, train: bool = True,
         nproc: int = 1) -> dict:
     """Run every job of `jobs` (and their dependencies) that has no result under `root` yet, `workers` at a
@@ -142,7 +166,8 @@ def run(jobs, root, workers: int = 2, progress: bool = True, shipped: bool = Tru
     under `torchrun` with that many processes (see the module's docstring).
 
     With `shipped`, a job that the reference weights hold (`s2svr.experiments.weights.shipped`, same cache key)
-    is not trained: a flow stage is adopted, a restoration network evaluated from its shipped weights. Without
+    is not trained: a flow stage is adopted, a restoration network evaluated from its shipped weights (one that
+    keeps no restored frames, a seed's run, is adopted with the scores recorded at export). Without
     `train`, a job that would have to be trained is an error naming it (the book builds from the weights).
     """
     from ..reference import ReferenceError, shipped_entry
@@ -158,6 +183,9 @@ def run(jobs, root, workers: int = 2, progress: bool = True, shipped: bool = Tru
     entries = {j: shipped_of(j) for j in todo} if shipped else {}
     for j in [j for j in todo if entries.get(j) is not None and j.kind == "flow"]:
         results[j] = _adopt(j, entries[j], root)
+        todo.remove(j)
+    for j in [j for j in todo if _scores_only(j, entries.get(j))]:
+        results[j] = _adopt_scores(j, entries[j], root)
         todo.remove(j)
     missing = [j for j in todo if entries.get(j) is None and not (j.kind == "restore" and j.arch == "identity")]
     if missing and not train:

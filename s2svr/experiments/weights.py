@@ -98,6 +98,25 @@ def _last_row(csv_path) -> dict:
     return {k: float(v) for k, v in rows[-1].items()} if rows else {}
 
 
+def heldout_metrics(job, path, use: dict | None = None) -> dict | None:
+    """A flow stage's final metrics on the embedded flow set's `heldout` pairs: motion types that no training
+    scene has and that chose nothing of the recipe (the test pairs did). At the zoom of its recorded use, as its
+    evaluation curve ran; its own frames (HQ for the teacher, LQ for the students). None off the embedded
+    dataset, where there is no such split."""
+    from ..configs import load_config
+    from ..data.flow_pairs import load_flow_pairs
+    from ..train.flow import stage_frames
+    from ..train.flow_evaluate import evaluate_flow
+    from ..train.loading import load_flow_net
+    cfg = load_config(job.config, job.profile, overrides=json.loads(job.overrides) or None)
+    if cfg.data.dataset != "embedded":
+        return None
+    pairs = load_flow_pairs(cfg, "heldout", video=False)
+    net = load_flow_net(path, zoom=(use or {}).get("zoom"))
+    m = evaluate_flow(net, pairs, stage_frames(job.stage, job.frames))
+    return {k: float(v) for k, v in m.items() if isinstance(v, (int, float))} | {"pairs": len(pairs)}
+
+
 def export(profile: str = "cpu", output_dir="outputs", dest=None, names=None) -> Path:
     """Write every finished job of the plan (or `names`) under `output_dir` into `dest` (default `weights/`)."""
     from ..train.checkpoint import load_checkpoint, save_checkpoint
@@ -122,6 +141,8 @@ def export(profile: str = "cpu", output_dir="outputs", dest=None, names=None) ->
             for f in [entry.get(k) for k in ("file", "log", "val_log", "eval_log")]:
                 if f and (dest / f).resolve() != (weights_dir() / f).resolve():
                     shutil.copyfile(weights_dir() / f, dest / f)
+            if job.kind == "flow" and "heldout" not in entry:  # shipped before the field existed
+                entry["heldout"] = heldout_metrics(job, dest / entry["file"], entry.get("use"))
             entries[name] = entry
             by_key[entry["key"]] = name
             continue
@@ -135,6 +156,14 @@ def export(profile: str = "cpu", output_dir="outputs", dest=None, names=None) ->
             entry = _with_use(entry, job)
         else:
             entry.update(steps=res["steps"], seconds=res["train_seconds"], metrics=res["mean"], arch=job.arch)
+            # the per-clip scores too: the verdicts pair them clip by clip, and a run that keeps no restored
+            # frames (a seed's) is then read from here instead of evaluated again (`runner._adopt_scores`)
+            entry.update(per_sequence=res["per_sequence"], convention=res["convention"],
+                         parameters=res.get("parameters"))
+            val = res.get("validation")
+            if val:  # on the held-out training shots (data.val_clips): the score and the neighbour gain
+                entry["validation"] = {k: val.get(k) for k in ("mean", "h264", "neighbour_gain", "neighbour_wins",
+                                                                "neighbour_windows")}
             t = res["spec"]["resolved"]["config"]["train"]
             if job.flow is not None and t["flow_freeze_iters"] >= t["iters"] and key(job.flow) in by_key:
                 flow_ref = {"name": by_key[key(job.flow)], "sha256": entries[by_key[key(job.flow)]]["sha256"]}
@@ -158,6 +187,8 @@ def export(profile: str = "cpu", output_dir="outputs", dest=None, names=None) ->
             shutil.copyfile(res["eval_log"], dest / (_file_name(name) + "_eval.csv"))
             entry["eval_log"] = _file_name(name) + "_eval.csv"
             entry["metrics"] = _last_row(res["eval_log"])  # its final test EPE, fb_pass, ... (fp32)
+        if job.kind == "flow" and entry.get("file"):  # the same on the pairs that chose nothing (fp16, as shipped)
+            entry["heldout"] = heldout_metrics(job, dest / entry["file"], entry.get("use"))
         entries[name] = entry
         by_key[entry["key"]] = name
     doc = {"format": FORMAT, "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "entries": entries}

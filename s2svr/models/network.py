@@ -56,7 +56,9 @@ class StreamState:
     enc_states: list | None = None     # z_{t-1}^l, l = 1..L
     dec_init: list | None = None       # z_0^l: the decoder's initial state (kept until frame 0 is decoded)
     dec_states: list | None = None     # s_{i-1}^l
-    prev_output: torch.Tensor | None = None             # y_{i-1} (B, C, sH, sW)
+    prev_output: torch.Tensor | None = None             # y_{i-1} (B, C_in, sH, sW)
+    prev_embedded: torch.Tensor | None = None           # its re-embedding (B, C, H, W), held instead when compact
+    compact: bool = False                               # hold y_{i-1} re-embedded where that is smaller
     latents: dict = field(default_factory=dict)         # j -> z_j (top encoder layer)
     frames: dict = field(default_factory=dict)          # j -> x_j, for the head's global residual
     flow_bw: dict = field(default_factory=dict)         # k -> F_o(x_k, x_{k-1})
@@ -68,7 +70,7 @@ class StreamState:
         """Tensors held (attention history excluded): bounded by a constant for a given radius and depth."""
         n = sum(len(d) for d in (self.latents, self.frames, self.flow_bw, self.flow_fw))
         n += sum(len(s or []) for s in (self.enc_states, self.dec_init, self.dec_states))
-        return n + (self.prev_frame is not None) + (self.prev_output is not None)
+        return n + (self.prev_frame is not None) + (self.prev_output is not None) + (self.prev_embedded is not None)
 
 
 class S2SVR(nn.Module):
@@ -124,11 +126,17 @@ class S2SVR(nn.Module):
         return states, self.head(states[-1], x), alpha           # y_i = F_f(s_i)
 
     # ----- paper layout: explicit streaming steps ----------------------------------------------------------
-    def init_stream(self, keep_attention: bool = False) -> StreamState:
-        """A fresh state for :meth:`stream_step` (paper layout only)."""
+    def init_stream(self, keep_attention: bool = False, compact: bool = False) -> StreamState:
+        """A fresh state for :meth:`stream_step` (paper layout only).
+
+        `compact`: between frames, hold the decoder's re-embedding of y_{i-1} `(B, C, H, W)`, computed as soon as
+        y_{i-1} is, instead of y_{i-1} `(B, C_in, sH, sW)`, where it is smaller (C < C_in s^2: x4 SR up to C = 47
+        for RGB). The same numbers either way (the same convolutions of the same y_{i-1}, only earlier), for one
+        more embedding per stream, the last output's; many states held at once (tiles) then take less memory."""
         if self.layout != "paper":
             raise RuntimeError("streaming needs layout='paper' (the official layout needs the whole clip)")
-        return StreamState(keep_attention=keep_attention)
+        return StreamState(keep_attention=keep_attention,
+                           compact=compact and self.num_feat < self.in_channels * self.scale ** 2)
 
     def stream_step(self, state: StreamState, frame: torch.Tensor, flows=None) -> list[torch.Tensor]:
         """Feed the next LQ frame x_t `(B, C_in, H, W)` in [0, 1]; return the frames now ready: y_{t-r}
@@ -168,10 +176,14 @@ class S2SVR(nn.Module):
         else:
             flow = state.flow_bw[i]
             states = warp_states(state.dec_states, flow)
-            u = flow_warp(self.decoder.embed_output(state.prev_output), flow)
+            embedded = state.prev_embedded if state.compact else self.decoder.embed_output(state.prev_output)
+            u = flow_warp(embedded, flow)
         candidates = align_window(state.latents, i, self.radius, state.flow_bw, state.flow_fw)
         state.dec_states, y, alpha = self.decode_step(states, u, candidates, state.frames[i])
-        state.prev_output = y
+        if state.compact:  # y is the caller's; only its re-embedding is read at the next frame
+            state.prev_embedded = self.decoder.embed_output(y)
+        else:
+            state.prev_output = y
         if state.keep_attention:
             state.attention.append(alpha)
         state.num_out = i + 1

@@ -31,6 +31,25 @@ def by_arch(results: Mapping[str, dict], task: str) -> dict:
     """`{arch: result}` in :data:`ARCHS` order from plan results keyed `<task>/<arch>` (missing archs skipped)."""
     return {a: results[f"{task}/{a}"] for a in ARCHS if f"{task}/{a}" in results}
 
+def seed_names(profile: str, name: str) -> list[str]:
+    """`name` and the plan's runs of the same job with other training seeds (`<name>/seed<N>`, by N), e.g.
+    ['sr/s2svr', 'sr/s2svr/seed1', 'sr/s2svr/seed2'] in profile cpu; just [name] where the plan has none."""
+    from ..experiments.plan import jobs
+    prefix = f"{name}/seed"
+    seeds = [n for n in jobs(profile) if n.startswith(prefix) and n[len(prefix):].isdigit()]
+    return [name] + sorted(seeds, key=lambda n: int(n[len(prefix):]))
+
+
+def seed_runs(results: Mapping[str, dict], task: str, arch: str) -> list[dict]:
+    """The results of `<task>/<arch>` over its training seeds that `results` holds: the config's seed first, then
+    `<task>/<arch>/seed<N>` by N. An untrained method (`identity`) has one run."""
+    name = f"{task}/{arch}"
+    prefix = f"{name}/seed"
+    extra = sorted((n for n in results if n.startswith(prefix) and n[len(prefix):].isdigit()),
+                   key=lambda n: int(n[len(prefix):]))
+    return [results[name]] + [results[n] for n in extra]
+
+
 def run_config(result: dict) -> dict:
     """The resolved config dict a run was trained with (`result['spec']['resolved']['config']`)."""
     return result["spec"]["resolved"]["config"]
@@ -42,10 +61,11 @@ def experiment_config(result: dict):
 
 def load_task(profile: str, task: str, output_dir: str) -> tuple:
     """`(results, runs, cfg)` of `task` from the plan (`s2svr.experiments.plan.results`, cached: instant once
-    trained): the plan results keyed `<task>/<arch>`, the same by arch (:func:`by_arch`), and the S2SVR run's
-    config. `output_dir` is the chapters' parameter (`outputs`; the plan lives in `<output_dir>/<profile>`)."""
+    trained): the plan results keyed `<task>/<arch>` (and `<task>/<arch>/seed<N>`, :func:`seed_names`), the
+    config's-seed runs by arch (:func:`by_arch`), and the S2SVR run's config. `output_dir` is the chapters' parameter (`outputs`; the plan lives in `<output_dir>/<profile>`)."""
     from ..experiments.plan import results as plan_results
-    res = plan_results(profile, [f"{task}/{arch}" for arch in ARCHS], output_dir=output_dir)
+    res = plan_results(profile, [n for arch in ARCHS for n in seed_names(profile, f"{task}/{arch}")],
+                       output_dir=output_dir)
     runs = by_arch(res, task)
     return res, runs, experiment_config(runs["s2svr"])
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from .runs import by_arch, method_label
+from .runs import by_arch, method_label, seed_runs
 
 def metric_keys(result: dict) -> tuple:
     """(main, secondary) metric keys of a result: ('psnr', 'ssim') or ('delta_psnr', 'delta_ssim')."""
@@ -100,9 +100,46 @@ def per_sequence_table(results: Mapping[str, dict], task: str):
         cols[method_label(task, arch)] = col
     return pd.DataFrame(cols)
 
+def _seed(result: dict, default: int) -> int:
+    """The training seed a run's config records (`default` where the result carries no config)."""
+    try:
+        return int(result["spec"]["resolved"]["config"]["seed"])
+    except (KeyError, TypeError):
+        return default
+
+
+def seed_table(results: Mapping[str, dict], task: str):
+    """Methods x training seeds: each run's mean test score (the metric of :func:`metric_keys`), then the mean over
+    seeds and their standard deviation (blank for a method trained once)."""
+    import pandas as pd
+    from .verdicts import _sd
+    rows = {}
+    for arch in by_arch(results, task):
+        runs = seed_runs(results, task, arch)
+        key = metric_keys(runs[0])[0]
+        vals = [float(r["mean"][key]) for r in runs]
+        row = {f"seed {_seed(r, k)}": v for k, (r, v) in enumerate(zip(runs, vals))}
+        row.update({"mean over seeds": sum(vals) / len(vals), "sd over seeds": _sd(vals) if len(vals) > 1 else None})
+        rows[method_label(task, arch)] = row
+    seeds = sorted({c for r in rows.values() for c in r if c.startswith("seed ")}, key=lambda c: int(c[5:]))
+    return pd.DataFrame.from_dict(rows, orient="index")[seeds + ["mean over seeds", "sd over seeds"]]
+
+
+def paired_seeds(a: list, b: list) -> tuple[list, list]:
+    """Two methods' runs over seeds, paired for :func:`s2svr.report.verdicts.paired_comparison`: seed k against
+    seed k over the seeds both have; a method with one run (the input itself, which trains nothing, or a method
+    trained once) stands against every seed of the other."""
+    if len(a) == 1 or len(b) == 1:
+        n = max(len(a), len(b))
+        return (a * n if len(a) == 1 else a), (b * n if len(b) == 1 else b)
+    n = min(len(a), len(b))
+    return a[:n], b[:n]
+
+
 def task_verdict(results: Mapping[str, dict], task: str, ours: str = "s2svr", profile: str = "cpu") -> dict:
     """"S2SVR beats every other method" on one task's test clips, by the book's one rule
-    (`s2svr.report.verdicts.paired_comparison`: a 95 % interval over the independent clips).
+    (`s2svr.report.verdicts.paired_comparison`: a 95 % interval over the independent clips, widened by the spread
+    over training seeds where `results` holds several, :func:`s2svr.report.runs.seed_runs`).
 
     Returns {'gain': {arch: mean difference ours - arch, dB}, 'wins': {arch: (clips where ours is higher, clips)},
     'paired': {arch: the comparison}, 'beats_all': bool (the interval above 0 against both trained baselines,
@@ -110,9 +147,10 @@ def task_verdict(results: Mapping[str, dict], task: str, ours: str = "s2svr", pr
     """
     from .verdicts import combine, paired_comparison, paired_text, verdict
     runs = by_arch(results, task)
-    mine = runs[ours]
-    key = metric_keys(mine)[0]
-    paired = {arch: paired_comparison(mine, r, key) for arch, r in runs.items() if arch != ours}
+    mine = seed_runs(results, task, ours)
+    key = metric_keys(mine[0])[0]
+    paired = {arch: paired_comparison(*paired_seeds(mine, seed_runs(results, task, arch)), key)
+              for arch in runs if arch != ours}
     gain = {arch: d["diff"] for arch, d in paired.items()}
     wins = {arch: (d["wins"], d["sequences"]) for arch, d in paired.items()}
     trained = [a for a in ("single_frame", "basicvsr") if a in paired]

@@ -42,6 +42,21 @@ def test_export_writes_fp16_files_with_provenance(shipped):
     assert "optimizer" not in st and weights.check("ci") == []
 
 
+def test_flow_entries_carry_their_heldout_metrics(shipped):
+    """Every shipped flow stage is measured on the pairs that chose nothing (`heldout`), at its recorded use, on
+    its own frames: the teacher on HQ, the student on LQ (where the student's error is not the teacher's)."""
+    _, dest, _ = shipped
+    from s2svr.configs import load_config
+    from s2svr.data.flow_pairs import load_flow_pairs
+    doc = json.loads((dest / "manifest.json").read_text())["entries"]
+    n = len(load_flow_pairs(load_config("sr_reds4", "ci"), "heldout", video=False))
+    for name in ("flow/teacher", "flow/sr/student"):
+        h = doc[name]["heldout"]
+        assert h["pairs"] == n > 0 and h["epe_all"] > 0 and 0 <= h["fb_pass"] <= 1
+    assert doc["flow/teacher"]["heldout"] != doc["flow/sr/student"]["heldout"]
+    assert "heldout" not in doc["sr/single_frame"]
+
+
 def test_the_book_builds_from_the_shipped_weights_without_training(shipped, tmp_path, monkeypatch):
     _, dest, trained = shipped
     import s2svr.experiments.runner as runner
@@ -125,3 +140,24 @@ def test_export_again_keeps_the_entries_already_exported_and_rewrites_a_changed_
     finally:  # the module's other tests see weights/ as it was
         for name, data in before.items():
             (dest / name).write_bytes(data)
+
+
+def test_a_shipped_run_without_outputs_is_read_from_its_scores(shipped, tmp_path, monkeypatch):
+    """A restorer that keeps no restored frames (a seed's run) is adopted with the per-clip scores its entry
+    recorded at export, not evaluated again; one that keeps them (the figures' runs) is still evaluated."""
+    import dataclasses
+    import s2svr.experiments.runner as runner
+    import s2svr.reference as reference
+    _, dest, trained = shipped
+    doc = json.loads((dest / "manifest.json").read_text())["entries"]
+    e = doc["sr/single_frame"]
+    assert e["per_sequence"] == trained["sr/single_frame"]["per_sequence"] and e["convention"]
+    job = dataclasses.replace(plan.jobs("ci")["sr/single_frame"], save_outputs=False)
+    entry = {**e, "name": "sr/single_frame", "path": str(dest / e["file"]), "log_path": None}
+    monkeypatch.setattr(reference, "shipped_entry", lambda k: entry if k == runner.key(job) else None)
+    launched = []
+    monkeypatch.setattr(runner, "_launch", lambda j, *a, **k: launched.append(j))
+    res = run([job], tmp_path, progress=False, train=False)[job]
+    assert launched == [] and res["per_sequence"] == e["per_sequence"] and res["mean"] == e["metrics"]
+    assert res["outputs"] is None and res["shipped"] == "sr/single_frame"
+    assert not runner._scores_only(plan.jobs("ci")["sr/single_frame"], entry)  # keeps its frames: evaluated

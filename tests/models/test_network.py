@@ -71,6 +71,30 @@ def test_streaming_equals_forward_with_delay_r_and_bounded_memory(make_model, ra
     assert torch.is_grad_enabled()  # the generator leaves grad mode alone
 
 
+@pytest.mark.parametrize("task", ["sr", "deblur"])
+def test_a_compact_stream_holds_the_reembedded_output_and_gives_the_same_frames(make_model, task, clip):
+    """`init_stream(compact=True)`: where C < C_in s^2 (x4 SR at C = 8: 8 < 48) the state keeps the re-embedding of
+    y_{i-1} at the LQ size instead of y_{i-1} at the output size, and every output is bit-for-bit the same; where it
+    is not smaller (deblur: 8 > 3) the state is unchanged."""
+    model = make_model(task=task)
+    x = clip(t=5)
+    with torch.no_grad():
+        plain, compact = model.init_stream(), model.init_stream(compact=True)
+        a, b = [], []
+        for i in range(5):
+            a += model.stream_step(plain, x[:, i])
+            b += model.stream_step(compact, x[:, i])
+            if i >= 1:
+                held = compact.prev_embedded if task == "sr" else compact.prev_output
+                assert held.shape == ((1, 8, 16, 16) if task == "sr" else (1, 3, 16, 16))
+                assert (compact.prev_output is None) == (task == "sr")
+                assert compact.num_tensors() == plain.num_tensors()
+        a += model.stream_flush(plain)
+        b += model.stream_flush(compact)
+    assert compact.compact == (task == "sr") and not plain.compact
+    assert len(a) == len(b) == 5 and all(torch.equal(p, q) for p, q in zip(a, b))
+
+
 def test_official_layout_cannot_stream(make_model):
     with pytest.raises(RuntimeError, match="streaming needs layout='paper'"):
         make_model(layout="official").init_stream()

@@ -36,3 +36,43 @@ def test_delta_formatting():
     assert format_score(r, {"delta_psnr": 0.1234, "delta_ssim": 0.00456}) == "0.123 / 45.6"
     assert metric_names(r)[1] == "ΔSSIM (×1e-4)"
     assert format_score(r, {"delta_psnr": -0.0004, "delta_ssim": -0.000004}) == "0.000 / 0.0"
+
+
+def _seeded(res, arch, shifts):
+    """Copies of `res['sr/<arch>']` as its runs with seeds 1, 2, ...: every clip's PSNR moved by `shifts[k]`."""
+    import copy
+    for k, shift in enumerate(shifts, start=1):
+        r = copy.deepcopy(res[f"sr/{arch}"])
+        for v in r["per_sequence"].values():
+            v["psnr"] += shift
+        r["mean"]["psnr"] += shift
+        r["spec"]["resolved"]["config"]["seed"] = k
+        res[f"sr/{arch}/seed{k}"] = r
+
+
+def test_seeds_widen_the_verdict(tmp_path):
+    from s2svr.report.runs import seed_runs
+    from s2svr.report.scores import paired_seeds, seed_table
+    res, _ = _fake_results(tmp_path, {"identity": 20, "single_frame": 8, "basicvsr": 7, "s2svr": 6})
+    one = task_verdict(res, "sr")
+    assert one["paired"]["single_frame"]["seeds"] == 1 and one["paired"]["single_frame"]["outcome"] == "holds"
+    # seeds that agree keep the verdict; seeds whose S2SVR swings by more than the margin make it inconclusive
+    for arch in ("single_frame", "basicvsr"):
+        _seeded(res, arch, [0.0, 0.0])
+    _seeded(res, "s2svr", [0.01, -0.01])
+    assert [r["spec"]["resolved"]["config"]["seed"] for r in seed_runs(res, "sr", "s2svr")] == [0, 1, 2]
+    agree = task_verdict(res, "sr")
+    assert agree["paired"]["single_frame"]["seeds"] == 3 and agree["paired"]["single_frame"]["outcome"] == "holds"
+    margin = agree["paired"]["single_frame"]["diff"]
+    _seeded(res, "s2svr", [-3 * margin, 2 * margin])
+    swing = task_verdict(res, "sr")
+    assert swing["paired"]["single_frame"]["outcome"] == "ties"
+    assert swing["paired"]["single_frame"]["seed_spread"] > margin
+    # the input, trained never, stands against every seed
+    a, b = paired_seeds(seed_runs(res, "sr", "s2svr"), seed_runs(res, "sr", "identity"))
+    assert len(a) == len(b) == 3 and b[0] is b[2]
+    table = seed_table(res, "sr")
+    assert list(table.columns) == ["seed 0", "seed 1", "seed 2", "mean over seeds", "sd over seeds"]
+    assert table.loc["bicubic", "seed 1"] != table.loc["bicubic", "seed 1"]  # NaN: the input has one run
+    assert table.loc["single-frame", "sd over seeds"] == pytest.approx(0.0)
+    assert table.loc["S2SVR", "sd over seeds"] > 0
