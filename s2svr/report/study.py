@@ -274,7 +274,8 @@ def detail_above_nyquist(frames, scale: int = 4, every: int = 4) -> float:
     aliasing, which neighbours at sub-pixel offsets can disentangle: a clip with little of it gives them little
     to add."""
     import numpy as np
-    y = np.asarray(frames, dtype=np.float64) @ np.array([0.299, 0.587, 0.114])
+    from ..metrics import BT601_Y
+    y = np.asarray(frames, dtype=np.float64) @ (np.array(BT601_Y) / sum(BT601_Y))  # BT.601 luma, full range
     out = []
     for f in y[::every]:
         h, w = f.shape
