@@ -85,6 +85,9 @@ def test_a_small_shipped_restorer_measures_what_its_manifest_says():
     assert psnrs
     for k in psnrs:
         assert abs(ev["mean"][k] - restorers[name]["metrics"][k]) < 0.01, (name, k)
+    # the per-clip scores a seed's run is read from (runner._adopt_scores) are as honest as the mean
+    for clip, rec in restorers[name].get("per_sequence", {}).items():
+        assert abs(ev["per_sequence"][clip][psnrs[0]] - rec[psnrs[0]]) < 0.01, (name, clip)
 
 
 def test_flow_command_defaults_to_the_shipped_teacher(tmp_path, capsys):
