@@ -21,6 +21,7 @@ truth on the validation clips.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import time
@@ -36,7 +37,7 @@ VAL_SEEDS = (1005, 1011, 3000, 3001)  # its camera paths (1005 and 1011 are the 
 TRAIN_SEEDS = 2                  # paths per other training photograph (seeds 1000 + k, as the study's)
 ERROR_GRID = 3                   # the error field: a 3 x 3 grid of Gaussian offsets, interpolated bilinearly
 COLUMNS = ("run", "arch", "flow", "sigma", "steps", "val", "neighbour_gain", "neighbour_wins", "neighbour_windows",
-           "epe", "epe_zero", "seconds_per_step", "train_seconds")
+           "epe", "epe_zero", "seconds_per_step", "train_seconds", "val_real", "neighbour_gain_real")
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,43 @@ def train_one(run: Run, output_dir: str | Path = "outputs", progress: bool = Tru
     return out
 
 
+def on_real(run: Run, output_dir: str | Path = "outputs") -> dict:
+    """A finished run judged again on the real validation clips of the SR study (`study.VAL_CLIPS["sr"]`), with the
+    flow of its own flow net (the SR student; a run trained with the true flow has no other on real clips): does a
+    network that learned to use its neighbours on camera paths use them on real footage? Kept in its
+    `result.json` under 'real': {'val', 'neighbour_gain', 'neighbour_wins', 'neighbour_windows'}."""
+    import torch
+
+    from ..train.data import build_val_sequences
+    from ..train.evaluate import evaluate_sequences, metric_convention
+    from ..train.flow_bank import FlowBank
+    from ..train.loading import load_restorer
+    from ..train.neighbours import neighbour_gain
+    d = run_dir(run, output_dir)
+    res = json.loads((d / "result.json").read_text())
+    if "real" in res:
+        return res["real"]
+    model, cfg = load_restorer(d / "train" / "last.pt")
+    model.eval()
+    cfg = _study_job(run.arch).cfg()  # the study's data: its validation clips are real held-out shots
+    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, test_frames=None))  # whole clips
+    seqs = build_val_sequences(cfg)
+    bank = None
+    with torch.no_grad():
+        if run.flow is not None:
+            bank = FlowBank.compute(model.flow, seqs, "rgb", getattr(model, "flow_size", None))
+        scores = evaluate_sequences(model, seqs, cfg, progress=False, bank=bank)
+        ng = {"gain": 0.0, "wins": 0, "windows": 0}
+        if run.flow is not None:
+            ng = neighbour_gain(model, seqs, num_frames=None, stride=1, convention=metric_convention(cfg), bank=bank)
+    res["real"] = {"val": scores["mean"]["psnr"], "neighbour_gain": ng["gain"], "neighbour_wins": ng["wins"],
+                   "neighbour_windows": ng["windows"]}
+    tmp = d / "result.json.tmp"
+    tmp.write_text(json.dumps(res, indent=1))
+    tmp.replace(d / "result.json")
+    return res["real"]
+
+
 def csv_path() -> Path:
     from ..reference import weights_dir
     return weights_dir() / "study" / "alignment.csv"
@@ -185,7 +223,9 @@ def collect(output_dir: str | Path = "outputs") -> Path:
     for r in RUNS:
         done = run_dir(r, output_dir) / "result.json"
         if done.is_file():
-            rows.append(json.loads(done.read_text()))
+            res = json.loads(done.read_text())
+            real = res.pop("real", None) or {}
+            rows.append({**res, "val_real": real.get("val"), "neighbour_gain_real": real.get("neighbour_gain")})
         elif r.name in old:
             rows.append(old[r.name])
     return write_table(csv_path(), COLUMNS, rows, digits=5)
@@ -193,7 +233,8 @@ def collect(output_dir: str | Path = "outputs") -> Path:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m s2svr.experiments.alignment", description=__doc__.split("\n\n")[0])
-    ap.add_argument("command", choices=["run", "collect", "list"])
+    ap.add_argument("command", choices=["run", "real", "collect", "list"],
+                    help="real: judge the finished runs again on the SR study's real validation clips")
     ap.add_argument("--output-dir", default="outputs")
     ap.add_argument("--only", nargs="*", type=int, help="run only these, in this order (indices of `list`)")
     args = ap.parse_args(argv)
@@ -202,11 +243,14 @@ def main(argv=None) -> int:
             done = (run_dir(r, args.output_dir) / "result.json").is_file()
             print(f"{i}  {'done' if done else 'todo'}  {r.name}  {run_dir(r, args.output_dir)}")
         return 0
-    if args.command == "run":
+    if args.command in ("run", "real"):
         import torch
         torch.set_num_threads(1)
         for i in (range(len(RUNS)) if args.only is None else args.only):
-            print(json.dumps(train_one(RUNS[i], args.output_dir)), flush=True)
+            if args.command == "run":
+                print(json.dumps(train_one(RUNS[i], args.output_dir)), flush=True)
+            elif (run_dir(RUNS[i], args.output_dir) / "result.json").is_file():
+                print(RUNS[i].name, json.dumps(on_real(RUNS[i], args.output_dir)), flush=True)
     print(collect(args.output_dir))
     return 0
 

@@ -264,6 +264,12 @@ def alignment_summary(df: pd.DataFrame, real: pd.DataFrame | None = None) -> str
         if len(base):
             out.append(f"On the real validation clips, the same network with the same student's flow gains "
                        f"{base['neighbour_gain'].mean():+.3f} dB (the study's `base` row).")
+    t = row("basicvsr", "truth", 0.0)
+    if t is not None and "neighbour_gain_real" in df and pd.notna(t.get("neighbour_gain_real")):
+        out.append(f"Judged on those real clips with the student's flow, the network trained on camera paths with the "
+                   f"true flow gains {t['neighbour_gain_real']:+.3f} dB from its neighbours (it learned to use them, "
+                   f"{t['neighbour_gain']:+.3f} dB on its own validation photograph), and scores "
+                   f"{t['val_real']:.3f} dB: what a network that does use its neighbours finds to add in real clips.")
     return " ".join(out)
 
 

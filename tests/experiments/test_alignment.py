@@ -143,3 +143,47 @@ def test_collect_keeps_the_shipped_rows_of_runs_not_on_this_machine(tmp_path, mo
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     assert [r["run"] for r in rows] == [A.RUNS[1].name] and rows[0]["val"] == "20.9"
+
+
+def test_a_finished_run_is_judged_again_on_real_clips(tiny_config, tmp_path, monkeypatch):
+    """`on_real`: a run trained on camera paths with the true flow is judged on the study's real validation clips
+    with its own flow net's flow; the result is kept (a second call reads it) and collected as two columns."""
+    import json
+    from s2svr.experiments.jobs import RestoreJob
+    from s2svr.train import trainer as trainer_mod
+    monkeypatch.setattr(A, "_study_job", lambda arch: RestoreJob(str(tiny_config), "ci", arch=arch))
+    monkeypatch.setattr(A, "csv_path", lambda: tmp_path / "alignment.csv")
+    import s2svr.train.data as data_mod
+    held_out = []
+    monkeypatch.setattr(data_mod, "build_val_sequences", lambda cfg: held_out.append(cfg) or A._clips("val")[0][:1])
+    run = A.RUNS[1]  # BasicVSR, true flow
+    d = A.run_dir(run, tmp_path)
+    cfg = A._study_job(run.arch).cfg()
+    val, val_flows = A._clips("val")
+    trainer_mod.train(cfg, d / "train", progress=False, sequences=val[:1], flows=A.bank_of(val_flows[:1]),
+                      val_sequences=[], max_steps=2)
+    (d / "result.json").write_text(json.dumps({"run": run.name, "arch": run.arch, "val": 20.0}))
+    real = A.on_real(run, tmp_path)
+    assert real["neighbour_windows"] > 0 and np.isfinite(real["val"]) and np.isfinite(real["neighbour_gain"])
+    assert held_out and held_out[0].data.test_frames is None  # the study's validation clips, whole
+    assert json.loads((d / "result.json").read_text())["real"] == real
+    monkeypatch.setattr(A, "load_restorer", None, raising=False)
+    assert A.on_real(run, tmp_path) == real          # read back, not recomputed
+    import csv
+    A.collect(tmp_path)
+    with open(tmp_path / "alignment.csv", newline="") as f:
+        (row,) = [r for r in csv.DictReader(f) if r["run"] == run.name]
+    assert float(row["val_real"]) == pytest.approx(real["val"], rel=1e-4)  # 5 significant digits
+
+
+def test_the_summary_sets_the_real_clips_beside_the_oracle():
+    import pandas as pd
+    from s2svr.report.study import alignment_summary
+    df = pd.DataFrame([{"run": "s", "arch": "single_frame", "flow": None, "sigma": None, "val": 20.0, "margin": 0.0,
+                        "neighbour_gain": 0.0, "val_real": 25.9, "neighbour_gain_real": 0.0},
+                       {"run": "t", "arch": "basicvsr", "flow": "truth", "sigma": 0.0, "val": 20.2, "margin": 0.2,
+                        "neighbour_gain": 0.25, "epe": 0.0, "epe_zero": 0.6, "val_real": 25.8,
+                        "neighbour_gain_real": 0.017}])
+    text = alignment_summary(df)
+    assert "+0.017 dB" in text and "25.800 dB" in text and "+0.250 dB on its own validation photograph" in text
+    assert "trained on camera paths" not in alignment_summary(df.drop(columns=["val_real", "neighbour_gain_real"]))
