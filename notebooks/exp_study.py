@@ -214,6 +214,17 @@ else:
 # it pass the single-frame network at all.
 
 # %%
+def _seed_yardstick(task):
+    """The seed spread of the adopted recipe's margin (validation), as words: what one seed's margin must beat."""
+    key = (task, "S2SVR")
+    if seeds_val.empty or key not in seeds_val.index or "minus single-frame (sd)" not in seeds_val:
+        return ": a margin of a few hundredths of a dB is not evidence either way until the spread between seeds is measured"
+    sd = seeds_val.loc[key, "minus single-frame (sd)"]
+    n = int(seeds_val.loc[key, "seeds"])
+    return (f"; with the adopted recipe the same margin moves by {sd:.3f} dB (standard deviation over its {n} seeds), "
+            "the yardstick for these one-seed differences")
+
+
 def summary(task, df):
     t = study_table(df)
     col, gain = "S2SVR - single-frame", "S2SVR neighbour gain"
@@ -226,8 +237,7 @@ def summary(task, df):
     words = (f"- **{task}**: S2SVR's margin over the single-frame network ranges from {m.min():+.3f} dB "
              f"({worst[0]} = {worst[1]}) to {m.max():+.3f} dB ({best[0]} = {best[1]}); "
              f"it is above 0 in {int((m > 0).sum())} of {len(m)} settings"
-             + (" (one seed per run: a margin of a few hundredths of a dB is not evidence either way until the "
-                "spread between seeds is measured)." if seeds == 1 else f" ({seeds} seeds)."))
+             + (" (one seed per run" + _seed_yardstick(task) + ")." if seeds == 1 else f" ({seeds} seeds)."))
     if not g.empty:
         words += (f" Its neighbour gain ranges from {g.min():+.3f} to {g.max():+.3f} dB "
                   f"(largest with {g.idxmax()[0]} = {g.idxmax()[1]}).")
