@@ -31,23 +31,24 @@ def by_arch(results: Mapping[str, dict], task: str) -> dict:
     """`{arch: result}` in :data:`ARCHS` order from plan results keyed `<task>/<arch>` (missing archs skipped)."""
     return {a: results[f"{task}/{a}"] for a in ARCHS if f"{task}/{a}" in results}
 
+def _with_seeds(name: str, names) -> list[str]:
+    """`name`, then those of `names` that are `<name>/seed<N>`, by N."""
+    prefix = f"{name}/seed"
+    seeds = [n for n in names if n.startswith(prefix) and n[len(prefix):].isdigit()]
+    return [name] + sorted(seeds, key=lambda n: int(n[len(prefix):]))
+
+
 def seed_names(profile: str, name: str) -> list[str]:
     """`name` and the plan's runs of the same job with other training seeds (`<name>/seed<N>`, by N), e.g.
     ['sr/s2svr', 'sr/s2svr/seed1', 'sr/s2svr/seed2'] in profile cpu; just [name] where the plan has none."""
     from ..experiments.plan import jobs
-    prefix = f"{name}/seed"
-    seeds = [n for n in jobs(profile) if n.startswith(prefix) and n[len(prefix):].isdigit()]
-    return [name] + sorted(seeds, key=lambda n: int(n[len(prefix):]))
+    return _with_seeds(name, jobs(profile))
 
 
 def seed_runs(results: Mapping[str, dict], task: str, arch: str) -> list[dict]:
     """The results of `<task>/<arch>` over its training seeds that `results` holds: the config's seed first, then
     `<task>/<arch>/seed<N>` by N. An untrained method (`identity`) has one run."""
-    name = f"{task}/{arch}"
-    prefix = f"{name}/seed"
-    extra = sorted((n for n in results if n.startswith(prefix) and n[len(prefix):].isdigit()),
-                   key=lambda n: int(n[len(prefix):]))
-    return [results[name]] + [results[n] for n in extra]
+    return [results[n] for n in _with_seeds(f"{task}/{arch}", results)]
 
 
 def run_config(result: dict) -> dict:
