@@ -23,10 +23,15 @@ RULE2_KEYS = {
     "sr/s2svr+supervised-hq": "39ba2544998a", "sr/s2svr+dis": "bfda7ac2cf46"}
 
 
+# The jobs of the plan that are still what was shipped then: the flow stages (the restorers' recipe has changed
+# since, so their jobs have new identities under either rule).
+UNCHANGED = [name for name in RULE2_KEYS if name.startswith("flow/")]
+
+
 def test_rule_2_gives_back_the_key_of_every_shipped_entry():
     plan = jobs("cpu")
-    assert set(RULE2_KEYS) == set(json.loads((weights_dir() / MANIFEST).read_text())["entries"])
-    assert {name: rekey.legacy_key(plan[name]) for name in RULE2_KEYS} == RULE2_KEYS
+    assert set(UNCHANGED) <= set(json.loads((weights_dir() / MANIFEST).read_text())["entries"])
+    assert {name: rekey.legacy_key(plan[name]) for name in UNCHANGED} == {n: RULE2_KEYS[n] for n in UNCHANGED}
     # the teacher's zoom in use was in its own key then, not in the key of what depends on it
     teacher = plan["flow/teacher"]
     assert rekey.legacy_key(teacher, own=False) != rekey.legacy_key(teacher)
@@ -49,7 +54,7 @@ def test_rekey_rewrites_the_keys_of_matching_entries_only(tmp_path):
     plan = jobs("cpu")
     shutil.copy(weights_dir() / MANIFEST, tmp_path / MANIFEST)
     doc = json.loads((tmp_path / MANIFEST).read_text())
-    names = ["flow/teacher", "sr/s2svr", "sr/basicvsr"]
+    names = ["flow/teacher", "flow/sr/student", "sr/basicvsr"]
     for name, e in doc["entries"].items():  # a manifest of today ...
         e["key"] = key(plan[name])
     for name in names:  # ... where three entries were written under the old rule
