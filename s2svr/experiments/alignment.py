@@ -184,6 +184,7 @@ def on_real(run: Run, output_dir: str | Path = "outputs") -> dict:
     from ..train.flow_bank import FlowBank
     from ..train.loading import load_restorer
     from ..train.neighbours import neighbour_gain
+    from ..utils import write_text_atomic
     d = run_dir(run, output_dir)
     res = json.loads((d / "result.json").read_text())
     if "real" in res:
@@ -203,9 +204,7 @@ def on_real(run: Run, output_dir: str | Path = "outputs") -> dict:
             ng = neighbour_gain(model, seqs, num_frames=None, stride=1, convention=metric_convention(cfg), bank=bank)
     res["real"] = {"val": scores["mean"]["psnr"], "neighbour_gain": ng["gain"], "neighbour_wins": ng["wins"],
                    "neighbour_windows": ng["windows"]}
-    tmp = d / "result.json.tmp"
-    tmp.write_text(json.dumps(res, indent=1))
-    tmp.replace(d / "result.json")
+    write_text_atomic(d / "result.json", json.dumps(res, indent=1))
     return res["real"]
 
 

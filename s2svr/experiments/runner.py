@@ -32,7 +32,7 @@ from typing import Optional
 
 from .jobs import ExperimentError, key
 from .worker import RESULT
-from ..utils import lock_file
+from ..utils import lock_file, write_text_atomic
 
 
 def job_dir(job, root) -> Path:
@@ -129,9 +129,7 @@ def _adopt(job, entry: dict, root) -> dict:
            "steps": entry.get("steps"), "shipped": entry["name"], "use": job.use, "spec": _spec(job, root)}
     if entry.get("eval_log"):
         res["eval_log"] = str(weights_dir() / entry["eval_log"])
-    tmp = d / (RESULT + ".tmp")
-    tmp.write_text(json.dumps(res, indent=2))
-    tmp.replace(d / RESULT)
+    write_text_atomic(d / RESULT, json.dumps(res, indent=2))
     return res
 
 
@@ -148,9 +146,7 @@ def _adopt_scores(job, entry: dict, root) -> dict:
            "val_log": str(weights_dir() / entry["val_log"]) if entry.get("val_log") else None,
            "validation": entry.get("validation"), "outputs": None, "shipped": entry["name"],
            "spec": _spec(job, root)}
-    tmp = d / (RESULT + ".tmp")
-    tmp.write_text(json.dumps(res, indent=2))
-    tmp.replace(d / RESULT)
+    write_text_atomic(d / RESULT, json.dumps(res, indent=2))
     return res
 
 
