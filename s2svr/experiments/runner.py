@@ -134,9 +134,12 @@ def _adopt(job, entry: dict, root) -> dict:
 
 
 def _adopt_scores(job, entry: dict, root) -> dict:
-    """A shipped restorer that keeps no restored frames (a seed's run, `save_outputs` off) as a finished result,
-    from the scores its manifest entry recorded at export: not evaluated again (`make book` reads it in no time;
-    tests/experiments/test_shipped.py re-measures a shipped restorer against its entry)."""
+    """A shipped restorer as a finished result, from the scores and validation its manifest entry recorded at
+    export: not evaluated again (`make book` reads it in no time; tests/experiments/test_shipped.py re-measures
+    a shipped restorer against its entry). A job that keeps its restored frames (`save_outputs`, the figures'
+    runs) gets them on demand: `s2svr.report.runs.restored_frames` restores a test clip the first time a chapter
+    asks for it, into the folder the worker would have written (`outputs`), so only the clips a figure shows
+    are restored."""
     d = job_dir(job, root)
     d.mkdir(parents=True, exist_ok=True)
     from ..reference import weights_dir
@@ -144,15 +147,18 @@ def _adopt_scores(job, entry: dict, root) -> dict:
            "arch": job.arch, "steps": entry.get("steps"), "train_seconds": entry.get("seconds"),
            "parameters": entry.get("parameters"), "checkpoint": entry["path"], "log": entry.get("log_path"),
            "val_log": str(weights_dir() / entry["val_log"]) if entry.get("val_log") else None,
-           "validation": entry.get("validation"), "outputs": None, "shipped": entry["name"],
-           "spec": _spec(job, root)}
+           "validation": entry.get("validation"), "outputs": str(d / "outputs") if job.save_outputs else None,
+           "on_demand": bool(job.save_outputs), "shipped": entry["name"], "spec": _spec(job, root)}
     write_text_atomic(d / RESULT, json.dumps(res, indent=2))
     return res
 
 
 def _scores_only(job, entry) -> bool:
-    return (entry is not None and job.kind == "restore" and not job.save_outputs
-            and all(k in entry for k in ("metrics", "per_sequence", "convention")))
+    """Whether a shipped restorer's entry holds everything its evaluation would give: the scores, and the
+    validation where its config has validation clips (an entry exported before either was recorded: evaluated)."""
+    return (entry is not None and job.kind == "restore"
+            and all(k in entry for k in ("metrics", "per_sequence", "convention"))
+            and ("validation" in entry or not job.cfg().data.val_clips))
 
 
 def run(jobs, root, workers: int = 2, progress: bool = True, shipped: bool = True, train: bool = True,
@@ -162,8 +168,8 @@ def run(jobs, root, workers: int = 2, progress: bool = True, shipped: bool = Tru
     under `torchrun` with that many processes (see the module's docstring).
 
     With `shipped`, a job that the reference weights hold (`s2svr.experiments.weights.shipped`, same cache key)
-    is not trained: a flow stage is adopted, a restoration network evaluated from its shipped weights (one that
-    keeps no restored frames, a seed's run, is adopted with the scores recorded at export). Without
+    is not trained: a flow stage is adopted, a restoration network with the scores and validation its entry
+    recorded at export (`_adopt_scores`; one exported before those were recorded is evaluated afresh). Without
     `train`, a job that would have to be trained is an error naming it (the book builds from the weights).
     """
     from ..reference import ReferenceError, shipped_entry

@@ -8,7 +8,8 @@ flow net that runs otherwise than it trained, how it is used (`use`: the teacher
 not part of its key).
 
 - The runner looks a job up here before training it (:func:`shipped`): a flow stage is adopted as it is, a
-  restoration network is evaluated afresh from the shipped weights, so the book builds without training.
+  restoration network with the scores its entry recorded (its restored frames are made when a chapter first
+  asks for them), so the book builds without training.
 - A restorer whose flow net stayed frozen does not repeat it: its file lacks the `flow.*` weights and names
   the flow entry's sha256 (`flow_ref`); `load_restorer` puts them back.
 - `python -m s2svr.experiments.weights export --profile cpu` writes the folder from a finished plan run

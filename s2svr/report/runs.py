@@ -71,10 +71,41 @@ def load_task(profile: str, task: str, output_dir: str) -> tuple:
     return res, runs, experiment_config(runs["s2svr"])
 
 def restored_frames(result: dict, sequence: str) -> np.ndarray:
-    """The restored test frames a run saved for `sequence` (e.g. 'sr/bikes_076'): uint8 `(T, H, W, C)`."""
+    """The restored test frames a run saved for `sequence` (e.g. 'sr/bikes_076'): uint8 `(T, H, W, C)`. A shipped
+    run adopted with its recorded scores (`on_demand`, see `s2svr.experiments.runner._adopt_scores`) restores the
+    clip the first time it is asked for, as its evaluation would have (`evaluate_sequences`, the plan's flow
+    cache), and keeps it in its `outputs` folder."""
     if not result.get("outputs"):
         raise FileNotFoundError(f"run {result.get('arch')!r} kept no restored frames (save_outputs off)")
-    return np.load(Path(result["outputs"]) / f"{sequence.replace('/', '_')}.npy")
+    path = Path(result["outputs"]) / f"{sequence.replace('/', '_')}.npy"
+    if not path.is_file() and result.get("on_demand"):
+        _restore_on_demand(result, sequence, path)
+    return np.load(path)
+
+
+def _restore_on_demand(result: dict, sequence: str, path: Path) -> None:
+    """Restore test clip `sequence` with `result`'s network into `path`; two chapters executed at once that ask
+    for the same clip wait for one restoration (a lock), and the file appears whole or not at all."""
+    import os
+    from ..train.data import build_test_sequences
+    from ..train.evaluate import evaluate_sequences
+    from ..utils import lock_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "w") as lock:
+        lock_file(lock)
+        if path.is_file():
+            return
+        model, cfg = model_from_result(result)
+        seqs = [s for s in build_test_sequences(cfg) if s.name == sequence]
+        if not seqs:
+            raise KeyError(f"{sequence!r} is not a test clip of run {result.get('shipped') or result.get('arch')!r}")
+        tmp = path.parent / f".{path.stem}-{os.getpid()}"
+        tmp.mkdir(exist_ok=True)
+        with torch.no_grad():
+            evaluate_sequences(model, seqs, cfg, progress=False, save_dir=tmp,
+                               flow_cache=path.parent.parent.parent / "flow_cache")
+        (tmp / path.name).replace(path)
+        tmp.rmdir()
 
 def reference_frames(result: dict, sequence: str) -> tuple:
     """(LQ, GT) uint8 `(T, H, W, C)` of the frames a run evaluated on `sequence`, read as the evaluator reads

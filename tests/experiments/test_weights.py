@@ -68,9 +68,8 @@ def test_the_book_builds_from_the_shipped_weights_without_training(shipped, tmp_
     monkeypatch.setattr(runner, "_launch", spy)
     res = plan.results("ci", NAMES, output_dir=tmp_path, progress=False, train=False)
     assert res["flow/teacher"]["shipped"] == "flow/teacher"  # adopted, not launched
-    assert [(j.arch, entry["name"]) for j, entry in launched] == [("single_frame", "sr/single_frame")]
-    # evaluated afresh from the fp16 weights: within 0.01 dB of the fp32 model's measurement
-    assert abs(res["sr/single_frame"]["mean"]["psnr"] - trained["sr/single_frame"]["mean"]["psnr"]) < 0.01
+    assert launched == []  # the restorer too: with the scores its entry recorded (restored frames on demand)
+    assert res["sr/single_frame"]["mean"] == trained["sr/single_frame"]["mean"] and res["sr/single_frame"]["on_demand"]
 
 
 def test_a_job_neither_cached_nor_shipped_is_refused_without_train(shipped, tmp_path):
@@ -160,4 +159,34 @@ def test_a_shipped_run_without_outputs_is_read_from_its_scores(shipped, tmp_path
     res = run([job], tmp_path, progress=False, train=False)[job]
     assert launched == [] and res["per_sequence"] == e["per_sequence"] and res["mean"] == e["metrics"]
     assert res["outputs"] is None and res["shipped"] == "sr/single_frame"
-    assert not runner._scores_only(plan.jobs("ci")["sr/single_frame"], entry)  # keeps its frames: evaluated
+    with_val = dataclasses.replace(job, overrides=json.dumps({"data": {"val_clips": ["bbb_05"]}}))
+    assert not runner._scores_only(with_val, entry)  # its config validates, its entry has no validation: evaluated
+
+
+def test_a_figures_run_is_adopted_and_restores_a_clip_when_a_chapter_asks(shipped, tmp_path, monkeypatch):
+    """A shipped restorer that keeps its restored frames is adopted from its recorded scores too; the first
+    `restored_frames` call restores that one clip from the shipped weights, as the evaluation did (within the
+    fp16 weights' 0.01 dB), and later calls read the file."""
+    import numpy as np
+    import s2svr.experiments.runner as runner
+    import s2svr.reference as reference
+    from s2svr.report import runs
+    from s2svr.report.per_frame import frame_psnr
+    _, dest, trained = shipped
+    e = json.loads((dest / "manifest.json").read_text())["entries"]["sr/single_frame"]
+    job = plan.jobs("ci")["sr/single_frame"]
+    entry = {**e, "name": "sr/single_frame", "path": str(dest / e["file"]), "log_path": None}
+    monkeypatch.setattr(reference, "shipped_entry", lambda k: entry if k == runner.key(job) else None)
+    monkeypatch.setattr(runner, "_launch", lambda j, *a, **k: pytest.fail("launched"))
+    res = run([job], tmp_path, progress=False, train=False)[job]
+    assert res["on_demand"] and res["mean"] == e["metrics"]
+    seq = sorted(e["per_sequence"])[0]
+    assert not list((tmp_path).rglob("*.npy"))  # nothing restored yet
+    frames = runs.restored_frames(res, seq)
+    assert sorted(p.name for p in tmp_path.rglob("*.npy")) == [f"{seq.replace('/', '_')}.npy"]  # that clip only
+    _, gt = runs.reference_frames(res, seq)
+    assert abs(frame_psnr(frames, gt, res["convention"]).mean() - e["per_sequence"][seq]["psnr"]) < 0.01
+    want = np.load(f"{trained['sr/single_frame']['outputs']}/{seq.replace('/', '_')}.npy")
+    assert frames.shape == want.shape and np.abs(frames.astype(int) - want).max() <= 2
+    monkeypatch.setattr(runs, "_restore_on_demand", lambda *a: pytest.fail("restored twice"))
+    assert np.array_equal(runs.restored_frames(res, seq), frames)
