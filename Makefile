@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 
 OFFLINE := _build/offline_static
 
-.PHONY: venv test book book-ci rehearse weights clean help
+.PHONY: venv test book book-ci rehearse weights memo clean help
 
 help:
 	@echo "make test   - set up .venv and run the whole test suite"
@@ -23,6 +23,7 @@ help:
 	@echo "               in _build/rehearse/"
 	@echo "make weights - retrain the whole cpu plan from scratch (resumable) and rewrite weights/ and its manifest"
 	@echo "make weights KEEP=1 - keep the shipped weights that are still current and train only the rest"
+	@echo "make memo   - measure the chapters' expensive flow evaluations with the shipped weights into weights/memo/"
 	@echo "make clean  - remove build output (keeps .venv and the embedded data cache)"
 
 venv: $(STAMP)
@@ -68,6 +69,14 @@ weights: $(STAMP)
 	time $(BIN)/python -m s2svr.experiments.plan --profile cpu $(if $(KEEP),,--no-shipped) --train --output-dir $(WEIGHTS_RUN)
 	$(BIN)/python -m s2svr.experiments.weights export --profile cpu --output-dir $(WEIGHTS_RUN)
 	$(BIN)/python -m s2svr.experiments.weights check --profile cpu
+	$(MAKE) --no-print-directory memo
+
+# The chapters' expensive measurements with the shipped weights (s2svr/report/memo.py: the flow evaluations), measured
+# once here by executing every chapter in profile cpu, and kept in weights/memo/ so that `make book` reads them.
+memo: $(STAMP)
+	rm -rf weights/memo
+	$(BIN)/python -m s2svr.experiments.plan --profile cpu
+	S2SVR_MEMO=weights/memo $(BIN)/python -m book.tools.run --profile cpu --force
 
 clean:
 	rm -rf _build chapters .pytest_cache

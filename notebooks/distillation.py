@@ -87,6 +87,7 @@ from s2svr.report.training import converged_flow
 from s2svr.report.verdicts import paired_text, verdict
 from s2svr.train.flow import (STAGES, build_flow_model, stage_frames, stage_loss, train_flow, train_student,
                               train_teacher)
+from s2svr.report.memo import remember
 from s2svr.train.flow_evaluate import evaluate_flow
 from s2svr.train.loading import load_flow_net
 
@@ -480,7 +481,7 @@ t0 = time.perf_counter()
 table = {}
 for row, net_, frames, deg in measure:
     shown = "-" if isinstance(net_, ZeroFlow) else f"LQ ({deg})" if frames == "lq" else "HQ"
-    table[row] = {"frames": shown, **evaluate_flow(net_, pairs[deg], frames, device, reference=teacher,
+    table[row] = {"frames": shown, **remember(evaluate_flow, net_, pairs[deg], frames, device, reference=teacher,
                                                    per_pair=True)}
 eval_seconds = time.perf_counter() - t0
 cols = ["frames", "pairs", "epe_all", "epe_vis", "epe_occ", "psnr_vis", "epe_ref", "fb_pass", "fb_err"]
@@ -514,7 +515,7 @@ held_rows = [r for r in (zero_row, "DIS (OpenCV), HQ frames", "teacher (HQ)", in
 held = {}
 for row in held_rows:
     _, net_, frames, _ = next(m for m in measure if m[0] == row)
-    held[row] = evaluate_flow(net_, held_pairs, frames, device, reference=teacher, per_pair=True)
+    held[row] = remember(evaluate_flow, net_, held_pairs, frames, device, reference=teacher, per_pair=True)
 held_table = pd.DataFrame({r: {k: v for k, v in m.items() if k != "per_pair"} for r, m in held.items()}).T
 display(held_table[[c for c in cols if c in held_table]].style.format(flow_fmt, na_rep="-"))
 by_motion = pd.DataFrame({row: pd.Series({n: m["epe_all"] for n, m in held[row]["per_pair"].items()})
@@ -579,7 +580,7 @@ for row, test_row, net_, frames in [("zero flow", zero_row, ZeroFlow(), "lq"),
                                     ("DIS (OpenCV), HQ", "DIS (OpenCV), HQ frames", dis, "hq"),
                                     ("teacher (HQ)", "teacher (HQ)", teacher, "hq"),
                                     ("supervised on HQ", "supervised on HQ", nets["supervised on HQ"], "hq")]:
-    gap_rows[row] = {"EPE, train pairs": evaluate_flow(net_, gap_pairs, frames, device)["epe_all"],
+    gap_rows[row] = {"EPE, train pairs": remember(evaluate_flow, net_, gap_pairs, frames, device)["epe_all"],
                      "EPE, test pairs": table[test_row]["epe_all"]}
 gap = pd.DataFrame(gap_rows).T
 z_train, z_test = gap.loc["zero flow"]
@@ -623,7 +624,7 @@ for zoom_ in zooms:
     if zoom_ == train_zoom:  # measured above (the teacher's row of the train/test table)
         zoom_curve[zoom_] = gap.loc["teacher (HQ)", "EPE, train pairs"]
         continue
-    zoom_curve[zoom_] = evaluate_flow(zoom_net, gap_pairs, "hq", device, zoom=zoom_)["epe_all"]
+    zoom_curve[zoom_] = remember(evaluate_flow, zoom_net, gap_pairs, "hq", device, zoom=zoom_)["epe_all"]
 zoom_seconds = time.perf_counter() - t0
 zoom_curve = pd.Series(zoom_curve, name="EPE, train pairs").sort_index()
 t_in_use = table[in_use_row]["epe_all"] if in_use_row in table else t_test
@@ -754,8 +755,8 @@ display(Markdown(recipe_table.to_markdown(index=False)))
 teachers = ["teacher (HQ)", "teacher, raw cost volume", "teacher, paper's path"]
 curve_label = {"teacher (HQ)": f"teacher at zoom {zoom_in_use:g} (in use)"}
 curve_pairs = pairs_sr[:cfg.flow.budget.eval_pairs]
-ref_lines = {"zero flow": evaluate_flow(ZeroFlow(), curve_pairs, "hq")["epe_all"],
-             "DIS (OpenCV), HQ": evaluate_flow(dis, curve_pairs, "hq")["epe_all"]}
+ref_lines = {"zero flow": remember(evaluate_flow, ZeroFlow(), curve_pairs, "hq")["epe_all"],
+             "DIS (OpenCV), HQ": remember(evaluate_flow, dis, curve_pairs, "hq")["epe_all"]}
 fig, axes = plt.subplots(1, 3, figsize=(16, 3.8))
 for row in teachers:
     if row in curves:

@@ -51,6 +51,7 @@ from s2svr.configs import load_config
 from s2svr.experiments.paper import TABLE4, TABLE5, TABLE5_LENGTHS, params_text
 from s2svr.flow.classical import DISFlow
 from s2svr.flow.standins import ZeroFlow
+from s2svr.report.memo import remember
 from s2svr.train.flow_evaluate import evaluate_flow
 from s2svr.data.flow_pairs import truth_pairs
 from s2svr.train.loading import load_flow_net
@@ -153,12 +154,12 @@ cfg_sr = load_config("sr_reds4", profile)
 pairs = truth_pairs(cfg_sr, "test")  # the embedded flow set's test pairs, also when the task trains on REDS
 max_pairs = chapter_budget("exp_ablation", profile).max_pairs  # the first pairs: a few per test clip
 teacher = load_flow_net(res["flow/teacher"]["checkpoint"])  # the teacher the students learned from, at its training zoom
-flow_eval = {"zero flow (no motion compensation)": evaluate_flow(ZeroFlow(), pairs, "lq", max_pairs=max_pairs,
+flow_eval = {"zero flow (no motion compensation)": remember(evaluate_flow, ZeroFlow(), pairs, "lq", max_pairs=max_pairs,
                                                                  reference=teacher)}
 for row, job in flow_rows.items():
     net = DISFlow() if job == "sr/s2svr+dis" else load_flow_net(res[flow_jobs[job]]["checkpoint"])
-    flow_eval[row] = evaluate_flow(net, pairs, "lq", max_pairs=max_pairs, reference=teacher)
-flow_eval["teacher (HQ frames, for reference)"] = evaluate_flow(teacher, pairs, "hq", max_pairs=max_pairs)
+    flow_eval[row] = remember(evaluate_flow, net, pairs, "lq", max_pairs=max_pairs, reference=teacher)
+flow_eval["teacher (HQ frames, for reference)"] = remember(evaluate_flow, teacher, pairs, "hq", max_pairs=max_pairs)
 flow_df = pd.DataFrame(flow_eval).T[["pairs", "epe_all", "psnr_vis", "epe_ref"]]
 flow_df["S2SVR PSNR dB"] = [np.nan] + [res[j]["mean"]["psnr"] for j in flow_rows.values()] + [np.nan]
 display(Markdown(f"Flow quality on the first {int(flow_df['pairs'].iloc[0])} embedded test pairs (LQ input) "

@@ -91,6 +91,7 @@ from s2svr.report.verdicts import (HOLDS, ClaimBook, combine, compare, design_ch
 from s2svr.train.data import build_test_sequences, data_mode
 from s2svr.train.evaluate import to_tensor
 from s2svr.train.loading import load_flow_net
+from s2svr.report.memo import remember
 from s2svr.train.flow_evaluate import evaluate_flow
 
 t_start = start_chapter(profile, seed)  # seed, one torch thread, the ci notice
@@ -301,7 +302,7 @@ student, nodistill = (load_flow_net(flow_res[n]["checkpoint"]) for n in ("flow/s
 fl, split_pairs = {}, {}
 for split in ("heldout", "test"):
     split_pairs[split] = pairs = truth_pairs(load_config("sr_reds4", profile), split)  # ground-truth flow: the embedded flow set
-    ev = lambda net, fr, ref=teacher: evaluate_flow(net, pairs, fr, max_pairs=max_pairs, reference=ref,  # noqa: E731
+    ev = lambda net, fr, ref=teacher: remember(evaluate_flow, net, pairs, fr, max_pairs=max_pairs, reference=ref,  # noqa: E731
                                                     per_pair=True)
     fl[split, "zero flow"] = ev(ZeroFlow(), "lq")
     fl[split, "flow/sr/student"] = ev(student, "lq")

@@ -1,0 +1,117 @@
+"""A chapter's expensive measurements, kept so that `make book` does not measure them again.
+
+`remember(fn, *args, **kwargs)` is `fn(*args, **kwargs)` (a JSON-able result: dicts, lists, numbers, strings),
+kept under a key that is a digest of
+- `fn`'s module and name, and the sources that decide its result (:data:`SOURCES`, and `fn`'s own module);
+- the *contents* of its arguments: a network's weights and, for each of its layers, what it is and how it runs in
+  use (`s2svr.flow.memo`'s digests: a flow net's zoom in use counts), arrays and tensors byte for byte, and
+  everything else by value.
+So a kept result is reused only for the same network on the same data with the same code; anything else is
+measured afresh.
+
+Where a result is looked for, in order:
+1. `weights/memo/` (`s2svr.reference.weights_dir`), the results `make weights` measured with the shipped weights
+   (profile cpu), so that `make book` on a clean clone reads them; skipped with `S2SVR_TRAIN=1`
+   (`make book TRAIN=1` measures everything again);
+2. `<outputs>/memo/` (`S2SVR_OUTPUTS`, default `outputs`), this machine's own, written after each measurement.
+`S2SVR_MEMO=DIR` makes DIR the only folder, read and written: `make weights` fills `weights/memo/` that way.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..flow.memo import _run_settings, weights_digest
+from ..utils import lock_file, write_text_atomic
+
+PACKAGE = Path(__file__).resolve().parents[1]
+SOURCES = ("flow", "train/flow_evaluate.py", "metrics.py")  # what decides a flow measurement, besides fn's module
+
+
+def _update(h, x) -> None:
+    """Feed the contents of `x` into the hash `h` (see the module docstring)."""
+    if isinstance(x, torch.nn.Module):  # its weights, and what each of its layers is and how it runs in use
+        h.update(b"module:" + weights_digest(x).encode())
+        for name, sub in x.named_modules():
+            h.update(f"{name}:{type(sub).__qualname__}:{_run_settings(sub)};".encode())
+    elif isinstance(x, torch.Tensor):
+        _update(h, x.detach().cpu().contiguous().numpy() if x.dtype != torch.bfloat16 else x.float().numpy())
+    elif isinstance(x, np.ndarray):
+        a = np.ascontiguousarray(x)
+        h.update(f"array:{a.dtype}:{a.shape}:".encode() + a.tobytes())
+    elif isinstance(x, dict):
+        h.update(b"dict{")
+        for k in sorted(x, key=str):
+            _update(h, str(k))
+            _update(h, x[k])
+        h.update(b"}")
+    elif isinstance(x, (list, tuple)):
+        h.update(b"seq[")
+        for v in x:
+            _update(h, v)
+        h.update(b"]")
+    elif dataclasses.is_dataclass(x) and not isinstance(x, type):
+        h.update(type(x).__qualname__.encode())
+        _update(h, {f.name: getattr(x, f.name) for f in dataclasses.fields(x)})
+    elif x is None or isinstance(x, (str, int, float, bool)):
+        h.update(f"{type(x).__name__}:{x!r};".encode())
+    elif hasattr(x, "__dict__"):  # a stand-in or a classical method: its class and its settings
+        h.update(b"object:" + type(x).__qualname__.encode())
+        _update(h, {k: v for k, v in vars(x).items() if not k.startswith("_")})
+    else:
+        h.update(f"{type(x).__qualname__}:{x!r};".encode())
+
+
+def _sources(fn: Callable) -> list[Path]:
+    own = Path(getattr(__import__(fn.__module__, fromlist=["_"]), "__file__", "") or "")
+    files = {own} if own.is_file() else set()
+    for s in SOURCES:
+        p = PACKAGE / s
+        files |= set(p.rglob("*.py")) if p.is_dir() else {p}
+    return sorted(f for f in files if "__pycache__" not in f.parts)
+
+
+def memo_key(fn: Callable, *args, **kwargs) -> str:
+    """The key a result of `fn(*args, **kwargs)` is kept under (`<fn name>-<digest>`)."""
+    h = hashlib.sha256(f"{fn.__module__}.{fn.__qualname__}".encode())
+    for f in _sources(fn):
+        h.update(f.name.encode() + f.read_bytes())
+    _update(h, list(args))
+    _update(h, kwargs)
+    return f"{fn.__name__}-{h.hexdigest()[:20]}"
+
+
+def folders() -> list[Path]:
+    """Where results are looked for, in order (the module docstring): the last one is written."""
+    if os.environ.get("S2SVR_MEMO"):
+        return [Path(os.environ["S2SVR_MEMO"])]
+    from ..reference import weights_dir
+    local = Path(os.environ.get("S2SVR_OUTPUTS", "outputs")) / "memo"
+    return ([] if os.environ.get("S2SVR_TRAIN") == "1" else [weights_dir() / "memo"]) + [local]
+
+
+def remember(fn: Callable, *args, **kwargs):
+    """`fn(*args, **kwargs)`, read from a folder of :func:`folders` when a result with the same key is kept there,
+    else measured and kept in the last one (JSON, written whole; two chapters executed at once that ask for the
+    same result wait for one measurement)."""
+    key = memo_key(fn, *args, **kwargs)
+    *shipped, local = folders()
+    for d in shipped:
+        if (d / f"{key}.json").is_file():
+            return json.loads((d / f"{key}.json").read_text())["result"]
+    local.mkdir(parents=True, exist_ok=True)
+    path = local / f"{key}.json"
+    with open(local / f"{key}.lock", "w") as lock:
+        lock_file(lock)
+        if not path.is_file():
+            result = fn(*args, **kwargs)
+            write_text_atomic(path, json.dumps({"function": f"{fn.__module__}.{fn.__qualname__}", "result": result}))
+    (local / f"{key}.lock").unlink(missing_ok=True)
+    return json.loads(path.read_text())["result"]
