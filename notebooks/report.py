@@ -244,9 +244,9 @@ for task in TASK_CONFIGS:
     for a in FLOW_ARCHS:  # a single-frame network gains exactly 0
         r_ = task_res[f"{task}/{a}"]
         model_, cfg_ = model_from_result(r_)
-        g_ = neighbour_gain(model_, build_test_sequences(cfg_), data_mode(cfg_),
-                            num_frames=nb_budget.neighbour_frames, stride=nb_budget.neighbour_stride,
-                            convention=r_["convention"], flow_cache=plan_root(profile, output_dir) / "flow_cache")
+        g_ = remember(neighbour_gain, model_, build_test_sequences(cfg_), data_mode(cfg_),
+                      num_frames=nb_budget.neighbour_frames, stride=nb_budget.neighbour_stride,
+                      convention=r_["convention"], flow_cache=plan_root(profile, output_dir) / "flow_cache")
         probe[task, archs[a]] = {"real window (dB)": g_["real"], "still window (dB)": g_["still"],
                                  "gain (dB)": g_["gain"], "better on": f"{g_['wins']}/{g_['windows']}"}
 probe = pd.DataFrame(probe).T

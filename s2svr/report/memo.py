@@ -3,7 +3,7 @@
 `remember(fn, *args, **kwargs)` is `fn(*args, **kwargs)` (a JSON-able result: dicts, lists, numbers, strings),
 kept under a key that is a digest of
 - `fn`'s module and name, and the sources that decide its result (:data:`SOURCES`, and `fn`'s own module);
-- the *contents* of its arguments: a network's weights and, for each of its layers, what it is and how it runs in
+- the *contents* of its arguments: a video's frames (`FrameSource`), a network's weights and, for each of its layers, what it is and how it runs in
   use (`s2svr.flow.memo`'s digests: a flow net's zoom in use counts), arrays and tensors byte for byte, and
   everything else by value.
 So a kept result is reused only for the same network on the same data with the same code; anything else is
@@ -28,11 +28,13 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ..data.sequence import FrameSource
 from ..flow.memo import _run_settings, weights_digest
 from ..utils import lock_file, write_text_atomic
 
 PACKAGE = Path(__file__).resolve().parents[1]
-SOURCES = ("flow", "train/flow_evaluate.py", "metrics.py")  # what decides a flow measurement, besides fn's module
+# what decides a measurement besides fn's own module: the flow nets, the restorers, their evaluation, the metrics
+SOURCES = ("flow", "models", "train/flow_evaluate.py", "train/evaluate.py", "train/flow_bank.py", "metrics.py")
 
 
 def _update(h, x) -> None:
@@ -41,6 +43,9 @@ def _update(h, x) -> None:
         h.update(b"module:" + weights_digest(x).encode())
         for name, sub in x.named_modules():
             h.update(f"{name}:{type(sub).__qualname__}:{_run_settings(sub)};".encode())
+    elif isinstance(x, FrameSource):  # a video's frames, by their contents (wherever they are read from)
+        h.update(b"frames:")
+        _update(h, x.read(list(range(len(x)))))
     elif isinstance(x, torch.Tensor):
         _update(h, x.detach().cpu().contiguous().numpy() if x.dtype != torch.bfloat16 else x.float().numpy())
     elif isinstance(x, np.ndarray):
@@ -112,6 +117,16 @@ def remember(fn: Callable, *args, **kwargs):
         lock_file(lock)
         if not path.is_file():
             result = fn(*args, **kwargs)
-            write_text_atomic(path, json.dumps({"function": f"{fn.__module__}.{fn.__qualname__}", "result": result}))
+            write_text_atomic(path, json.dumps({"function": f"{fn.__module__}.{fn.__qualname__}", "result": result},
+                                               default=_plain))
     (local / f"{key}.lock").unlink(missing_ok=True)
     return json.loads(path.read_text())["result"]
+
+
+def _plain(x):
+    """NumPy numbers and arrays as JSON numbers and lists (a result comes back as plain Python)."""
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    raise TypeError(f"{type(x).__name__} cannot be kept in a memo")

@@ -78,3 +78,19 @@ def test_the_key_follows_the_sources_that_decide_the_result(folders):
     from s2svr.train.flow_evaluate import evaluate_flow
     files = {p.relative_to(memo.PACKAGE).as_posix() for p in memo._sources(evaluate_flow)}
     assert {"train/flow_evaluate.py", "metrics.py", "flow/pwclite.py"} <= files
+
+
+def test_a_video_is_keyed_by_its_frames_and_numpy_results_come_back_plain(folders, tmp_path):
+    from s2svr.data.sequence import FrameSource, VideoSequence
+
+    def count(seq):
+        calls.append(seq.name)
+        return {"frames": np.int64(len(seq)), "mean": np.float32(seq.lq.read([0]).mean()), "rows": np.arange(2)}
+    frames = np.zeros((3, 4, 4, 3), np.uint8)
+    seq = lambda f: VideoSequence("a", FrameSource.from_frames("lq", f), FrameSource.from_frames("gt", f))  # noqa: E731
+    assert memo.remember(count, seq(frames)) == {"frames": 3, "mean": 0.0, "rows": [0, 1]}
+    memo.remember(count, seq(frames.copy()))
+    assert len(calls) == 1
+    frames[1, 0, 0, 0] = 1  # one pixel of one frame
+    memo.remember(count, seq(frames))
+    assert len(calls) == 2
