@@ -83,11 +83,17 @@ def _sources(fn: Callable) -> list[Path]:
     return sorted(f for f in files if "__pycache__" not in f.parts)
 
 
-def memo_key(fn: Callable, *args, **kwargs) -> str:
-    """The key a result of `fn(*args, **kwargs)` is kept under (`<fn name>-<digest>`)."""
-    h = hashlib.sha256(f"{fn.__module__}.{fn.__qualname__}".encode())
+def sources_digest(fn: Callable) -> str:
+    """A digest of the sources that decide `fn`'s results (:data:`SOURCES` and `fn`'s module)."""
+    h = hashlib.sha256()
     for f in _sources(fn):
         h.update(f.name.encode() + f.read_bytes())
+    return h.hexdigest()[:20]
+
+
+def memo_key(fn: Callable, *args, **kwargs) -> str:
+    """The key a result of `fn(*args, **kwargs)` is kept under (`<fn name>-<digest>`)."""
+    h = hashlib.sha256(f"{fn.__module__}.{fn.__qualname__}:{sources_digest(fn)}".encode())
     _update(h, list(args))
     _update(h, kwargs)
     return f"{fn.__name__}-{h.hexdigest()[:20]}"
@@ -117,8 +123,8 @@ def remember(fn: Callable, *args, **kwargs):
         lock_file(lock)
         if not path.is_file():
             result = fn(*args, **kwargs)
-            write_text_atomic(path, json.dumps({"function": f"{fn.__module__}.{fn.__qualname__}", "result": result},
-                                               default=_plain))
+            doc = {"function": f"{fn.__module__}.{fn.__qualname__}", "sources": sources_digest(fn), "result": result}
+            write_text_atomic(path, json.dumps(doc, default=_plain))
     (local / f"{key}.lock").unlink(missing_ok=True)
     return json.loads(path.read_text())["result"]
 
@@ -130,3 +136,16 @@ def _plain(x):
     if isinstance(x, np.ndarray):
         return x.tolist()
     raise TypeError(f"{type(x).__name__} cannot be kept in a memo")
+
+
+def stale(folder: Path) -> list[str]:
+    """The results kept in `folder` whose function's sources have changed since (`make memo` measures them again)."""
+    import importlib
+    out = []
+    for p in sorted(Path(folder).glob("*.json")):
+        doc = json.loads(p.read_text())
+        module, _, name = doc["function"].rpartition(".")
+        fn = getattr(importlib.import_module(module), name, None)
+        if fn is None or sources_digest(fn) != doc.get("sources"):
+            out.append(p.name)
+    return out

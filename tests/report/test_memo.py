@@ -94,3 +94,11 @@ def test_a_video_is_keyed_by_its_frames_and_numpy_results_come_back_plain(folder
     frames[1, 0, 0, 0] = 1  # one pixel of one frame
     memo.remember(count, seq(frames))
     assert len(calls) == 2
+
+
+def test_a_kept_result_whose_sources_changed_is_stale(folders, tmp_path, monkeypatch):
+    memo.remember(measure, net(), [np.ones(1)])
+    local = folders[1]
+    assert memo.stale(local) == []
+    monkeypatch.setattr(memo, "sources_digest", lambda fn: "edited")
+    assert memo.stale(local) == [p.name for p in local.glob("*.json")]
