@@ -28,6 +28,7 @@ from .. import metrics
 from ..train.evaluate import metric_convention, restore_frames, to_tensor, to_uint8
 from ..flow.memo import FlowMemo
 from ..utils import lock_file, write_text_atomic
+from .memo import remember
 from .runs import model_from_result
 
 
@@ -102,6 +103,12 @@ def segment_frame_psnr(model, clips: Sequence, cfg, lengths: Iterable[int], devi
     return rows
 
 
+def _segment_frame_psnr(model, clips, cfg, lengths) -> list[dict]:
+    """:func:`segment_frame_psnr` without the plan's saved restorations, as `make book` reads it from the shipped
+    measurements (`s2svr.report.memo`): the shipped weights' runs restore their clips only on demand."""
+    return segment_frame_psnr(model, clips, cfg, lengths)
+
+
 def margins(mean_psnr: dict, ours: str, rivals: Sequence[str]) -> dict:
     """{length: PSNR of `ours` minus the best of `rivals`} from {method: {length: mean PSNR}}."""
     return {L: mean_psnr[ours][L] - max(mean_psnr[r][L] for r in rivals) for L in sorted(mean_psnr[ours])}
@@ -156,14 +163,17 @@ def _segment_rows(results: dict, lengths, frames, path: Path | None) -> list[dic
         model, cfg = model_from_result(r)
         if clips is None:
             clips = load_clips(build_test_sequences(cfg), cfg, frames=frames)
-        whole = {}
-        if r.get("outputs"):  # the plan's own whole-clip restorations, as evaluated (see s2svr.experiments.worker)
-            for name, _, _ in clips:
-                f = Path(r["outputs"]) / f"{name.replace('/', '_')}.npy"
-                if f.is_file():
-                    whole[name] = np.load(f)
-        rows += [{"method": method, **row}
-                 for row in segment_frame_psnr(model, clips, cfg, lengths, whole=whole, flow_cache=flow_cache)]
+        if r.get("on_demand"):  # the shipped weights: kept by content (s2svr.report.memo), measured by make memo
+            part = remember(_segment_frame_psnr, model, clips, cfg, list(lengths))
+        else:
+            whole = {}
+            if r.get("outputs"):  # the plan's own whole-clip restorations, as evaluated (s2svr.experiments.worker)
+                for name, _, _ in clips:
+                    f = Path(r["outputs"]) / f"{name.replace('/', '_')}.npy"
+                    if f.is_file():
+                        whole[name] = np.load(f)
+            part = segment_frame_psnr(model, clips, cfg, lengths, whole=whole, flow_cache=flow_cache)
+        rows += [{"method": method, **row} for row in part]
     if path is not None:
         write_text_atomic(path, json.dumps(rows))
     return rows

@@ -167,11 +167,12 @@ def test_every_trained_restorer_records_its_validation_and_its_seeds():
 
 def test_the_chapters_kept_measurements_are_those_of_todays_code():
     """`make memo`'s results (weights/memo/, read by `make book`): the book's longest measurements are there (the
-    report's neighbour probes, the flow evaluations), and none was measured by sources that have changed since."""
+    report's neighbour probes, the flow evaluations, Table 5's segments), and none was measured by sources that have changed since."""
     from s2svr.report import memo
     folder = weights_dir() / "memo"
     kept = [p.name for p in folder.glob("*.json")]
     assert sum(n.startswith("neighbour_gain-") for n in kept) == 6  # 3 tasks x the 2 networks that use a flow
     assert sum(n.startswith("evaluate_flow-") for n in kept) >= 20
+    assert sum(n.startswith("_segment_frame_psnr-") for n in kept) == 3  # Table 5: the three trained SR networks
     stale = memo.stale(folder)
     assert stale == [], f"{len(stale)} kept results measured by older sources: run `make memo`"
