@@ -153,7 +153,7 @@ def test_the_shipped_teacher_records_its_test_pairs_too():
 
 def test_every_trained_restorer_records_its_validation_and_its_seeds():
     """Each cpu restorer but the input itself ships its validation score and neighbour gain (held-out training
-    shots, data.val_clips), and every headline method its three seeds."""
+    shots, data.val_clips), and every headline method its seeds (`plan.SEEDS`)."""
     from s2svr.experiments.plan import HEADLINE, SEEDS, TASK_CONFIGS
     m = manifest()
     restorers = {n: e for n, e in m.items() if e.get("profile") == "cpu" and e.get("kind") == "restore"}
