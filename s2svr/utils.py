@@ -76,6 +76,20 @@ def write_text_atomic(path, text: str) -> None:
     tmp.replace(path)
 
 
+def make_once(path, make) -> None:
+    """Call `make()`, which creates the file `path`, unless `path` exists: under a lock beside it (`path`.lock,
+    removed afterwards), so that processes asking for the same file at once wait for one of them to make it."""
+    from pathlib import Path
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = path.with_name(path.name + ".lock")
+    with open(lock_path, "w") as lock:
+        lock_file(lock)
+        if not path.is_file():
+            make()
+    lock_path.unlink(missing_ok=True)
+
+
 def lock_file(f) -> None:
     """Take an exclusive lock on the open file `f` (POSIX `flock`), waiting while another process holds it; released
     when `f` is closed. Where there are no POSIX locks (Windows) it returns at once: two processes may then do the

@@ -30,7 +30,7 @@ import torch
 
 from ..data.sequence import FrameSource
 from ..flow.memo import _run_settings, weights_digest
-from ..utils import lock_file, write_text_atomic
+from ..utils import make_once, write_text_atomic
 
 PACKAGE = Path(__file__).resolve().parents[1]
 # what decides a measurement besides fn's own module: the flow nets, the restorers, their evaluation, the metrics
@@ -117,15 +117,13 @@ def remember(fn: Callable, *args, **kwargs):
     for d in shipped:
         if (d / f"{key}.json").is_file():
             return json.loads((d / f"{key}.json").read_text())["result"]
-    local.mkdir(parents=True, exist_ok=True)
     path = local / f"{key}.json"
-    with open(local / f"{key}.lock", "w") as lock:
-        lock_file(lock)
-        if not path.is_file():
-            result = fn(*args, **kwargs)
-            doc = {"function": f"{fn.__module__}.{fn.__qualname__}", "sources": sources_digest(fn), "result": result}
-            write_text_atomic(path, json.dumps(doc, default=_plain))
-    (local / f"{key}.lock").unlink(missing_ok=True)
+
+    def measure():
+        doc = {"function": f"{fn.__module__}.{fn.__qualname__}", "sources": sources_digest(fn),
+               "result": fn(*args, **kwargs)}
+        write_text_atomic(path, json.dumps(doc, default=_plain))
+    make_once(path, measure)
     return json.loads(path.read_text())["result"]
 
 

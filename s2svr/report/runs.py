@@ -89,12 +89,9 @@ def _restore_on_demand(result: dict, sequence: str, path: Path) -> None:
     import os
     from ..train.data import build_test_sequences
     from ..train.evaluate import evaluate_sequences
-    from ..utils import lock_file
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_suffix(".lock"), "w") as lock:
-        lock_file(lock)
-        if path.is_file():
-            return
+    from ..utils import make_once
+
+    def restore():
         model, cfg = model_from_result(result)
         seqs = [s for s in build_test_sequences(cfg) if s.name == sequence]
         if not seqs:
@@ -106,6 +103,7 @@ def _restore_on_demand(result: dict, sequence: str, path: Path) -> None:
                                flow_cache=path.parent.parent.parent / "flow_cache")
         (tmp / path.name).replace(path)
         tmp.rmdir()
+    make_once(path, restore)
 
 def reference_frames(result: dict, sequence: str) -> tuple:
     """(LQ, GT) uint8 `(T, H, W, C)` of the frames a run evaluated on `sequence`, read as the evaluator reads
