@@ -134,7 +134,12 @@ def execute(chapter: Chapter, parameters: dict, root: Path, executed_dir: Path,
     out = executed_dir / f"{chapter.name}.ipynb"
     report = _relative(out, root)
     try:
-        papermill.execute_notebook(nb, str(out), parameters=parameters, kernel_name="python3", cwd=str(root),
+        # The kernel starts in `root` (nbclient's `resources` path), not by papermill's `cwd=`: that changes the
+        # working directory of this whole process for the chapter's duration, and with two chapters executed by two
+        # threads at once, one thread's return to the caller's folder would start the other's kernel there (the
+        # rehearsal runs from the checkout into _build/rehearse: a chapter then missed the rehearsal's results).
+        papermill.execute_notebook(nb, str(out), parameters=parameters, kernel_name="python3",
+                                   resources={"metadata": {"path": str(root)}},
                                    progress_bar=False, log_output=False, execution_timeout=timeout)
     except PapermillExecutionError as e:
         line = _source_line(chapter.source, e.source or "")

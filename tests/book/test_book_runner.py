@@ -156,3 +156,34 @@ def test_a_failure_is_reported_not_the_chapters_it_cancelled(tmp_path):
     write_toc(tmp_path, "a", "b", "c")
     with pytest.raises(ChapterError, match="FAILED a: .*ValueError: a broke"):  # not concurrent's CancelledError
         run(tmp_path, "ci", log=lambda *_: None, jobs=1)
+
+
+def test_every_kernel_starts_in_the_books_root_and_the_runner_keeps_its_own_folder(tmp_path, monkeypatch):
+    # the rehearsal executes the chapters of _build/rehearse from the checkout, two at a time: a kernel started in
+    # the caller's folder would read the checkout's outputs/ instead of the book's
+    import os
+    import threading
+    book, elsewhere = tmp_path / "book", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    names = ["a", "b", "c", "d"]
+    for name in names:
+        make_book(book, body=f'import os, time; time.sleep({0.2 * names.index(name)}); '
+                             f'open("{name}.cwd", "w").write(os.getcwd())', name=name)
+    write_toc(book, *names)
+    monkeypatch.chdir(elsewhere)
+    seen, stop = set(), threading.Event()
+
+    def watch():  # the runner's own working directory while the chapters run
+        while not stop.is_set():
+            seen.add(os.getcwd())
+            stop.wait(0.005)
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        run(book, "ci", log=lambda *_: None, jobs=2)
+    finally:
+        stop.set()
+        watcher.join()
+    assert seen == {str(elsewhere)}
+    assert {(book / f"{n}.cwd").read_text() for n in names} == {str(book.resolve())}
+    assert not list(elsewhere.iterdir())
