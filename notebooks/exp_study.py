@@ -186,7 +186,7 @@ else:
 # clips (the test clips chose nothing): the identity heads and the flow net at zoom 4 for super-resolution, the L2
 # loss for compressed video, nothing yet for deblurring. The table gives the validation evidence: each
 # network's score under the starting recipe, with the factor, and the change. The reference weights of the
-# chapters "Super-resolution", "Deblurring" and "Compressed video" are that recipe, trained with two seeds (0 and 1).
+# chapters "Super-resolution", "Deblurring" and "Compressed video" are that recipe, trained with three seeds (0, 1 and 2).
 
 # %%
 adopted = adopted_table(studies)
@@ -194,7 +194,7 @@ display(adopted.style.format({c: "{:+.3f}" if c.endswith("change") else "{:.3f}"
                              na_rep="-"))
 
 # %% [markdown]
-# The adopted recipe, trained with two seeds for the reference weights, on the same validation clips: what a new
+# The adopted recipe, trained with three seeds for the reference weights, on the same validation clips: what a new
 # seed changes is the yardstick for every difference above, each measured with one seed.
 
 # %%
