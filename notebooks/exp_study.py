@@ -186,7 +186,8 @@ else:
 # clips (the test clips chose nothing): the identity heads and the flow net at zoom 4 for super-resolution, the L2
 # loss for compressed video, nothing yet for deblurring. The table gives the validation evidence: each
 # network's score under the starting recipe, with the factor, and the change. The reference weights of the
-# chapters "Super-resolution", "Deblurring" and "Compressed video" are that recipe, trained with three seeds (0, 1 and 2).
+# chapters "Super-resolution", "Deblurring" and "Compressed video" are that recipe, trained with three seeds
+# (0, 1 and 2).
 
 # %%
 adopted = adopted_table(studies)

@@ -105,6 +105,7 @@ def _restore_on_demand(result: dict, sequence: str, path: Path) -> None:
         tmp.rmdir()
     make_once(path, restore)
 
+
 def reference_frames(result: dict, sequence: str) -> tuple:
     """(LQ, GT) uint8 `(T, H, W, C)` of the frames a run evaluated on `sequence`, read as the evaluator reads
     them (Y for single-channel models) from the run's own test set (`s2svr.train.data.build_test_sequences`)."""
