@@ -186,6 +186,7 @@ def hfr_camera_path(frames: np.ndarray, window: int, size: tuple, seed: int = 0,
 
 
 Planes = tuple  # (Y (T, H, W), U (T, H/2, W/2), V (T, H/2, W/2)), uint8
+X265_BAD_WIDTHS = (16, 32, 64)   # widths at which x265 4.2's output is not repeatable (see hevc_compress)
 
 
 def hevc_compress(frames: Union[np.ndarray, Sequence[np.ndarray]], qp: int = 37, preset: str = "medium",
@@ -214,10 +215,20 @@ def hevc_compress(frames: Union[np.ndarray, Sequence[np.ndarray]], qp: int = 37,
     if h % 2 or w % 2:
         raise ValueError(f"hevc_compress needs even frame sizes for 4:2:0, got {w}x{h}")
     keyint = int(keyint or max(t, 1))
+    # On frames exactly 16, 32 or 64 px wide, x265 4.2's output differs from call to call for moving content,
+    # and now and then the process dies (SIGSEGV: CI's tiny MFQEv2 tree, 64x64), as if it read memory it never
+    # wrote. The other widths tried (24 to 320 px) are repeatable. Such frames are encoded with two more columns,
+    # copies of the last, which are cropped off again after decoding.
+    pad = 2 if w in X265_BAD_WIDTHS else 0
+    if pad:
+        y, u, v = (np.pad(p, ((0, 0), (0, 0), (0, n)), mode="edge")
+                   for p, n in ((y, pad), (u, pad // 2), (v, pad // 2)))
     # bframes=0: P only; scenecut=0: no extra I-frames; keyint: one GOP; frame-threads=1: repeatable output.
     options = {"preset": preset, "x265-params": (f"qp={qp}:bframes=0:keyint={keyint}:min-keyint={keyint}"
                                                  f":scenecut=0:frame-threads=1:log-level=error")}
     out, info = _codec_roundtrip((y, u, v), "libx265", "hevc", options)
+    if pad:
+        out = tuple(np.ascontiguousarray(p[..., :p.shape[-1] - n]) for p, n in zip(out, (pad, pad // 2, pad // 2)))
     out = yuv420_to_rgb(*out) if is_rgb else out
     return (out, info) if return_info else out
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from s2svr.data import degrade
-from s2svr.data.degrade import bicubic_x4, hevc_compress, imresize, synthesize_blur
+from s2svr.data.degrade import X265_BAD_WIDTHS, bicubic_x4, hevc_compress, imresize, synthesize_blur
 from s2svr.data.synthetic_flow import CameraPath, Layer, Scene, render_affine
 from s2svr.data.video_io import rgb_to_yuv420
 from s2svr.flow.occlusion import occlusion_mask
@@ -119,6 +119,17 @@ def test_hevc_qp37_low_delay_p():
     assert np.array_equal(hevc_compress((y, u, v), qp=37)[0], cy)    # repeatable (frame-threads=1)
     lower = hevc_compress((y, u, v), qp=22)[0]
     assert ((lower.astype(float) - y) ** 2).mean() < ((cy.astype(float) - y) ** 2).mean()
+
+
+@pytest.mark.parametrize("w", X265_BAD_WIDTHS)
+def test_hevc_repeatable_at_the_widths_where_x265_is_not(w):
+    """x265 4.2 alone gives a different clip on nearly every call at these widths (and sometimes SIGSEGV)."""
+    clip = np.stack([np.roll(_texture(64, 96, seed=w), 3 * t, axis=1)[:, :w] for t in range(8)])   # a pan
+    y, u, v = rgb_to_yuv420(clip)
+    first = hevc_compress((y, u, v), qp=37)
+    assert [p.shape for p in first] == [y.shape, u.shape, v.shape]
+    for _ in range(4):
+        assert all(np.array_equal(a, b) for a, b in zip(hevc_compress((y, u, v), qp=37), first))
 
 
 # ------------------------------------------------------------------------------------------ exact flow
