@@ -179,25 +179,27 @@ def collect(task: str = "sr", output_dir: str | Path = "outputs", seeds=(0,)) ->
     """Write every finished run of the study of `task` (under `root(output_dir)`) to `weights/study/<task>.csv`,
     keeping rows already there whose run is no longer on this machine."""
     path = study_csv(task)
-    old = shipped_rows(path, "key")
+    # one run can stand in several rows (the single-frame network has no flow net, so its run of the factor
+    # `lq_zoom` is the one of `base`): a kept row is found by its factor and value as well as its run's key
+    old = shipped_rows(path, ("factor", "value", "key"))
     rows = []
     for seed in seeds:
         for factor, value, job in study_jobs(task, seed=seed):
             res = cached(job, root(output_dir))
             if res is not None:
                 rows.append(row(task, factor, value, job, res))
-            elif key(job) in old:
-                rows.append(old[key(job)])
+            elif (factor, str(value), key(job)) in old:
+                rows.append(old[(factor, str(value), key(job))])
     return write_table(path, COLUMNS, rows, digits=6)
 
 
-def shipped_rows(path: Path, by: str) -> dict:
+def shipped_rows(path: Path, by) -> dict:
     """{row[by]: row} of a shipped results table (empty when there is none): the rows `collect` keeps for runs that
-    are not on this machine."""
+    are not on this machine. `by` is a column, or a tuple of columns (then the keys are tuples)."""
     if not path.is_file():
         return {}
     with open(path, newline="") as f:
-        return {r[by]: r for r in csv.DictReader(f)}
+        return {(tuple(r[b] for b in by) if isinstance(by, tuple) else r[by]): r for r in csv.DictReader(f)}
 
 
 def write_table(path: Path, columns, rows, digits: int = 6) -> Path:

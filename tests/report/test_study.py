@@ -114,3 +114,23 @@ def test_the_shipped_seeds_table_reads_the_validation_of_every_seed(monkeypatch)
     assert s2["minus single-frame (mean)"] == pytest.approx(0.2) and s2["minus single-frame (sd)"] == pytest.approx(
         (0.1 - 0.3) / -(2 ** 0.5))
     assert t.loc[("sr", "single-frame"), "validation, per seed"] == "26.000, 26.200"
+
+
+def test_collect_keeps_each_factors_row_of_a_run_that_serves_several(tmp_path, monkeypatch):
+    """The single-frame network has no flow net, so its runs of `base` and `lq_zoom` are one run (one key). With
+    the run not on this machine, collect keeps both shipped rows, each under its own factor."""
+    from s2svr.experiments.jobs import key
+    path = tmp_path / "sr.csv"
+    monkeypatch.setattr(study_mod, "study_csv", lambda task: path)
+    single = {(f, str(v)): j for f, v, j in study_mod.study_jobs("sr", ["base", "lq_zoom"]) if j.arch == "single_frame"}
+    assert len({key(j) for j in single.values()}) == 1 and len(single) == 3
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=study_mod.COLUMNS)
+        w.writeheader()
+        for i, ((factor, value), job) in enumerate(single.items()):
+            w.writerow({**{c: "" for c in study_mod.COLUMNS}, "task": "sr", "factor": factor, "value": value,
+                        "arch": "single_frame", "val": str(26 + i), "key": key(job)})
+    study_mod.collect("sr", tmp_path / "outputs")     # nothing finished there
+    with open(path, newline="") as f:
+        kept = [(r["factor"], r["value"], r["val"]) for r in csv.DictReader(f)]
+    assert sorted(kept) == sorted((f, v, str(26 + i)) for i, (f, v) in enumerate(single))
