@@ -219,16 +219,15 @@ def hevc_compress(frames: Union[np.ndarray, Sequence[np.ndarray]], qp: int = 37,
     # and now and then the process dies (SIGSEGV: CI's tiny MFQEv2 tree, 64x64), as if it read memory it never
     # wrote. The other widths tried (24 to 320 px) are repeatable. Such frames are encoded with two more columns,
     # copies of the last, which are cropped off again after decoding.
-    pad = 2 if w in X265_BAD_WIDTHS else 0
+    pad = (2, 1, 1) if w in X265_BAD_WIDTHS else None   # columns added to Y, U, V
     if pad:
-        y, u, v = (np.pad(p, ((0, 0), (0, 0), (0, n)), mode="edge")
-                   for p, n in ((y, pad), (u, pad // 2), (v, pad // 2)))
+        y, u, v = (np.pad(p, ((0, 0), (0, 0), (0, n)), mode="edge") for p, n in zip((y, u, v), pad))
     # bframes=0: P only; scenecut=0: no extra I-frames; keyint: one GOP; frame-threads=1: repeatable output.
     options = {"preset": preset, "x265-params": (f"qp={qp}:bframes=0:keyint={keyint}:min-keyint={keyint}"
                                                  f":scenecut=0:frame-threads=1:log-level=error")}
     out, info = _codec_roundtrip((y, u, v), "libx265", "hevc", options)
     if pad:
-        out = tuple(np.ascontiguousarray(p[..., :p.shape[-1] - n]) for p, n in zip(out, (pad, pad // 2, pad // 2)))
+        out = tuple(np.ascontiguousarray(p[..., :p.shape[-1] - n]) for p, n in zip(out, pad))
     out = yuv420_to_rgb(*out) if is_rgb else out
     return (out, info) if return_info else out
 

@@ -217,7 +217,7 @@ def collect(output_dir: str | Path = "outputs") -> Path:
     """Write the finished runs to `weights/study/alignment.csv` (in `RUNS` order), keeping the rows already there
     of runs that are not on this machine."""
     from .study import shipped_rows, write_table
-    old = shipped_rows(csv_path(), "run")
+    old = shipped_rows(csv_path(), ("run",))
     rows = []
     for r in RUNS:
         done = run_dir(r, output_dir) / "result.json"
@@ -225,8 +225,8 @@ def collect(output_dir: str | Path = "outputs") -> Path:
             res = json.loads(done.read_text())
             real = res.pop("real", None) or {}
             rows.append({**res, "val_real": real.get("val"), "neighbour_gain_real": real.get("neighbour_gain")})
-        elif r.name in old:
-            rows.append(old[r.name])
+        elif (r.name,) in old:
+            rows.append(old[(r.name,)])
     return write_table(csv_path(), COLUMNS, rows, digits=5)
 
 

@@ -185,21 +185,21 @@ def collect(task: str = "sr", output_dir: str | Path = "outputs", seeds=(0,)) ->
     rows = []
     for seed in seeds:
         for factor, value, job in study_jobs(task, seed=seed):
-            res = cached(job, root(output_dir))
+            res, kept = cached(job, root(output_dir)), old.get((factor, str(value), key(job)))
             if res is not None:
                 rows.append(row(task, factor, value, job, res))
-            elif (factor, str(value), key(job)) in old:
-                rows.append(old[(factor, str(value), key(job))])
+            elif kept is not None:
+                rows.append(kept)
     return write_table(path, COLUMNS, rows, digits=6)
 
 
-def shipped_rows(path: Path, by) -> dict:
-    """{row[by]: row} of a shipped results table (empty when there is none): the rows `collect` keeps for runs that
-    are not on this machine. `by` is a column, or a tuple of columns (then the keys are tuples)."""
+def shipped_rows(path: Path, by: tuple) -> dict:
+    """{(row[c] for c in by): row} of a shipped results table (empty when there is none): the rows `collect` keeps
+    for runs that are not on this machine."""
     if not path.is_file():
         return {}
     with open(path, newline="") as f:
-        return {(tuple(r[b] for b in by) if isinstance(by, tuple) else r[by]): r for r in csv.DictReader(f)}
+        return {tuple(r[c] for c in by): r for r in csv.DictReader(f)}
 
 
 def write_table(path: Path, columns, rows, digits: int = 6) -> Path:
