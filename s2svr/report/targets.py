@@ -10,7 +10,9 @@ weights (all three seeds of the adopted recipe, as the book's chapters measure t
   than its spread over seeds; no network below its input;
 - compressed video: Delta PSNR at least +0.3 dB on the embedded test, and +0.1 dB on the validation clips
   re-encoded with H.264 (a codec no model trains on);
-- use: restoring a 176x144 video with S2SVR takes at most 4 times the single-frame network's time.
+- use: restoring a 176x144 video with S2SVR takes at most 4 times the single-frame network's time;
+- throughput: S2SVR's SR training step runs at half the FLOP/s of a large matmul or more (both on one thread,
+  measured as the chapter runs: `s2svr.bench`).
 
 :func:`recipe_targets` computes each row from the plan's results (mean over the seeds and test clips, with the
 seed spread of :func:`s2svr.report.verdicts.paired_comparison`) and the study's cost-in-use table. A target that
@@ -27,7 +29,7 @@ from .runs import ARCHS, method_label, seed_runs
 from .verdicts import paired_comparison
 
 # (task, name, threshold in dB or x): typed once, the targets above.
-SR_GAIN, SR_MARGIN, DEBLUR_INPUT, VQE_TEST, VQE_H264, USE_RATIO = 0.3, 0.2, 0.5, 0.3, 0.1, 4.0
+SR_GAIN, SR_MARGIN, DEBLUR_INPUT, VQE_TEST, VQE_H264, USE_RATIO, STEP_FRACTION = 0.3, 0.2, 0.5, 0.3, 0.1, 4.0, 0.5
 
 
 def _mean(values) -> float:
@@ -137,18 +139,30 @@ def _use(use: pd.DataFrame | None, zoom: int | None) -> list[dict]:
                  r["ratio"] <= USE_RATIO)]
 
 
-def recipe_targets(results: Mapping[str, dict], use: pd.DataFrame | None = None, zoom: int | None = None
-                   ) -> pd.DataFrame:
+def _throughput(step: Mapping | None, matmul_flops_per_s: float | None) -> list[dict]:
+    target = f"S2SVR's SR training step at >= {STEP_FRACTION:.0%} of the matmul's FLOP/s"
+    if not step or not matmul_flops_per_s:
+        return [_row("throughput", target, "-", "not measured", None)]
+    frac = step["flops_per_s"] / matmul_flops_per_s
+    return [_row("throughput", target, f"{frac:.0%} ({step['flops_per_s'] / 1e9:.1f} against "
+                 f"{matmul_flops_per_s / 1e9:.1f} GFLOP/s; {step['seconds_per_step']:.3f} s per step)",
+                 f"one thread, batch {step['batch']}, measured as this page was built", frac >= STEP_FRACTION)]
+
+
+def recipe_targets(results: Mapping[str, dict], use: pd.DataFrame | None = None, zoom: int | None = None,
+                   step: Mapping | None = None, matmul_flops_per_s: float | None = None) -> pd.DataFrame:
     """One row per target: task, target, measured, data, met ('yes' / 'no' / 'not measured').
 
     `results`: the plan's results of every task (`<task>/<arch>` and their `/seed<N>` runs, as
     :func:`s2svr.report.runs.load_task` returns them); a task without its S2SVR run is skipped. `use`: the study's
-    cost-in-use table (`s2svr.report.study.load_use`), `zoom`: the SR restorers' flow zoom in use."""
+    cost-in-use table (`s2svr.report.study.load_use`), `zoom`: the SR restorers' flow zoom in use. `step`: a row
+    of `s2svr.bench.bench_training` for S2SVR's SR step, `matmul_flops_per_s`: the matmul's FLOP/s on the same
+    thread (`s2svr.bench.matmul_flops`)."""
     rows = []
     for task, fn in (("sr", _sr), ("deblur", _deblur), ("vqe", _vqe)):
         if f"{task}/s2svr" in results:
             rows += fn(results)
-    rows += _use(use, zoom)
+    rows += _use(use, zoom) + _throughput(step, matmul_flops_per_s)
     return pd.DataFrame(rows)
 
 

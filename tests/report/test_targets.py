@@ -72,4 +72,13 @@ def test_vqe_and_use_rows():
     assert _met(recipe_targets(res, use[use["train_zoom"] == 8], zoom=4), "use", "S2SVR's restore time") == "no"
     assert _met(recipe_targets(res, None, zoom=4), "use", "S2SVR's restore time") == "not measured"
     words = targets_summary(t)
-    assert words.startswith("**2 of 3 targets met.**") and "Not met: vqe:" in words
+    assert words.startswith("**2 of 4 targets met.**") and "Not met: vqe:" in words
+
+
+def test_throughput_row_is_the_step_over_the_matmul():
+    res = _task("vqe", {"identity": [0.0], "s2svr": [0.35]}, key="delta_psnr")
+    step = {"flops_per_s": 40e9, "seconds_per_step": 0.5, "batch": "4x5x3x32^2"}
+    assert _met(recipe_targets(res, step=step, matmul_flops_per_s=100e9), "throughput", "S2SVR's SR") == "no"
+    t = recipe_targets(res, step=step, matmul_flops_per_s=75e9)
+    assert _met(t, "throughput", "S2SVR's SR") == "yes" and t["measured"].iloc[-1].startswith("53%")
+    assert _met(recipe_targets(res), "throughput", "S2SVR's SR") == "not measured"
