@@ -98,6 +98,43 @@ show_source(neighbour_gain)
 show_source(training_step)
 
 # %% [markdown]
+# Where the time of one such step goes: S2SVR's super-resolution step of this profile, one thread, under
+# `torch.profiler` (`step_profile`), against a large matmul on the same thread, the practical peak of this
+# core (`s2svr.bench`). The FLOPs counted are those of the convolutions and matmuls, so dividing them by the
+# convolutions' share of the time says how fast the convolutions themselves run; the rest of the step (warps,
+# resizes, activations, the optimiser) counts no FLOPs. The second table times the step with the tensors
+# in `channels_last` layout, one of the cheap changes that were tried.
+
+# %%
+from s2svr.bench import bench_training, matmul_flops
+from s2svr.configs import load_config
+from s2svr.train.step_cost import step_profile
+
+peak = matmul_flops(1024)["flops_per_s"]  # one thread (start_chapter), as the training runs
+sr_cfg = load_config("sr_reds4", profile, overrides={"model": {"arch": "s2svr"}})
+sr_step, sr_flops = training_step(sr_cfg)
+prof = step_profile(sr_step)
+display(prof.style.format({"ms per step": "{:.1f}", "share": "{:.1%}", "calls per step": "{:.0f}"}))
+conv = prof.loc[[op for op in prof.index if "convolution" in op], "share"].sum()
+step_s = prof["ms per step"].sum() / 1e3
+layouts = pd.DataFrame([bench_training("sr_reds4", profile, steps=3, overrides={"model": {"arch": "s2svr"},
+                                                                                "train": {"channels_last": cl}})
+                        for cl in (False, True)], index=["contiguous", "channels_last"])
+peak = max(peak, matmul_flops(1024)["flops_per_s"])  # the better of two: one taken while the core was shared is low
+layouts["fraction of the matmul"] = layouts["flops_per_s"] / peak
+display(layouts[["seconds_per_step", "flops_per_s", "fraction of the matmul"]]
+        .style.format({"seconds_per_step": "{:.3f}", "flops_per_s": lambda v: f"{v / 1e9:.1f} G",
+                       "fraction of the matmul": "{:.0%}"}))
+display(Markdown(
+    f"The matmul runs at {peak / 1e9:.0f} GFLOP/s on this thread. The step ({sr_flops / 1e9:.1f} GFLOP, "
+    f"{step_s:.3f} s under the profiler) spends {conv:.0%} of its time in convolutions, forward and backward: "
+    f"within that time they run at about {sr_flops / (conv * step_s) / peak:.0%} of the matmul's FLOP/s, the "
+    f"whole step at {sr_flops / step_s / peak:.0%}. `channels_last` changes the step's time by "
+    f"{layouts['seconds_per_step'].iloc[1] / layouts['seconds_per_step'].iloc[0] - 1:+.0%}. "
+    "(`torch.compile` of the network was tried too, outside this page since compiling takes minutes: "
+    "it did not change the step's time on this CPU.)"))
+
+# %% [markdown]
 # ## Results
 #
 # For each task: the table of validation scores, margins and neighbour gains (mean over seeds where a row
@@ -226,7 +263,6 @@ else:
 # its spread over seeds.
 
 # %%
-from s2svr.bench import bench_training, matmul_flops
 from s2svr.experiments.plan import RESTORER_LQ_ZOOM
 from s2svr.report.runs import load_task
 from s2svr.report.targets import recipe_targets, targets_summary
@@ -234,9 +270,7 @@ from s2svr.report.targets import recipe_targets, targets_summary
 shipped = {}
 for task in FACTORS:
     shipped.update(load_task(profile, task, output_dir)[0])  # the plan's results (cached, or the shipped weights)
-peak = matmul_flops(1024)["flops_per_s"]  # one thread (start_chapter), as the training runs
-step_row = bench_training("sr_reds4", profile, steps=3, overrides={"model": {"arch": "s2svr"}})
-peak = max(peak, matmul_flops(1024)["flops_per_s"])  # the better of two: one taken while the core was shared is low
+step_row = layouts.loc["contiguous"].to_dict()  # the step timed above (the trainer's default layout)
 targets = recipe_targets(shipped, use if profile == "cpu" else None, RESTORER_LQ_ZOOM.get(profile, {}).get("sr"),
                          step=step_row, matmul_flops_per_s=peak)
 display(targets.style.hide(axis="index"))

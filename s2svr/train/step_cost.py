@@ -5,6 +5,7 @@ Explained in the book's chapter `notebooks/exp_study.py`; `s2svr.bench` times it
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 
 import torch
@@ -125,3 +126,42 @@ def flow_stage_flops(cfg, stage: str, patch: int = 64) -> float:
         loss, _ = stage_loss(stage, model, batch, loss_fn, teacher=teacher)
         loss.backward()
     return counter.get_total_flops() * f.budget.batch_size * (f.augment.patch_size / patch) ** 2
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """The process's stderr (file descriptor 2) to /dev/null for the block: the profiler's C++ side prints a line
+    at its start and stop there, which a notebook would show."""
+    import os
+    import sys
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def step_profile(step, repeats: int = 2, top: int = 10):
+    """Where a training step's time goes: `step` (from :func:`training_step`) run `repeats` times under
+    `torch.profiler`, its operators by self CPU time. Returns a DataFrame (index: the operator; columns 'ms per
+    step', 'share', 'calls per step') of the `top` operators and one row 'everything else'; the shares sum to 1."""
+    import pandas as pd
+    from torch.profiler import ProfilerActivity, profile
+
+    with _quiet_stderr(), profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(repeats):
+            step()
+    events = [e for e in prof.key_averages() if e.self_cpu_time_total > 0]
+    total = sum(e.self_cpu_time_total for e in events)
+    events.sort(key=lambda e: -e.self_cpu_time_total)
+    rows = {e.key: (e.self_cpu_time_total, e.count) for e in events[:top]}
+    rest = events[top:]
+    if rest:
+        rows["everything else"] = (sum(e.self_cpu_time_total for e in rest), sum(e.count for e in rest))
+    return pd.DataFrame({"ms per step": {k: t / 1e3 / repeats for k, (t, _) in rows.items()},
+                         "share": {k: t / total for k, (t, _) in rows.items()},
+                         "calls per step": {k: n / repeats for k, (_, n) in rows.items()}})
