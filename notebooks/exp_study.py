@@ -150,6 +150,24 @@ for task, df in studies.items():
     study_figure(df, f"{task}: one factor at a time, validation clips (cpu profile runs, shipped CSV)")
 
 # %% [markdown]
+# Not every run of the design has been trained. Those missing are below, each with the FLOPs of its training
+# step (counted) and its cost in core-hours, estimated at the GFLOP/s that the finished runs of the same
+# network reached in the study (two runs sharing the machine's two cores): what it would take to complete
+# the design.
+
+# %%
+from s2svr.report.study import pending_table
+
+pending = pd.concat([pending_table(task, df).assign(task=task) for task, df in studies.items()], ignore_index=True)
+if pending.empty:
+    display(Markdown("Every run of the design is trained."))
+else:
+    display(pending.set_index(["task", "factor", "value", "arch"])
+            .style.format({"GFLOP per step": "{:.1f}", "core-hours (estimated)": "{:.2f}"}))
+    display(Markdown(f"In all, {len(pending)} runs and about {pending['core-hours (estimated)'].sum():.1f} "
+                     "core-hours."))
+
+# %% [markdown]
 # (alignment-oracle)=
 # ## How accurate must the flow be?
 #

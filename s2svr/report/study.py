@@ -127,6 +127,27 @@ def shipped_seeds_table(profile: str = "cpu") -> pd.DataFrame:
     return pd.DataFrame(rows).set_index(["task", "method"]) if rows else pd.DataFrame()
 
 
+def pending_table(task: str, df: pd.DataFrame) -> pd.DataFrame:
+    """The study's runs of `task` that have not been trained, with what they would cost: each one's FLOPs per
+    training step (counted, `s2svr.train.step_cost.restorer_flops`) and its core-hours, estimated at the GFLOP/s
+    that the same arch's finished runs reached (median of its rows). Empty when every run is done."""
+    from ..experiments.study import study_jobs
+    from ..train.step_cost import restorer_flops
+    done = set(zip(df["factor"], df["value"].astype(str), df["arch"])) if not df.empty else set()
+    rate = df.groupby("arch")["gflop_per_s"].median() if not df.empty else pd.Series(dtype=float)
+    rows = []
+    for factor, value, job in study_jobs(task):
+        if (factor, str(value), job.arch) in done:
+            continue
+        cfg = job.cfg()
+        flops = restorer_flops(cfg)
+        gflop = (flops["restorer"] + (flops["flow"] if flops["frozen_steps"] < cfg.train.iters else 0)) / 1e9
+        r = rate.get(job.arch, float("nan"))
+        rows.append({"factor": factor, "value": str(value), "arch": ARCH_LABELS[job.arch], "steps": cfg.train.iters,
+                     "GFLOP per step": gflop, "core-hours (estimated)": gflop / r * cfg.train.iters / 3600})
+    return pd.DataFrame(rows)
+
+
 def study_figure(df: pd.DataFrame, title: str = ""):
     """Four panels over the factors: the multi-frame margins over single-frame, the neighbour gains, seconds per
     step and GFLOP/s of each arch."""

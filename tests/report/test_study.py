@@ -2,6 +2,7 @@
 import csv
 import json
 
+import pandas as pd
 import pytest
 
 from s2svr.experiments import study as study_mod
@@ -134,3 +135,16 @@ def test_collect_keeps_each_factors_row_of_a_run_that_serves_several(tmp_path, m
     with open(path, newline="") as f:
         kept = [(r["factor"], r["value"], r["val"]) for r in csv.DictReader(f)]
     assert sorted(kept) == sorted((f, v, str(26 + i)) for i, (f, v) in enumerate(single))
+
+
+def test_pending_lists_the_runs_without_a_row_and_prices_them():
+    rows = [{"factor": f, "value": str(v), "arch": j.arch, "gflop_per_s": 20.0}
+            for f, v, j in study_mod.study_jobs("deblur")]
+    df = pd.DataFrame(rows)
+    assert study.pending_table("deblur", df).empty
+    missing = df[~((df["factor"] == "head_init") & (df["arch"] == "s2svr"))]
+    p = study.pending_table("deblur", missing)
+    assert list(zip(p["factor"], p["arch"])) == [("head_init", "S2SVR")]
+    gflop = p["GFLOP per step"].iloc[0]
+    assert 1 < gflop < 100  # the cpu S2SVR deblurring step: about 15 GFLOP
+    assert p["core-hours (estimated)"].iloc[0] == pytest.approx(gflop / 20.0 * p["steps"].iloc[0] / 3600)
