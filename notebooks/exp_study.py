@@ -150,6 +150,19 @@ for task, df in studies.items():
     study_figure(df, f"{task}: one factor at a time, validation clips (cpu profile runs, shipped CSV)")
 
 # %% [markdown]
+# The factor "steps" is a curve rather than a point: the validation score of each long run, logged every few
+# hundred steps of its training, for the three networks. Where the curves are still rising at their last
+# step, more training would still pay; where the multi-frame curves stay on the single-frame one, the
+# networks have not started to use their neighbours at that length.
+
+# %%
+from s2svr.report.study import curves_figure, load_curves
+
+long_runs = {task: load_curves(task) for task in FACTORS}
+if curves_figure(long_runs, "validation during the long runs (cpu profile, one seed; shipped CSV)") is None:
+    display(Markdown("No long run shipped yet."))
+
+# %% [markdown]
 # Not every run of the design has been trained. Those missing are below, each with the FLOPs of its training
 # step (counted) and its cost in core-hours, estimated at the GFLOP/s that the finished runs of the same
 # network reached in the study (two runs sharing the machine's two cores): what it would take to complete

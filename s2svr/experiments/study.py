@@ -15,7 +15,8 @@ clips only: the study chooses the recipe, so it never looks at the test clips. P
 
 `python -m s2svr.experiments.study run [--task sr ...]` trains what is missing, in `ORDER` (resumable: each run is
 a plan job cached by its config under `outputs/cpu/study`); `collect` writes the finished runs to
-`weights/study/<task>.csv`, which the book draws (so `make book` never trains the study); `list` shows the state.
+`weights/study/<task>.csv` (and the validation curves of its long runs to `<task>_curves.csv`), which the
+book draws (so `make book` never trains the study); `list` shows the state.
 """
 from __future__ import annotations
 
@@ -190,7 +191,52 @@ def collect(task: str = "sr", output_dir: str | Path = "outputs", seeds=(0,)) ->
                 rows.append(row(task, factor, value, job, res))
             elif kept is not None:
                 rows.append(kept)
+    collect_curves(task, output_dir, seeds)
     return write_table(path, COLUMNS, rows, digits=6)
+
+
+# The study's factor 'steps': the validation curve of its long runs, kept step by step (the runner logs one point
+# every `train.val_interval` steps), beside the last point that the table keeps.
+CURVE_FACTORS = ("iters", "l2_iters")
+CURVE_COLUMNS = ("task", "factor", "value", "arch", "seed", "step", "metric", "val", "key")
+
+
+def curves_csv(task: str) -> Path:
+    return study_csv(task).with_name(f"{task}_curves.csv")
+
+
+def curve_rows(task: str, factor: str, value, job: RestoreJob, res: dict) -> list[dict]:
+    """The validation curve of a finished study run: one row per logged validation (its `val_log`)."""
+    cfg = job.cfg()
+    metric = "delta_psnr" if cfg.model.task == "vqe" else "psnr"
+    log = Path(res.get("val_log") or "")
+    if not log.is_file():
+        return []
+    with open(log, newline="") as f:
+        return [{"task": task, "factor": factor, "value": value, "arch": job.arch, "seed": cfg.seed,
+                 "step": int(r["step"]), "metric": metric, "val": float(r[metric]), "key": key(job)}
+                for r in csv.DictReader(f)]
+
+
+def collect_curves(task: str = "sr", output_dir: str | Path = "outputs", seeds=(0,)) -> Path | None:
+    """Write the validation curves of the finished runs of `CURVE_FACTORS` of `task` to
+    `weights/study/<task>_curves.csv`, keeping the curves already there of runs not on this machine; None when
+    the task has no such factor."""
+    if not any(f in CURVE_FACTORS for f, _, _ in FACTORS[task]):
+        return None
+    path = curves_csv(task)
+    old = {}
+    if path.is_file():
+        with open(path, newline="") as f:
+            for r in csv.DictReader(f):
+                old.setdefault((r["factor"], r["value"], r["key"]), []).append(r)
+    rows = []
+    for seed in seeds:
+        for factor, value, job in study_jobs(task, CURVE_FACTORS, seed=seed):
+            res = cached(job, root(output_dir))
+            rows += (curve_rows(task, factor, value, job, res) if res is not None
+                     else old.get((factor, str(value), key(job)), []))
+    return write_table(path, CURVE_COLUMNS, rows, digits=6)
 
 
 def shipped_rows(path: Path, by: tuple) -> dict:

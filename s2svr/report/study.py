@@ -183,6 +183,39 @@ def study_figure(df: pd.DataFrame, title: str = ""):
     return fig
 
 
+def load_curves(task: str) -> pd.DataFrame:
+    """The shipped validation curves of the study's long runs of `task` (empty when none)."""
+    from ..experiments.study import CURVE_COLUMNS, curves_csv
+    path = curves_csv(task)
+    return pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=list(CURVE_COLUMNS))
+
+
+def curves_figure(curves: dict, title: str = ""):
+    """One panel per (task, long factor): each arch's validation score against training steps. `curves`: {task:
+    frame of :func:`load_curves`}."""
+    import matplotlib.pyplot as plt
+    panels = [(task, f, v, df[(df["factor"] == f) & (df["value"].astype(str) == v)])
+              for task, df in curves.items() if not df.empty
+              for f, v in dict.fromkeys(zip(df["factor"], df["value"].astype(str)))]
+    if not panels:
+        return None
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.4), squeeze=False)
+    for ax, (task, factor, value, sub) in zip(axes[0], panels):
+        for arch, label in ARCH_LABELS.items():
+            a = sub[sub["arch"] == arch].groupby("step")["val"].mean()
+            if not a.empty:
+                ax.plot(a.index, a.values, "o-", ms=3, label=label)
+        metric = sub["metric"].iloc[0]
+        ax.set(xlabel="training step", ylabel=f"validation {'Delta PSNR' if metric == 'delta_psnr' else 'PSNR'} (dB)",
+               title=f"{task}: {factor} = {value}")
+        if metric == "delta_psnr":
+            ax.axhline(0, color="k", lw=0.5)
+        ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def load_use(task: str = "sr") -> pd.DataFrame:
     """The shipped cost-in-use rows of `task` (`python -m s2svr.experiments.study use`); empty when there are none."""
     from ..experiments.study import use_csv

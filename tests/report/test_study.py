@@ -148,3 +148,19 @@ def test_pending_lists_the_runs_without_a_row_and_prices_them():
     gflop = p["GFLOP per step"].iloc[0]
     assert 1 < gflop < 100  # the cpu S2SVR deblurring step: about 15 GFLOP
     assert p["core-hours (estimated)"].iloc[0] == pytest.approx(gflop / 20.0 * p["steps"].iloc[0] / 3600)
+
+
+def test_curves_keep_shipped_runs_absent_here_and_draw(tmp_path, monkeypatch):
+    monkeypatch.setattr(study_mod, "study_csv", lambda task: tmp_path / f"{task}.csv")
+    (factor, value, job), = [(f, v, j) for f, v, j in study_mod.study_jobs("vqe", ["l2_iters"]) if j.arch == "s2svr"]
+    path = study_mod.curves_csv("vqe")
+    rows = [{"task": "vqe", "factor": factor, "value": str(value), "arch": "s2svr", "seed": 0, "step": s,
+             "metric": "delta_psnr", "val": v, "key": k}
+            for k in (study_mod.key(job), "notastudyrun") for s, v in ((250, -0.1), (500, 0.05))]
+    study_mod.write_table(path, study_mod.CURVE_COLUMNS, rows)
+    assert study_mod.collect_curves("vqe", tmp_path / "empty") == path  # no run on this machine
+    kept = study.load_curves("vqe")
+    assert list(kept["step"]) == [250, 500] and set(kept["key"]) == {study_mod.key(job)}
+    assert study.curves_figure({"vqe": kept}, "test") is not None
+    assert study.curves_figure({"vqe": kept.iloc[:0]}) is None
+    assert study_mod.collect_curves("deblur", tmp_path / "empty") is None  # no long factor in its design
