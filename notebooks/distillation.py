@@ -81,7 +81,7 @@ from s2svr.losses.distillation import distillation_loss
 from s2svr.report import show_source, start_chapter
 from s2svr.report.figures import grid_jpeg, image_slider, plot_grid, step_axes
 from s2svr.flow.memo import FlowMemo
-from s2svr.report.flow_figures import distillation_verdict, flow_figure_rows, pair_flow, paired_flows
+from s2svr.report.flow_figures import distillation_means, flow_figure_rows, pair_flow, paired_flows
 from s2svr.report.runs import measured_label
 from s2svr.report.training import converged_flow
 from s2svr.report.verdicts import paired_text, verdict
@@ -553,7 +553,7 @@ verdict_table = pd.DataFrame({k: {"difference": d["diff"], "95 % interval": f"[{
                               for k, d in judged.items()}).T
 verdict_table.index.names = ["split", "claim"]
 display(verdict_table.style.format({"difference": "{:+.3f}"}))
-v_held = distillation_verdict(held, dist, nod, zero=zero_row)
+v_held = distillation_means(held, dist, nod, zero=zero_row)
 closer_h, aligns_h = (judged["heldout", k] for k in ("1. distilled closer to the teacher (epe_ref, px)",
                                                       "2. distilled aligns better (psnr_vis, dB)"))
 precondition_h = judged["heldout", "the teacher beats zero flow (EPE, px)"]

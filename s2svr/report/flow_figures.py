@@ -4,9 +4,9 @@
   (`s2svr.flow.visualize.flow_to_color`, one magnitude scale for all), and below them HQ frame 2 warped onto
   HQ frame 1 by each flow (`flow_warp` after `resize_flow`, border padding, as `flow_metrics` measures it)
   with the alignment error. The rows feed `s2svr.report.figures.plot_grid` / `grid_jpeg` (slider positions).
-* :func:`distillation_verdict` turns the measured table into the two parts of the paper's claim for
-  distillation (Sec. 3.3): the student's LQ flow is closer to the teacher's HQ flow, and aligns better,
-  than a student trained without distillation.
+* :func:`distillation_means` reads from the measured table the mean numbers of the two parts of the paper's
+  claim for distillation (Sec. 3.3: the student's LQ flow is closer to the teacher's HQ flow, and aligns
+  better, than a student trained without distillation); the claim itself is judged by :func:`paired_flows`.
 * :func:`paired_flows` judges two flows pair by pair by the book's one rule
   (`s2svr.report.verdicts.paired_comparison`), the pairs of one scene counting as one independent unit.
 """
@@ -79,16 +79,15 @@ def flow_figure_rows(pair: dict, flows: Mapping[str, torch.Tensor], max_flow: fl
     return rows
 
 
-def distillation_verdict(rows: Mapping[str, Mapping], distilled: str, nodistill: str, zero: str | None = None) -> dict:
-    """The paper's two claims for distillation, decided from measured `evaluate_flow` rows.
+def distillation_means(rows: Mapping[str, Mapping], distilled: str, nodistill: str, zero: str | None = None) -> dict:
+    """The mean numbers of the paper's two claims for distillation, from measured `evaluate_flow` rows (the
+    claims are judged pair by pair by :func:`paired_flows`, the book's one rule, not here).
 
-    Returns {'closer': epe_ref(distilled) < epe_ref(nodistill), 'better_alignment': psnr_vis(distilled) >
-    psnr_vis(nodistill), 'epe_ref': (distilled, nodistill), 'psnr_vis': (distilled, nodistill)} and, with a
-    zero-flow row, 'gain_over_zero': {row: psnr_vis(row) - psnr_vis(zero)} for every other row.
+    Returns {'epe_ref': (distilled, nodistill), 'psnr_vis': (distilled, nodistill)} and, with a zero-flow row,
+    'gain_over_zero': {row: psnr_vis(row) - psnr_vis(zero)} for every other row.
     """
     d, n = rows[distilled], rows[nodistill]
-    out = {"closer": bool(d["epe_ref"] < n["epe_ref"]), "better_alignment": bool(d["psnr_vis"] > n["psnr_vis"]),
-           "epe_ref": (float(d["epe_ref"]), float(n["epe_ref"])), "psnr_vis": (float(d["psnr_vis"]), float(n["psnr_vis"]))}
+    out = {"epe_ref": (float(d["epe_ref"]), float(n["epe_ref"])), "psnr_vis": (float(d["psnr_vis"]), float(n["psnr_vis"]))}
     if zero is not None:
         z = float(rows[zero]["psnr_vis"])
         out["gain_over_zero"] = {k: float(r["psnr_vis"]) - z for k, r in rows.items()
