@@ -98,7 +98,8 @@ show_source(neighbour_gain)
 show_source(training_step)
 
 # %% [markdown]
-# Where the time of one such step goes: S2SVR's super-resolution step of this profile, one thread, under
+# Where the time of one such step goes: S2SVR's super-resolution step of the {ref}`cpu profile <profiles>` (of
+# profile ci in a ci build), one thread, under
 # `torch.profiler` (`step_profile`), against a large matmul on the same thread, the practical peak of this
 # core (`s2svr.bench`). The FLOPs counted are those of the convolutions and matmuls, so dividing them by the
 # convolutions' share of the time says how fast the convolutions themselves run; the rest of the step (warps,
@@ -108,16 +109,18 @@ show_source(training_step)
 # %%
 from s2svr.bench import bench_training, matmul_flops
 from s2svr.configs import load_config
+from s2svr.configs.chapters import chapter_budget
 from s2svr.train.step_cost import step_profile
 
+timed = chapter_budget("exp_study", profile).timed_profile  # profile paper: the cpu recipe's step, on the CPU
 peak = matmul_flops(1024)["flops_per_s"]  # one thread (start_chapter), as the training runs
-sr_cfg = load_config("sr_reds4", profile, overrides={"model": {"arch": "s2svr"}})
+sr_cfg = load_config("sr_reds4", timed, overrides={"model": {"arch": "s2svr"}})
 sr_step, sr_flops = training_step(sr_cfg)
 prof = step_profile(sr_step)
 display(prof.style.format({"ms per step": "{:.1f}", "share": "{:.1%}", "calls per step": "{:.0f}"}))
 conv = prof.loc[[op for op in prof.index if "convolution" in op], "share"].sum()
 step_s = prof["ms per step"].sum() / 1e3
-layouts = pd.DataFrame([bench_training("sr_reds4", profile, steps=3, overrides={"model": {"arch": "s2svr"},
+layouts = pd.DataFrame([bench_training("sr_reds4", timed, steps=3, overrides={"model": {"arch": "s2svr"},
                                                                                 "train": {"channels_last": cl}})
                         for cl in (False, True)], index=["contiguous", "channels_last"])
 peak = max(peak, matmul_flops(1024)["flops_per_s"])  # the better of two: one taken while the core was shared is low
