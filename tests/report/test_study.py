@@ -163,4 +163,5 @@ def test_curves_keep_shipped_runs_absent_here_and_draw(tmp_path, monkeypatch):
     assert list(kept["step"]) == [250, 500] and set(kept["key"]) == {study_mod.key(job)}
     assert study.curves_figure({"vqe": kept}, "test") is not None
     assert study.curves_figure({"vqe": kept.iloc[:0]}) is None
+    monkeypatch.setitem(study_mod.FACTORS, "deblur", [study_mod.BASE])
     assert study_mod.collect_curves("deblur", tmp_path / "empty") is None  # no long factor in its design
