@@ -344,12 +344,22 @@ def summary(task, df):
              + (" (one seed per run" + _seed_yardstick(task) + ")." if seeds == 1 else f" ({seeds} seeds)."))
     if not g.empty:
         words += (f" Its neighbour gain ranges from {g.min():+.3f} to {g.max():+.3f} dB "
-                  f"(largest with {g.idxmax()[0]} = {g.idxmax()[1]}).")
+                  f"(largest with {g.idxmax()[0]} = {g.idxmax()[1]}); it uses its neighbours (a gain above "
+                  f"{USES_DB} dB) in {int((g > USES_DB).sum())} of {len(g)} settings.")
+    best_run = df[(df["arch"] == "s2svr") & (df["factor"] == best[0]) & (df["value"] == best[1])]
+    if not best_run.empty and best_run["train_seconds"].notna().all():
+        words += (f" Its best setting cost {best_run['train_seconds'].mean() / 3600:.2f} core-hours of training "
+                  f"({int(best_run['steps'].iloc[0])} steps).")
     return words
+
+
+USES_DB = 0.1  # a neighbour gain this large is a network that draws on its neighbours
 
 
 display(Markdown("\n".join(summary(task, df) for task, df in studies.items() if not df.empty)
                  or "No study run is shipped yet."))
+display(Markdown(f"Against the targets of the reference weights (the section \"The small recipe against its targets\" above): "
+                 f"{int((targets['met'] == 'yes').sum())} of {len(targets)} met."))
 
 # %%
 elapsed = time.perf_counter() - t_start
