@@ -358,7 +358,8 @@ USES_DB = 0.1  # a neighbour gain this large is a network that draws on its neig
 
 display(Markdown("\n".join(summary(task, df) for task, df in studies.items() if not df.empty)
                  or "No study run is shipped yet."))
-display(Markdown(f"Against the targets of the reference weights (the section \"The small recipe against its targets\" above): "
+display(Markdown("Against the targets of the reference weights (the section \"The small recipe against its targets\" "
+                 f"above): "
                  f"{int((targets['met'] == 'yes').sum())} of {len(targets)} met."))
 
 # %%
