@@ -40,12 +40,28 @@ def estimate_flow_pair(flow_net: nn.Module, prev: torch.Tensor, cur: torch.Tenso
 # directions: measured as the peak RSS of one call at 512^2 and 1024^2 (about 900 B/px; 920 and 840 seen)
 FLOW_BYTES_PER_PIXEL = 900
 FLOW_PAIRS_IN_USE = 4  # frame pairs per PWC-Lite call in use (no autograd): memory bounded whatever the clip length
+FLOW_USE_BYTES = 1 << 30  # and fewer, down to one, where their working memory would pass this (large frames)
+
+
+def pairs_per_call(flow_net: nn.Module | None, h: int, w: int, flow_size=None) -> int:
+    """Frame pairs per PWC-Lite call in use for `h x w` LQ frames: `FLOW_PAIRS_IN_USE`, or fewer (one at least)
+    where their working memory (`FLOW_BYTES_PER_PIXEL` of the zoomed frame, or of `flow_size` when set) would
+    pass `FLOW_USE_BYTES`. At 320x180 and zoom 4 one pair needs about 0.9 GiB."""
+    if flow_size is not None:
+        fh, fw = (flow_size, flow_size) if isinstance(flow_size, int) else flow_size
+    else:
+        use = getattr(flow_net, "use", None)
+        z = use.zoom_for(h, w) if use is not None else 1.0
+        fh, fw = z * h, z * w
+    per_pair = FLOW_BYTES_PER_PIXEL * (fh + 64) * (fw + 64)
+    return int(max(1, min(FLOW_PAIRS_IN_USE, FLOW_USE_BYTES // per_pair)))
 
 
 def estimate_flows(flow_net: nn.Module, frames_lq: torch.Tensor, flow_size: int | None
                    ) -> tuple[torch.Tensor, torch.Tensor]:
     """All adjacent flows of a clip `(B, T, C, H, W)`: in one batched call when training (autograd on), in calls of
-    at most `FLOW_PAIRS_IN_USE` pairs in use, so that a long clip's flows do not need all their memory at once.
+    `pairs_per_call` pairs in use, so that a long clip's flows, or a large frame's, do not need all their memory at
+    once.
 
     Returns `(flow_fw, flow_bw)`, each `(B, T-1, 2, H, W)`: flow_fw[:, t] = F_o(x_t, x_{t+1}),
     flow_bw[:, t] = F_o(x_{t+1}, x_t) (so `flow_bw[:, t-1]` is the o_t of Eq. 8).
@@ -53,7 +69,7 @@ def estimate_flows(flow_net: nn.Module, frames_lq: torch.Tensor, flow_size: int 
     b, t, c, h, w = frames_lq.shape
     prev = frames_lq[:, :-1].reshape(-1, c, h, w)
     cur = frames_lq[:, 1:].reshape(-1, c, h, w)
-    step = len(prev) if torch.is_grad_enabled() else FLOW_PAIRS_IN_USE
+    step = len(prev) if torch.is_grad_enabled() else pairs_per_call(flow_net, h, w, flow_size)
     pairs = [estimate_flow_pair(flow_net, prev[i:i + step], cur[i:i + step], flow_size, with_fw=True)
              for i in range(0, len(prev), step)]
     flow_fw, flow_bw = (torch.cat([p[k] for p in pairs]) for k in (0, 1))

@@ -94,10 +94,10 @@ def estimate_memory(model, h: int, w: int, tile: int | None, tile_overlap: int, 
       frame's `flow_bands` (`s2svr.models.motion.flow_memory`: the whole frame up to `FLOW_MAX_PIXELS` zoomed
       pixels); r + 1 frames in flight at the end (the previous one is the caller's);
     - a whole-clip layout: the window of `chunk` LQ frames and its `chunk` outputs in flight, and one tile's clip
-      at a time, with the flow net on `FLOW_PAIRS_IN_USE` pairs of that tile;
+      at a time, with the flow net on `pairs_per_call` pairs of that tile;
     - `frame` layout: one frame, and one tile at a time.
     """
-    from ..models.motion import FLOW_PAIRS_IN_USE
+    from ..models.motion import pairs_per_call
     c, s, f, layers, r = _sizes(model)
     tiler = Tiler(h, w, tile, tile_overlap, s)
     th, tw = tiler.boxes[0][2], tiler.boxes[0][3]
@@ -108,7 +108,7 @@ def estimate_memory(model, h: int, w: int, tile: int | None, tile_overlap: int, 
         return int(states + flows + flow_bytes(model, h, w) + _input_bytes(model, h, w, r + 2)
                    + _output_bytes(model, tiler, max(r, 1) + 1) + _tile_bytes(model, th, tw))
     frames = 1 if layout == "frame" else chunk
-    pairs = min(FLOW_PAIRS_IN_USE, frames - 1)
+    pairs = min(pairs_per_call(getattr(model, "flow", None), th, tw, getattr(model, "flow_size", None)), frames - 1)
     flow = _flow_net_bytes(model, th, tw, pairs) if pairs > 0 else 0
     return int(flow + _input_bytes(model, h, w, frames) + _output_bytes(model, tiler, frames + 1)
                + _tile_bytes(model, th, tw, frames))

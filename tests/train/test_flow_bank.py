@@ -168,3 +168,24 @@ def test_a_damaged_cached_bank_is_computed_again(tiny_config, tmp_path):
     again = FlowBank.cached(net, seqs, "rgb", cache_dir=tmp_path, max_frames=3)
     assert all(np.array_equal(a, b) for a, b in zip(first.fw + first.bw, again.fw + again.bw))
     assert FlowBank.load(path, len(seqs)).fw[0].shape == first.fw[0].shape  # written whole again
+
+
+def test_flows_in_use_come_in_calls_bounded_by_memory(monkeypatch):
+    """Large frames get fewer pairs per PWC-Lite call (one at 320x180, zoom 4), small ones up to
+    FLOW_PAIRS_IN_USE; and the calls' flows are the one batched call's."""
+    from s2svr.flow.use import FlowUse
+    from s2svr.models import motion
+    net = PWCLite().eval()
+    net.use = FlowUse(zoom=4.0)
+    assert motion.pairs_per_call(net, 180, 320) == 1
+    assert motion.pairs_per_call(net, 34, 80) == motion.FLOW_PAIRS_IN_USE
+    assert motion.pairs_per_call(net, 1080, 1920, flow_size=256) == motion.FLOW_PAIRS_IN_USE  # resized: no zoom
+    net.use = FlowUse(zoom=1.0)
+    clip = torch.stack([torch.roll(_smooth((1, 3, 32, 48), 0), i, dims=-1) for i in range(4)], dim=1)
+    with torch.no_grad():
+        whole = estimate_flows(net, clip, None)
+        monkeypatch.setattr(motion, "FLOW_USE_BYTES", 1)  # one pair per call
+        assert motion.pairs_per_call(net, 32, 48) == 1
+        single = estimate_flows(net, clip, None)
+    for a, b in zip(whole, single):
+        assert a.shape == (1, 3, 2, 32, 48) and torch.allclose(a, b, atol=1e-4)
