@@ -27,7 +27,7 @@ import torch
 from .. import metrics
 from ..train.evaluate import metric_convention, restore_frames, to_tensor, to_uint8
 from ..flow.memo import FlowMemo
-from ..utils import lock_file, write_text_atomic
+from ..utils import make_once, write_text_atomic
 from .memo import remember
 from .runs import model_from_result
 
@@ -146,13 +146,9 @@ def segment_table(results: dict, lengths: Sequence[int], cache_dir: str | Path |
                   json.dumps(r["spec"]["resolved"], sort_keys=True)) for m, r in sorted(results.items())]
         key = hashlib.sha256(json.dumps([ident, list(lengths), frames, _code_digest()]).encode()).hexdigest()[:12]
         path = Path(cache_dir) / f"segments-{key}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
         # two chapters executed at once (the report and the ablations) wait for one computation, not make two
-        with open(path.with_suffix(".lock"), "w") as lock:
-            lock_file(lock)
-            if path.is_file():
-                return json.loads(path.read_text())
-            return _segment_rows(results, lengths, frames, path)
+        make_once(path, lambda: _segment_rows(results, lengths, frames, path))
+        return json.loads(path.read_text())
     return _segment_rows(results, lengths, frames, None)
 
 
