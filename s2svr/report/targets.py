@@ -61,11 +61,8 @@ def _margin_text(d: dict) -> str:
 
 def _validation(results: Mapping[str, dict], task: str, arch: str, field: str, key: str | None = None) -> float:
     """Mean over seeds of a validation record: `field` ('neighbour_gain') or `field`[key] ('h264', 'delta_psnr')."""
-    vals = []
-    for r in seed_runs(results, task, arch):
-        v = (r.get("validation") or {}).get(field)
-        vals.append(v.get(key) if isinstance(v, dict) and key else v if not key else None)
-    return _mean(vals)
+    vals = [(r.get("validation") or {}).get(field) for r in seed_runs(results, task, arch)]
+    return _mean([(v or {}).get(key) for v in vals] if key else vals)
 
 
 def _seeds(results: Mapping[str, dict], task: str) -> int:
