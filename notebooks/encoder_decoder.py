@@ -74,8 +74,11 @@ print(cfg)
 # $3\times 3$ convolution to `num_feat` channels (so that the inter-layer residual of Eq. (9)
 # applies to the first layer too). `Encoder.step(states, x)` is one application of
 # {eq}`eq-encoder`: it takes the warped states of all layers (or `None` at the first frame) and a
-# frame `(B, C_in, H, W)` and returns the new states `[z_i^1, ..., z_i^L]`, each
-# `(B, num_feat, H, W)`; the latent $z_i$ is the top one. `Encoder.forward(frames_lq, flow_fw,
+# frame `(B, C_in, H, W)` and returns the latent $z_i$ (the top layer's output) with the states
+# the layers carry to the next frame, each `(B, num_feat, H, W)`. As Eq. (9) is written, a layer
+# carries its output $z_i^l$ (`carry='output'`); the public code's encoder carries $F_b$'s output
+# without the inter-layer residual (`carry='block'`), and the chapter "Restorer study" shows why
+# that matters on clips longer than the training ones. `Encoder.forward(frames_lq, flow_fw,
 # flow_bw)` runs the whole clip. The package's step, line for line:
 
 # %%
@@ -99,10 +102,10 @@ with torch.no_grad():
     latents, last_states = encoder(frames_lq, zero_flow, zero_flow)
     states = None
     for i in range(t):
-        states = encoder.step(states, frames_lq[:, i])  # Eq. (1)
+        z_i, states = encoder.step(states, frames_lq[:, i])  # Eq. (1)
         assert len(states) == cfg.num_layers
-        assert states[-1].shape == (b, cfg.num_feat, h, w)
-        assert torch.allclose(states[-1], latents[i], atol=1e-5)
+        assert z_i.shape == (b, cfg.num_feat, h, w)
+        assert torch.allclose(z_i, latents[i], atol=1e-5)
 assert all(torch.allclose(s, l, atol=1e-5) for s, l in zip(states, last_states))
 print(f"{t} latents z_i, each {tuple(latents[0].shape)}: step() == forward()")
 
@@ -163,12 +166,12 @@ y_prev = torch.rand(b, c, cfg.scale * h, cfg.scale * w)  # (B, C, sH, sW)
 with torch.no_grad():
     u = decoder.embed_output(y_prev)  # (B, num_feat, H, W)
     context = latents[0]  # any (B, num_feat, H, W) stands in for c_i here
-    s_i = decoder.step(last_states, u, context)
+    s_i, carried = decoder.step(last_states, u, context)
 assert isinstance(decoder.embed_output, OutputEmbedding)
 assert u.shape == (b, cfg.num_feat, h, w)
-assert [s.shape for s in s_i] == [(b, cfg.num_feat, h, w)] * cfg.num_layers
+assert [s.shape for s in carried] == [(b, cfg.num_feat, h, w)] * cfg.num_layers
 print(f"y_(i-1) {tuple(y_prev.shape)} -> u_i {tuple(u.shape)} -> "
-      f"s_i^l {tuple(s_i[-1].shape)} x {len(s_i)} layers")
+      f"s_i {tuple(s_i.shape)}, states carried by {len(carried)} layers")
 
 # %% [markdown]
 # ## The whole network

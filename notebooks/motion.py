@@ -145,7 +145,7 @@ def encoder_latents(model, frames):
     with torch.no_grad():
         for i in range(frames.shape[1]):
             model.stream_step(state, frames[:, i])
-            out.append(state.enc_states[-1][0])
+            out.append(state.latents[state.num_in - 1][0])
     return torch.stack(out)
 
 

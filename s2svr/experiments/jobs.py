@@ -19,6 +19,11 @@ from typing import Optional
 
 CACHE_VERSION = "3"  # bump to invalidate every cached experiment (`python -m s2svr.experiments.rekey` carries
 # shipped weights and finished runs over when no job computes anything else)
+# Config fields added after weights had shipped, each with the value that computes what the code computed before it
+# existed: at that value a field is left out of a restorer's key (as `init` is), so adding it retrains and renames
+# nothing; any other value is in the key.
+LATE_FIELDS = {"model": {"carry": "output"}}
+S2SVR_FIELDS = {"model": ("carry",)}  # fields that only S2SVR reads (the baselines are built without them)
 
 
 class ExperimentError(RuntimeError):
@@ -130,7 +135,16 @@ class RestoreJob:
         return out
 
     def identity(self, dep_key=None) -> dict:
-        return self.resolved(dep_key)
+        """`resolved` less the fields of `LATE_FIELDS` at their old behaviour's value, and for a baseline less
+        the fields only S2SVR reads (`S2SVR_FIELDS`): a baseline is the same job whatever they say."""
+        r = self.resolved(dep_key)
+        d = r["config"]
+        drop = {s: {k for k, old in f.items() if d.get(s, {}).get(k, old) == old} for s, f in LATE_FIELDS.items()}
+        if self.arch != "s2svr":
+            for s, names in S2SVR_FIELDS.items():
+                drop.setdefault(s, set()).update(names)
+        return {**r, "config": {s: {k: v for k, v in sec.items() if k not in drop.get(s, ())}
+                                if isinstance(sec, dict) else sec for s, sec in d.items()}}
 
     def dependencies(self) -> list:
         return [j for j in (self.flow, self.init) if j is not None]

@@ -44,6 +44,10 @@ START = {"sr": {"model": {"head_init": "default"}}, "deblur": {}, "vqe": {"train
 # (factor, value, overrides): each changes one thing of the task's starting recipe ('base').
 BASE = ("base", "cpu recipe", {})
 IDENTITY = ("head_init", "identity", {"model": {"head_init": "identity"}})
+# S2SVR's ResConvGRU layers carry F_b's output to the next frame, as the public code's encoder does, not their
+# output with the inter-layer residual (Eq. 9 as written; `s2svr.models.convgru`): trained on 5-frame clips, the
+# latter's states grow along longer clips. The baselines do not read it, so their rows are base's runs.
+CARRY = ("carry", "block", {"model": {"carry": "block"}})
 FACTORS = {
     "sr": [BASE, IDENTITY,
            ("num_frames", 15, {"data": {"num_frames": 15}}),
@@ -54,10 +58,13 @@ FACTORS = {
            ("lq_zoom", 4, {"flow": {"lq_zoom": 4}}),
            ("lq_zoom", 2, {"flow": {"lq_zoom": 2}}),
            # beside the real clips, the training photographs under a moving camera: sub-pixel motion to exploit
-           ("extra_train", "camera paths", {"data": {"extra_train": "camera_paths"}})],
+           ("extra_train", "camera paths", {"data": {"extra_train": "camera_paths"}}),
+           CARRY],
     # deblurring is where the multi-frame networks already lean on their neighbours (+1 dB and more) and still
     # trail the single-frame network: does a 3x longer run let them pass it?
-    "deblur": [BASE, IDENTITY, ("iters", 6000, {"train": {"iters": 6000, "flow_freeze_iters": 6000}})],
+    "deblur": [BASE, IDENTITY, ("iters", 6000, {"train": {"iters": 6000, "flow_freeze_iters": 6000}}), CARRY,
+               ("carry_iters", "block, 6000", {"model": {"carry": "block"},
+                                               "train": {"iters": 6000, "flow_freeze_iters": 6000}})],
     "vqe": [BASE, IDENTITY,
             ("patch_size", 64, {"data": {"patch_size": 64}}),
             ("lr", 2e-4, {"train": {"lr": 2e-4}}),
@@ -67,7 +74,8 @@ FACTORS = {
             # MFQEv2's authors see Delta PSNR near 0 for the first epochs: the validation curve of a 5x longer run
             ("iters", 10000, {"train": {"iters": 10000, "flow_freeze_iters": 10000}}),
             # the two that moved the validation Delta PSNR, together: the adopted L2 loss trained 5x longer
-            ("l2_iters", 10000, {"train": {"iters": 10000, "flow_freeze_iters": 10000, "charbonnier_eps": 0.1}})],
+            ("l2_iters", 10000, {"train": {"iters": 10000, "flow_freeze_iters": 10000, "charbonnier_eps": 0.1}}),
+            CARRY],
 }
 # What the cpu configs and the plan adopted from the study, each chosen on the validation clips (the rows' `val`),
 # never on the test clips: SR the identity heads (every architecture's validation PSNR up) and the restorers' flow
@@ -80,7 +88,8 @@ ADOPTED = {"sr": (("head_init", "identity"), ("lq_zoom", 4)), "deblur": (),
 ORDER = [("sr", "base"), ("sr", "head_init"), ("sr", "extra_train"), ("sr", "lq_zoom"), ("vqe", "base"),
          ("vqe", "head_init"), ("sr", "num_frames"), ("deblur", "base"), ("deblur", "head_init"), ("sr", "iters"), ("vqe", "patch_size"),
          ("sr", "width"), ("vqe", "lr"), ("vqe", "loss"), ("vqe", "iters"),
-         ("vqe", "l2_iters"), ("deblur", "iters")]
+         ("vqe", "l2_iters"), ("deblur", "iters"), ("deblur", "carry"), ("sr", "carry"), ("vqe", "carry"),
+         ("deblur", "carry_iters")]
 COLUMNS = ("task", "factor", "value", "arch", "seed", "steps", "metric", "val", "val_h264", "neighbour_gain",
            "neighbour_wins", "neighbour_windows", "test", "seconds_per_step", "gflop_per_step", "train_seconds", "key")
 
@@ -185,10 +194,17 @@ def collect(task: str = "sr", output_dir: str | Path = "outputs", seeds=(0,)) ->
     # one run can stand in several rows (the single-frame network has no flow net, so its run of the factor
     # `lq_zoom` is the one of `base`): a kept row is found by its factor and value as well as its run's key
     old = shipped_rows(path, ("factor", "value", "key"))
+    # and a run that a factor does not change (a baseline under S2SVR's own `carry`) is its key's kept row (base's)
+    by_key = {}
+    for (factor, _, k), r in old.items():
+        if factor == "base" or k not in by_key:
+            by_key[k] = r
     rows = []
     for seed in seeds:
         for factor, value, job in study_jobs(task, seed=seed):
             res, kept = cached(job, root(output_dir)), old.get((factor, str(value), key(job)))
+            if kept is None and key(job) in by_key:
+                kept = {**by_key[key(job)], "factor": factor, "value": str(value)}
             if res is not None:
                 rows.append(row(task, factor, value, job, res))
             elif kept is not None:

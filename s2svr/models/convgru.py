@@ -61,36 +61,57 @@ class ResidualBlock(nn.Module):
         return x + self.conv2(self.relu(self.conv1(x)))
 
 
+CARRIES = ("output", "block")
+
+
 class ResConvGRU(nn.Module):
     """One layer of the residual stacked ConvGRU, Eq. (9):
 
-        z_t^l = z_t^{l-1} + F_b(F_g(z_{t-1}^l, z_t^{l-1}))
+        z_t^l = z_t^{l-1} + F_b(F_g(h_{t-1}^l, z_t^{l-1}))
 
-    F_g is a :class:`ConvGRU`, F_b is `num_blocks` :class:`ResidualBlock`. The recurrent state of layer l is its
-    output z^l (the residual included), as written in Eq. (9). The inter-layer residual z_t^{l-1} is added when
-    `in_channels == num_feat`; a layer whose input is wider (the decoder concatenates the context c_i) passes the
-    residual explicitly.
+    F_g is a :class:`ConvGRU`, F_b is `num_blocks` :class:`ResidualBlock`. What layer l carries to the next frame,
+    h_t^l, is set by `carry`:
+
+    - 'output': its output, h_t^l = z_t^l (the inter-layer residual included), as Eq. (9) is written. Each step
+      adds the layer's input to a state that the GRU mostly keeps, so the state can grow with the frame index:
+      the cpu models trained on 5-frame clips fail on longer ones (the book's chapter "Restorer study").
+    - 'block': F_b's output alone, h_t^l = F_b(F_g(...)), the residual going only up the stack, as the public
+      code's encoder carries it (`S2SVR_util.py`: `hidden_state = layer(hidden_state, input_i)`, then
+      `input_i = input_i + hidden_state`).
+
+    The inter-layer residual z_t^{l-1} is added when `in_channels == num_feat`; a layer whose input is wider (the
+    decoder concatenates the context c_i) passes the residual explicitly.
 
     Args:
         in_channels: channels of the layer input z_t^{l-1}.
         num_feat: channels C of the state.
         num_blocks: residual blocks in F_b.
+        carry: 'output' or 'block', above.
     """
 
-    def __init__(self, in_channels: int, num_feat: int, num_blocks: int):
+    def __init__(self, in_channels: int, num_feat: int, num_blocks: int, carry: str = "output"):
         super().__init__()
+        if carry not in CARRIES:
+            raise ValueError(f"carry must be one of {CARRIES}, got {carry!r}")
         self.in_channels = in_channels
         self.num_feat = num_feat
+        self.carry = carry
         self.gru = ConvGRU(in_channels, num_feat)
         self.blocks = nn.Sequential(*[ResidualBlock(num_feat) for _ in range(num_blocks)])
 
-    def forward(self, state: torch.Tensor, x: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
-        """state z_{t-1}^l `(B, C, H, W)` (already motion-compensated, Eq. 8), x `(B, in_channels, H, W)`.
+    def step(self, state: torch.Tensor, x: torch.Tensor, residual: torch.Tensor | None = None
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+        """state h_{t-1}^l `(B, C, H, W)` (already motion-compensated, Eq. 8), x `(B, in_channels, H, W)`.
 
         residual: `(B, C, H, W)` added to the output; default x itself when `in_channels == num_feat`, else none.
-        Returns z_t^l `(B, C, H, W)`, which is also the next state.
+        Returns (z_t^l, h_t^l), each `(B, C, H, W)`: the output handed up the stack and the state carried on.
         """
-        out = self.blocks(self.gru(state, x))
+        block = self.blocks(self.gru(state, x))
         if residual is None and self.in_channels == self.num_feat:
             residual = x
-        return out if residual is None else out + residual
+        out = block if residual is None else block + residual
+        return out, (out if self.carry == "output" else block)
+
+    def forward(self, state: torch.Tensor, x: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
+        """z_t^l of :meth:`step` (the output alone)."""
+        return self.step(state, x, residual)[0]

@@ -57,26 +57,30 @@ class Decoder(nn.Module):
         num_blocks: residual blocks after each ConvGRU.
         num_layers: stacked layers L.
         scale: SR factor; the re-embedding of y_{i-1} strides down by it.
+        carry: what each layer carries to the next frame, its output or F_b's (`s2svr.models.convgru.ResConvGRU`).
     """
 
-    def __init__(self, in_channels: int, num_feat: int, num_blocks: int, num_layers: int, scale: int = 1):
+    def __init__(self, in_channels: int, num_feat: int, num_blocks: int, num_layers: int, scale: int = 1,
+                 carry: str = "output"):
         super().__init__()
         self.num_feat = num_feat
         self.num_layers = num_layers
         self.embed_output = OutputEmbedding(in_channels, num_feat, scale)
-        self.layers = nn.ModuleList([ResConvGRU(2 * num_feat, num_feat, num_blocks) for _ in range(num_layers)])
+        self.layers = nn.ModuleList([ResConvGRU(2 * num_feat, num_feat, num_blocks, carry) for _ in range(num_layers)])
 
-    def step(self, states: Sequence[torch.Tensor], u: torch.Tensor, context: torch.Tensor) -> list[torch.Tensor]:
+    def step(self, states: Sequence[torch.Tensor], u: torch.Tensor, context: torch.Tensor
+             ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """One decoding step.
 
-        states: s_{i-1}^l, l = 1..L, already warped to frame i (Eq. 8), each `(B, C, H, W)`.
+        states: the states the layers carry from step i-1 (with `carry='output'`, their outputs s_{i-1}^l),
+        l = 1..L, already warped to frame i (Eq. 8), each `(B, C, H, W)`.
         u: the previous output re-embedded and warped to frame i `(B, C, H, W)` (or its stand-in at the first step).
         context: c_i `(B, C, H, W)`, Eq. (5).
-        Returns [s_i^1, ..., s_i^L].
+        Returns (s_i, the states carried to step i+1): s_i = s_i^L, the top layer's output.
         """
         inp = u
         out = []
         for layer, state in zip(self.layers, states):
-            inp = layer(state, torch.cat((inp, context), dim=1), residual=inp)
-            out.append(inp)
-        return out
+            inp, carried = layer.step(state, torch.cat((inp, context), dim=1), residual=inp)
+            out.append(carried)
+        return inp, out

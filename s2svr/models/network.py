@@ -53,9 +53,9 @@ class StreamState:
     num_in: int = 0                    # frames received
     num_out: int = 0                   # frames restored and returned
     prev_frame: torch.Tensor | None = None              # x_{t-1} (B, C, H, W), for the next flow
-    enc_states: list | None = None     # z_{t-1}^l, l = 1..L
-    dec_init: list | None = None       # z_0^l: the decoder's initial state (kept until frame 0 is decoded)
-    dec_states: list | None = None     # s_{i-1}^l
+    enc_states: list | None = None     # the encoder layers' states carried from frame t-1 (carry 'output': z_{t-1}^l)
+    dec_init: list | None = None       # their states at frame 0: the decoder's initial state (until frame 0 is decoded)
+    dec_states: list | None = None     # the decoder layers' states carried from step i-1 (carry 'output': s_{i-1}^l)
     prev_output: torch.Tensor | None = None             # y_{i-1} (B, C_in, sH, sW)
     prev_embedded: torch.Tensor | None = None           # its re-embedding (B, C, H, W), held instead when compact
     compact: bool = False                               # hold y_{i-1} re-embedded where that is smaller
@@ -87,13 +87,16 @@ class S2SVR(nn.Module):
         scale: SR factor; ignored (taken as 1) for deblur and vqe, which restore at the input size.
         flow_size: PWC-Lite works at flow_size x flow_size (None: at the LQ size).
         upsample: SR global residual, 'bilinear' or 'bicubic'.
+        carry: what each ResConvGRU layer carries to the next frame: 'output' (Eq. 9 as written) or 'block' (F_b's
+            output without the inter-layer residual, as the public code's encoder; `s2svr.models.convgru`).
         flow_net: F_o of Eq. (8), called as `flow_net(img1, img2, with_bw=False, work_size=None)`;
             default a new `s2svr.flow.pwclite.PWCLite()`.
     """
 
     def __init__(self, *, task: str = "sr", layout: str = "paper", in_channels: int = 3, num_feat: int = 64,
                  num_blocks: int = 13, num_layers: int = 3, radius: int = 1, scale: int = 4,
-                 flow_size: int | None = 256, upsample: str = "bilinear", flow_net: nn.Module | None = None):
+                 flow_size: int | None = 256, upsample: str = "bilinear", carry: str = "output",
+                 flow_net: nn.Module | None = None):
         super().__init__()
         if layout not in ("paper", "official"):
             raise ValueError(f"layout must be 'paper' or 'official', got {layout!r}")
@@ -106,10 +109,10 @@ class S2SVR(nn.Module):
             flow_net = PWCLite()
         self.flow = flow_net
         self.encoder = Encoder(in_channels=in_channels, num_feat=num_feat, num_blocks=num_blocks,
-                               num_layers=num_layers, bidirectional=(layout == "official"))
+                               num_layers=num_layers, bidirectional=(layout == "official"), carry=carry)
         self.attention = LocalAttention(num_feat=num_feat, radius=radius)
         self.decoder = Decoder(in_channels=in_channels, num_feat=num_feat, num_blocks=num_blocks,
-                               num_layers=num_layers, scale=scale)
+                               num_layers=num_layers, scale=scale, carry=carry)
         self.head = build_head(task, num_feat=num_feat, in_channels=in_channels, scale=scale, upsample=upsample)
 
     # ----- one decoder step, shared by both layouts -------------------------------------------------------
@@ -117,13 +120,13 @@ class S2SVR(nn.Module):
                     x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
         """Eqs. (4)-(7) at frame i, everything already aligned with frame i.
 
-        states: s_{i-1}^l warped (Eq. 8); u: re-embedded, warped y_{i-1} `(B, C, H, W)`;
-        candidates `(B, 2r+1, C, H, W)`; x: LQ frame x_i `(B, C_in, H, W)`.
-        Returns (s_i^l for all l, y_i `(B, C_in, sH, sW)`, alpha `(B, 2r+1, C, H, W)`).
+        states: the decoder's carried states of step i-1, warped (Eq. 8); u: re-embedded, warped y_{i-1}
+        `(B, C, H, W)`; candidates `(B, 2r+1, C, H, W)`; x: LQ frame x_i `(B, C_in, H, W)`.
+        Returns (the states carried to step i+1, y_i `(B, C_in, sH, sW)`, alpha `(B, 2r+1, C, H, W)`).
         """
         context, alpha = self.attention(states[-1], candidates)  # query s_{i-1}, Eq. (7)
-        states = self.decoder.step(states, u, context)           # Eq. (4), s_i = F_r(s_{i-1}, y_{i-1}, c_i)
-        return states, self.head(states[-1], x), alpha           # y_i = F_f(s_i)
+        s_i, states = self.decoder.step(states, u, context)      # Eq. (4), s_i = F_r(s_{i-1}, y_{i-1}, c_i)
+        return states, self.head(s_i, x), alpha                  # y_i = F_f(s_i)
 
     # ----- paper layout: explicit streaming steps ----------------------------------------------------------
     def init_stream(self, keep_attention: bool = False, compact: bool = False) -> StreamState:
@@ -156,10 +159,10 @@ class S2SVR(nn.Module):
             if flow_fw is not None:
                 state.flow_fw[t - 1] = flow_fw
             enc_states = warp_states(state.enc_states, flow_bw)  # Eq. (8)
-        state.enc_states = self.encoder.step(enc_states, frame)  # Eq. (1)
+        z, state.enc_states = self.encoder.step(enc_states, frame)  # Eq. (1)
         if t == 0:
             state.dec_init = state.enc_states
-        state.latents[t], state.frames[t] = state.enc_states[-1], frame
+        state.latents[t], state.frames[t] = z, frame
         state.prev_frame = frame
         state.num_in = t + 1
         return [self._stream_decode(state)] if t - self.radius >= 0 else []

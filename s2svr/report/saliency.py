@@ -17,7 +17,7 @@ def encoder_saliency(model, frames_lq: torch.Tensor) -> torch.Tensor:
     state, out = model.init_stream(), []
     for f in frames_lq:
         model.stream_step(state, f.unsqueeze(0))
-        out.append(state.enc_states[-1][0].abs().mean(0))
+        out.append(state.latents[state.num_in - 1][0].abs().mean(0))
     return torch.stack(out)
 
 def sharpness(saliency: torch.Tensor) -> float:

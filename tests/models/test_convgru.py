@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from s2svr.models import ConvGRU, ResConvGRU
@@ -45,3 +46,31 @@ def test_resconvgru_residual_only_when_widths_match_or_given():
     assert torch.equal(layer(state, x), plain)
     assert torch.allclose(layer(state, x, residual=skip), plain + skip)
 
+
+
+def test_carry_block_keeps_the_state_bounded_where_carry_output_accumulates_its_inputs():
+    """With the GRU keeping its state (update gate shut) and F_b adding nothing, a layer that carries its output
+    adds its input to the state at every frame; one that carries F_b's output keeps the state it had."""
+    torch.manual_seed(0)
+    x = torch.rand(1, 4, 6, 6)
+    for carry, grows in (("output", True), ("block", False)):
+        layer = ResConvGRU(4, 4, num_blocks=1, carry=carry)
+        with torch.no_grad():
+            layer.gru.conv_z.weight.zero_()
+            layer.gru.conv_z.bias.fill_(-30.0)  # z = 0: h_t = h_{t-1}
+            for p in layer.blocks.parameters():
+                p.zero_()
+            state = torch.zeros(1, 4, 6, 6)
+            for _ in range(10):
+                out, state = layer.step(state, x)
+        assert torch.allclose(out, (10.0 if grows else 1.0) * x, atol=1e-5)
+    with pytest.raises(ValueError, match="carry"):
+        ResConvGRU(4, 4, 1, carry="state")
+
+
+def test_carry_output_is_in_no_key_and_carry_block_only_in_s2svrs():
+    from s2svr.experiments import RestoreJob, key
+    for arch in ("s2svr", "basicvsr", "single_frame"):
+        job = RestoreJob("deblur_gopro", "ci", arch=arch)
+        assert key(job.with_overrides(model={"carry": "output"})) == key(job)  # the keys shipped before the field
+        assert (key(job.with_overrides(model={"carry": "block"})) != key(job)) == (arch == "s2svr")
