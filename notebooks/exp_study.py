@@ -54,7 +54,7 @@ from IPython.display import Markdown, display
 
 from s2svr.experiments.study import ARCHS, FACTORS, VAL_CLIPS
 from s2svr.report import show_source, start_chapter
-from s2svr.report.study import adopted_table, load_study, shipped_seeds_table, study_figure, study_table
+from s2svr.report.study import ARCH_LABELS, adopted_table, load_study, shipped_seeds_table, study_figure, study_table
 from s2svr.train.neighbours import neighbour_gain
 from s2svr.train.step_cost import training_step
 
@@ -164,6 +164,46 @@ from s2svr.report.study import curves_figure, load_curves
 long_runs = {task: load_curves(task) for task in FACTORS}
 if curves_figure(long_runs, "validation during the long runs (cpu profile, one seed; shipped CSV)") is None:
     display(Markdown("No long run shipped yet."))
+
+# %% [markdown]
+# (study-horizon)=
+# ## Past the training clip
+#
+# The networks train on clips of a few frames and are validated on whole clips three to five times longer.
+# A recurrent network whose states drift as a clip goes on restores its late frames worse than any frame it
+# trained on. The probe (`s2svr/report/horizon.py`) restores each validation clip twice with the same
+# reference network (seed 0): whole, and in consecutive pieces as long as a training clip, each piece from
+# fresh states. The first piece is the same frames either way; past it, whole-clip restoration has more history
+# to draw on: a network that uses it gains there, one whose states drift loses there, and a frame-wise
+# network scores the same. Below: the mean PSNR both ways, and the difference frame by frame.
+
+# %%
+from s2svr.report.horizon import horizon_figure, horizon_profile, horizon_row
+from s2svr.report.runs import load_task, model_from_result
+from s2svr.train.data import build_val_sequences
+
+horizon, horizon_rows = {}, []
+for task in FACTORS:
+    _, task_runs, _ = load_task(profile, task, output_dir)
+    horizon[task] = {}
+    for arch in ARCHS:
+        net, net_cfg = model_from_result(task_runs[arch])
+        horizon[task][ARCH_LABELS[arch]] = p = horizon_profile(net, net_cfg, build_val_sequences(net_cfg))
+        horizon_rows.append({"task": task, "network": ARCH_LABELS[arch], "training clip": p["window"],
+                             "validation frames per clip": len(p["whole"]), **horizon_row(p)})
+horizon_table = pd.DataFrame(horizon_rows).set_index(["task", "network"])
+display(horizon_table.style.format(precision=3, na_rep="-"))
+horizon_figure(horizon, "validation clips restored whole minus in pieces of the training length (reference weights, seed 0)");
+
+# %%
+s2 = horizon_table.xs("S2SVR", level="network")["whole - pieces, past the first piece"].dropna()
+display(Markdown(
+    "S2SVR restored whole scores " + ", ".join(f"{v:+.3f} dB on {t}" for t, v in s2.items())
+    + " against the same network restored in pieces, over the frames past the first piece. "
+    + ("Where that is negative, its states carry something harmful past the length it trained on; the study's "
+       "factor `carry` (the tables above) trains S2SVR with the recurrent state the public code's encoder carries, "
+       "F_b's output without the inter-layer residual of Eq. (9), which does not add each frame's input to the state."
+       if (s2 < 0).any() else "It is not worse on the frames past the first piece in any task.")))
 
 # %% [markdown]
 # Not every run of the design has been trained. Those missing are below, each with the FLOPs of its training
@@ -298,7 +338,6 @@ else:
 
 # %%
 from s2svr.experiments.plan import RESTORER_LQ_ZOOM
-from s2svr.report.runs import load_task
 from s2svr.report.targets import recipe_targets, targets_summary
 
 shipped = {}

@@ -53,8 +53,13 @@ def pairs_per_call(flow_net: nn.Module | None, h: int, w: int, flow_size=None) -
         use = getattr(flow_net, "use", None)
         z = use.zoom_for(h, w) if use is not None else 1.0
         fh, fw = z * h, z * w
-    per_pair = FLOW_BYTES_PER_PIXEL * (fh + 64) * (fw + 64)
-    return int(max(1, min(FLOW_PAIRS_IN_USE, FLOW_USE_BYTES // per_pair)))
+    return int(max(1, min(FLOW_PAIRS_IN_USE, FLOW_USE_BYTES // flow_pair_bytes(fh, fw))))
+
+
+def flow_pair_bytes(fh: float, fw: float) -> float:
+    """Bytes PWC-Lite holds for one frame pair at its working size `fh x fw` (the zoomed frame, or `flow_size`),
+    padded to a multiple of 64."""
+    return FLOW_BYTES_PER_PIXEL * (fh + 64) * (fw + 64)
 
 
 def estimate_flows(flow_net: nn.Module, frames_lq: torch.Tensor, flow_size: int | None
@@ -82,7 +87,7 @@ def flow_memory(model: nn.Module, h: int, w: int, pairs: int = 1) -> int:
     if flow is None or not hasattr(flow, "use"):
         return 0
     z = flow.use.zoom_for(h, w)
-    return int(FLOW_BYTES_PER_PIXEL * pairs * (z * h + 64) * (z * w + 64))  # + the padding to a multiple of 64
+    return int(pairs * flow_pair_bytes(z * h, z * w))
 
 
 def check_flows(flows, frames_lq: torch.Tensor) -> None:

@@ -23,14 +23,14 @@ from .tiles import Tiler, flow_bands
 def _flow_net_bytes(model, h: int, w: int, pairs: int = 1, zoom: float | None = None) -> int:
     """`s2svr.models.motion.flow_memory` of `pairs` frame pairs `h x w`, at `zoom` when given (a flow band), at
     the fixed `flow_size` when the model has one (every frame is resized to it)."""
-    from ..models.motion import FLOW_BYTES_PER_PIXEL, flow_memory
+    from ..models.motion import flow_memory, flow_pair_bytes
     size = getattr(model, "flow_size", None)
     if size is not None:
         fh, fw = (size, size) if isinstance(size, int) else size
         return flow_memory(model, fh, fw, pairs)
     if zoom is None:
         return flow_memory(model, h, w, pairs)
-    return int(FLOW_BYTES_PER_PIXEL * pairs * (zoom * h + 64) * (zoom * w + 64))
+    return int(pairs * flow_pair_bytes(zoom * h, zoom * w))
 
 
 def flow_bytes(model, h: int, w: int) -> int:
