@@ -127,7 +127,11 @@ print(f"one ConvGRU step from scratch == ConvGRU: state {tuple(h_pkg.shape)}")
 #
 # In {eq}`eq-resconvgru` the ConvGRU of layer $l$ reads its own state at the previous time step,
 # $z_{t-1}^l$, and the output of the layer below at the current step, $z_t^{l-1}$. The recurrent
-# state of layer $l$ is its output $z_t^l$, residual included, exactly as written.
+# state of layer $l$ is its output $z_t^l$, residual included, exactly as written
+# (`ResConvGRU(..., carry="output")`, the default). The public code's encoder carries
+# $F_b(F_g(\cdot))$ instead and adds the residual only on the way up the stack
+# (`carry="block"`); the end of this chapter and the chapter "Restorer study" show why the
+# difference matters.
 #
 # `ResConvGRU(in_channels, num_feat, num_blocks)` is one such layer: `forward(state, x)` returns
 # `x + blocks(gru(state, x))` when `in_channels == num_feat`. (The decoder's layers read a wider
@@ -278,6 +282,13 @@ assert np.isfinite(table.to_numpy()).all()
 # to identity (their convolutions are initialised small) and the training clips are short (7 to 15
 # frames), which may keep this in check, and gradient clipping would be the usual remedy if it did
 # not; we measured gradients at initialisation only, not during training.
+#
+# The same path shows in the forward pass after training. Where the update gate keeps the state,
+# a layer that carries its output adds its input to the state at every frame, so the state grows
+# with the frame index; one that carries $F_b$'s output (`carry="block"`, as the public code's
+# encoder) does not (`tests/models/test_convgru.py`). The small reference networks train on clips of
+# five frames: the chapter "Restorer study" ({ref}`study-horizon`) measures how they restore the
+# frames that come later in a clip.
 #
 # ## Parameter counts per layer
 #
