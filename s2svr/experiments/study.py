@@ -64,7 +64,9 @@ FACTORS = {
     # trail the single-frame network: does a 3x longer run let them pass it?
     "deblur": [BASE, IDENTITY, ("iters", 6000, {"train": {"iters": 6000, "flow_freeze_iters": 6000}}), CARRY,
                ("carry_iters", "block, 6000", {"model": {"carry": "block"},
-                                               "train": {"iters": 6000, "flow_freeze_iters": 6000}})],
+                                               "train": {"iters": 6000, "flow_freeze_iters": 6000}}),
+               # training clips as long as the validation clips (16 frames): no frame is past the training length
+               ("num_frames", 15, {"data": {"num_frames": 15}})],
     "vqe": [BASE, IDENTITY,
             ("patch_size", 64, {"data": {"patch_size": 64}}),
             ("lr", 2e-4, {"train": {"lr": 2e-4}}),
@@ -89,7 +91,7 @@ ORDER = [("sr", "base"), ("sr", "head_init"), ("sr", "extra_train"), ("sr", "lq_
          ("vqe", "head_init"), ("sr", "num_frames"), ("deblur", "base"), ("deblur", "head_init"), ("sr", "iters"), ("vqe", "patch_size"),
          ("sr", "width"), ("vqe", "lr"), ("vqe", "loss"), ("vqe", "iters"),
          ("vqe", "l2_iters"), ("deblur", "iters"), ("deblur", "carry"), ("sr", "carry"), ("vqe", "carry"),
-         ("deblur", "carry_iters")]
+         ("deblur", "carry_iters"), ("deblur", "num_frames")]
 COLUMNS = ("task", "factor", "value", "arch", "seed", "steps", "metric", "val", "val_h264", "neighbour_gain",
            "neighbour_wins", "neighbour_windows", "test", "seconds_per_step", "gflop_per_step", "train_seconds", "key")
 
@@ -215,7 +217,7 @@ def collect(task: str = "sr", output_dir: str | Path = "outputs", seeds=(0,)) ->
 
 # The study's factor 'steps': the validation curve of its long runs, kept step by step (the runner logs one point
 # every `train.val_interval` steps), beside the last point that the table keeps.
-CURVE_FACTORS = ("iters", "l2_iters")
+CURVE_FACTORS = ("iters", "l2_iters", "carry_iters")
 CURVE_COLUMNS = ("task", "factor", "value", "arch", "seed", "step", "metric", "val", "key")
 
 
