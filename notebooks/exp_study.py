@@ -173,9 +173,11 @@ if curves_figure(long_runs, "validation during the long runs (cpu profile, one s
 # A recurrent network whose states drift as a clip goes on restores its late frames worse than any frame it
 # trained on. The probe (`s2svr/report/horizon.py`) restores each validation clip twice with the same
 # reference network (seed 0): whole, and in consecutive pieces as long as a training clip, each piece from
-# fresh states. The first piece is the same frames either way; past it, whole-clip restoration has more history
-# to draw on: a network that uses it gains there, one whose states drift loses there, and a frame-wise
-# network scores the same. Below: the mean PSNR both ways, and the difference frame by frame.
+# fresh states. For S2SVR, which reads the past and one frame ahead, the first piece is the same frames either
+# way but its last; the BasicVSR-style network reads the whole clip both ways, so its first piece differs too.
+# Past the first piece, whole-clip restoration has more history to draw on: a network that uses it gains
+# there, one whose states drift loses there, and a frame-wise network scores the same. Below: the mean PSNR
+# both ways, and the difference frame by frame.
 
 # %%
 from s2svr.report.horizon import horizon_figure, horizon_profile, horizon_row
@@ -193,7 +195,7 @@ for task in FACTORS:
                              "validation frames per clip": len(p["whole"]), **horizon_row(p)})
 horizon_table = pd.DataFrame(horizon_rows).set_index(["task", "network"])
 display(horizon_table.style.format(precision=3, na_rep="-"))
-horizon_figure(horizon, "validation clips restored whole minus in pieces of the training length (reference weights, seed 0)");
+horizon_figure(horizon, "validation clips, whole minus in pieces of the training length (reference weights, seed 0)");
 
 # %%
 s2 = horizon_table.xs("S2SVR", level="network")["whole - pieces, past the first piece"].dropna()

@@ -4,9 +4,11 @@ it trained on?
 The cpu restorers train on clips of `data.num_frames` frames (5) and are validated on whole clips (16-24 frames).
 A recurrent state that grows with the frame index shows as frames restored worse the later they come. The probe
 restores each validation clip twice with the same network: whole, and in consecutive pieces of the training
-length, each piece from fresh states (:func:`windowed`). Within the first piece the two are the same frames; past
-it, whole-clip restoration has more history to draw on, so a network that uses it well gains there and one whose
-states drift loses. A frame-wise network scores the same either way.
+length, each piece from fresh states (:func:`windowed`). For S2SVR (paper layout) the first piece's frames are
+restored the same either way but its last (which looks one frame ahead); the BasicVSR-style network also reads
+the frames after, so its first piece differs too. Past the first piece, whole-clip restoration has more history to
+draw on, so a network that uses it well gains there and one whose states drift loses. A frame-wise network scores
+the same either way.
 
 Explained in the chapter `notebooks/exp_study.py` ("Past the training clip").
 """
@@ -84,11 +86,10 @@ def horizon_figure(profiles: dict, title: str = ""):
         w = next(iter(profiles[task].values()))["window"]
         ax.axvline(w - 0.5, color="grey", ls=":", lw=1)
         ax.axhline(0, color="black", lw=0.6)
-        ax.set_title(task)
-        ax.set_xlabel(f"frame index (the training clip: {w} frames, left of the dotted line)")
+        ax.set_title(f"{task} (training clip: {w} frames)")
+        ax.set_xlabel("frame index")
         ax.set_ylabel("PSNR whole - in pieces (dB)")
         ax.legend(fontsize=8)
-    if title:
-        fig.suptitle(title)
+    fig.suptitle((title + "; " if title else "") + "dotted line: the end of the first piece", fontsize=10)
     fig.tight_layout()
     return fig
