@@ -201,16 +201,18 @@ horizon_figure(horizon, "validation clips, whole minus in pieces of the training
 s2 = horizon_table.xs("S2SVR", level="network")["whole - pieces, past the first piece"].dropna()
 
 
-def _carry_change(task, df):
-    """S2SVR's validation score with `carry: block` minus with the starting recipe (one seed each), or None."""
+def _carry_change(df, with_carry, without):
+    """S2SVR's validation score under the factor `with_carry` minus under `without` ((factor, value) pairs; one
+    seed each), or None where either is missing."""
     rows = df[df["arch"] == "s2svr"].groupby(["factor", "value"])["val"].mean() if not df.empty else pd.Series(dtype=float)
-    if ("carry", "block") not in rows.index or ("base", "cpu recipe") not in rows.index:
-        return None
-    return rows[("carry", "block")] - rows[("base", "cpu recipe")]
+    return rows[with_carry] - rows[without] if with_carry in rows.index and without in rows.index else None
 
 
 clip = int(horizon_table["training clip"].max())
-carry_change = {t: c for t, c in ((t, _carry_change(t, df)) for t, df in studies.items()) if c is not None}
+carry_change = {t: c for t, c in ((t, _carry_change(df, ("carry", "block"), ("base", "cpu recipe")))
+                                  for t, df in studies.items()) if c is not None}
+long_change = {t: c for t, c in ((t, _carry_change(df, ("carry_iters", "block, 6000"), ("iters", "6000")))
+                                 for t, df in studies.items()) if c is not None}
 words = ("Over the frames past the first piece, S2SVR restored whole scores "
          + ", ".join(f"{v:+.3f} dB on {t}" for t, v in s2.items())
          + " against the same network restored in pieces. A negative number is a network whose states carry "
@@ -219,8 +221,11 @@ words = ("Over the frames past the first piece, S2SVR restored whole scores "
            "BasicVSR++ on 30.")
 if carry_change:
     words += (" Carrying $F_b$'s output instead of the layer's output (the study's factor `carry`, one seed) changes "
-              "S2SVR's validation score by " + ", ".join(f"{c:+.3f} on {t}" for t, c in carry_change.items())
-              + ": the tables above have the rest of its rows.")
+              "S2SVR's validation score by " + ", ".join(f"{c:+.3f} dB on {t}" for t, c in carry_change.items())
+              + " with the starting recipe's steps"
+              + ("".join(f", and by {c:+.3f} dB on {t} between the long runs (`carry_iters` against `iters`)"
+                         for t, c in long_change.items()))
+              + ": the tables above have the rest of its rows, the curves below the long runs.")
 display(Markdown(words))
 
 # %% [markdown]
