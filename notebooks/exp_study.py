@@ -225,7 +225,7 @@ if carry_change:
               + " with the starting recipe's steps"
               + ("".join(f", and by {c:+.3f} dB on {t} between the long runs (`carry_iters` against `iters`)"
                          for t, c in long_change.items()))
-              + ": the tables above have the rest of its rows, the curves below the long runs.")
+              + ": the tables and the curves above have the rest of its rows.")
 display(Markdown(words))
 
 # %% [markdown]
