@@ -45,8 +45,9 @@ START = {"sr": {"model": {"head_init": "default"}}, "deblur": {}, "vqe": {"train
 BASE = ("base", "cpu recipe", {})
 IDENTITY = ("head_init", "identity", {"model": {"head_init": "identity"}})
 # S2SVR's ResConvGRU layers carry F_b's output to the next frame, as the public code's encoder does, not their
-# output with the inter-layer residual (Eq. 9 as written; `s2svr.models.convgru`): trained on 5-frame clips, the
-# latter's states grow along longer clips. The baselines do not read it, so their rows are base's runs.
+# output with the inter-layer residual (Eq. 9 as written; `s2svr.models.convgru`), which adds each frame's input to
+# the state: trained on 5-frame clips, such states grew along the 16-frame validation clips (the chapter's probe
+# "past the training clip"). The baselines do not read it, so their rows are base's runs.
 CARRY = ("carry", "block", {"model": {"carry": "block"}})
 FACTORS = {
     "sr": [BASE, IDENTITY,
