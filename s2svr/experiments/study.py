@@ -190,13 +190,16 @@ def study_csv(task: str) -> Path:
     return weights_dir() / "study" / f"{task}.csv"
 
 
-def collect(task: str = "sr", output_dir: str | Path = "outputs", seeds=(0,)) -> Path:
+def collect(task: str = "sr", output_dir: str | Path = "outputs", seeds=None) -> Path:
     """Write every finished run of the study of `task` (under `root(output_dir)`) to `weights/study/<task>.csv`,
-    keeping rows already there whose run is no longer on this machine."""
+    keeping rows already there whose run is no longer on this machine. `seeds`: the seeds whose runs are looked
+    for; default seed 0 and every seed the shipped table has."""
     path = study_csv(task)
     # one run can stand in several rows (the single-frame network has no flow net, so its run of the factor
     # `lq_zoom` is the one of `base`): a kept row is found by its factor and value as well as its run's key
     old = shipped_rows(path, ("factor", "value", "key"))
+    if seeds is None:
+        seeds = sorted({0} | {int(r["seed"]) for r in old.values() if r.get("seed")})
     # and a run that a factor does not change (a baseline under S2SVR's own `carry`) is its key's kept row (base's)
     by_key = {}
     for (factor, _, k), r in old.items():

@@ -166,3 +166,20 @@ def test_curves_keep_shipped_runs_absent_here_and_draw(tmp_path, monkeypatch):
     assert study.curves_figure({"vqe": kept.iloc[:0]}) is None
     monkeypatch.setitem(study_mod.FACTORS, "deblur", [study_mod.BASE])
     assert study_mod.collect_curves("deblur", tmp_path / "empty") is None  # no long factor in its design
+
+
+def test_collect_keeps_the_shipped_rows_of_every_seed(tmp_path, monkeypatch):
+    """A plain `collect` (no seeds given) keeps the rows of seeds other than 0 that the shipped table has."""
+    from s2svr.experiments.jobs import key
+    path = tmp_path / "deblur.csv"
+    monkeypatch.setattr(study_mod, "study_csv", lambda task: path)
+    jobs = {seed: j for seed in (0, 1) for f, _, j in study_mod.study_jobs("deblur", ["base"], seed=seed)
+            if j.arch == "single_frame"}
+    assert key(jobs[0]) != key(jobs[1])
+    study_mod.write_table(path, study_mod.COLUMNS, [
+        {"task": "deblur", "factor": "base", "value": "cpu recipe", "arch": "single_frame", "seed": seed,
+         "val": 30 + seed, "key": key(j)} for seed, j in jobs.items()])
+    study_mod.collect("deblur", tmp_path / "outputs")     # nothing finished there
+    with open(path, newline="") as f:
+        assert sorted((r["seed"], r["val"]) for r in csv.DictReader(f) if r["factor"] == "base") == [("0", "30"),
+                                                                                                   ("1", "31")]
