@@ -202,9 +202,10 @@ s2 = horizon_table.xs("S2SVR", level="network")["whole - pieces, past the first 
 
 
 def _carry_change(df, with_carry, without):
-    """S2SVR's validation score under the factor `with_carry` minus under `without` ((factor, value) pairs; one
-    seed each), or None where either is missing."""
-    rows = df[df["arch"] == "s2svr"].groupby(["factor", "value"])["val"].mean() if not df.empty else pd.Series(dtype=float)
+    """S2SVR's validation score under the factor `with_carry` minus under `without` ((factor, value) pairs; seed 0
+    of each), or None where either is missing."""
+    rows = (df[(df["arch"] == "s2svr") & (df["seed"] == 0)].set_index(["factor", "value"])["val"] if not df.empty
+            else pd.Series(dtype=float))
     return rows[with_carry] - rows[without] if with_carry in rows.index and without in rows.index else None
 
 
@@ -220,7 +221,7 @@ words = ("Over the frames past the first piece, S2SVR restored whole scores "
            f"recurrence to stay sound at frame {2 * clip}. The paper trains on 7 (deblurring) to 15 (REDS) frames, "
            "BasicVSR++ on 30.")
 if carry_change:
-    words += (" Carrying $F_b$'s output instead of the layer's output (the study's factor `carry`, one seed) changes "
+    words += (" Carrying $F_b$'s output instead of the layer's output (the study's factor `carry`, seed 0) changes "
               "S2SVR's validation score by " + ", ".join(f"{c:+.3f} dB on {t}" for t, c in carry_change.items())
               + " with the starting recipe's steps"
               + ("".join(f", and by {c:+.3f} dB on {t} between the long runs (`carry_iters` against `iters`)"
@@ -399,11 +400,13 @@ def summary(task, df):
     m = t[col].dropna()
     best, worst = m.idxmax(), m.idxmin()
     g = t[gain].dropna() if gain in t else pd.Series(dtype=float)
-    seeds = int(df["seed"].nunique())
+    seeds = t["seeds"]
     words = (f"- **{task}**: S2SVR's margin over the single-frame network ranges from {m.min():+.3f} dB "
              f"({worst[0]} = {worst[1]}) to {m.max():+.3f} dB ({best[0]} = {best[1]}); "
              f"it is above 0 in {int((m > 0).sum())} of {len(m)} settings"
-             + (" (one seed per run" + _seed_yardstick(task) + ")." if seeds == 1 else f" ({seeds} seeds)."))
+             + (" (one seed per run" if seeds.max() == 1 else
+                f" (the mean over seeds where a setting has several: {int(seeds.min())} to {int(seeds.max())}, "
+                "the table's column `seeds`") + _seed_yardstick(task) + ").")
     if not g.empty:
         words += (f" Its neighbour gain ranges from {g.min():+.3f} to {g.max():+.3f} dB "
                   f"(largest with {g.idxmax()[0]} = {g.idxmax()[1]}); it uses its neighbours (a gain above "
