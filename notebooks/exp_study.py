@@ -227,6 +227,13 @@ if carry_change:
               + ("".join(f", and by {c:+.3f} dB on {t} between the long runs (`carry_iters` against `iters`)"
                          for t, c in long_change.items()))
               + ": the tables and the curves above have the rest of its rows.")
+for t, df in studies.items():  # a factor trained with several seeds: each seed's score, the spread the rows hide
+    multi = df[(df["arch"] == "s2svr") & df["factor"].str.startswith("carry")].groupby(["factor", "value"])
+    for (factor, value), g in multi:
+        if g["seed"].nunique() > 1:
+            words += (f" On {t}, S2SVR under `{factor}` = {value} scores "
+                      + ", ".join(f"{v:.3f}" for v in g.sort_values("seed")["val"])
+                      + f" with seeds {', '.join(str(x) for x in sorted(g['seed']))}.")
 display(Markdown(words))
 
 # %% [markdown]
