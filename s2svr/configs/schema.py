@@ -242,6 +242,7 @@ class TrainConfig:
     betas: tuple = (0.9, 0.99)    # Adam
     eta_min: float = 1e-7         # cosine decay floor
     warmup_iters: int = 0         # linear learning-rate warm-up before the cosine (paper: none)
+    grad_clip: float = 0.0        # max global gradient norm of a step; 0 = no clipping (paper, public code: none)
     init: Optional[str] = None    # fine-tune: start from this restoration checkpoint's weights (Vimeo from REDS)
     flow_freeze_iters: int = 0    # keep the flow net frozen for this many iterations (public code: 10000)
     charbonnier_eps: float = 1e-6

@@ -22,7 +22,7 @@ CACHE_VERSION = "3"  # bump to invalidate every cached experiment (`python -m s2
 # Config fields added after weights had shipped, each with the value that computes what the code computed before it
 # existed: at that value a field is left out of a restorer's key (as `init` is), so adding it retrains and renames
 # nothing; any other value is in the key.
-LATE_FIELDS = {"model": {"carry": "output"}}
+LATE_FIELDS = {"model": {"carry": "output"}, "train": {"grad_clip": 0.0}}
 S2SVR_FIELDS = {"model": ("carry",)}  # fields that only S2SVR reads (the baselines are built without them)
 
 

@@ -216,6 +216,9 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
                 loss = charbonnier_loss(out.float(), gt, eps=cfg.train.charbonnier_eps)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
+            if cfg.train.grad_clip > 0:
+                scaler.unscale_(opt)  # clip the true gradients (a no-op without fp16's scaling)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.train.grad_clip)
             scaler.step(opt)
             scaler.update()
             sched.step()
