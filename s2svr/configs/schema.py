@@ -228,7 +228,7 @@ class DataConfig:
     # they give the validation curve, the "best" step and the convergence check. None: validate on the test clips
     val_clips: Optional[tuple] = None
     # extra training clips beside the dataset's (never validated or tested on): 'camera_paths', the training
-    # photographs under a moving camera (s2svr.data.camera_paths; SR only). None: the dataset alone
+    # photographs under a moving camera (s2svr.data.camera_paths; SR and deblurring). None: the dataset alone
     extra_train: Optional[str] = None
 
 

@@ -1,6 +1,7 @@
 """Extra training clips with sub-pixel motion: the embedded training photographs seen by a camera moving along
 smooth random paths (`s2svr.data.synthetic_flow.CameraPath`, as the flow set is built), degraded like the task's
-clips. A factor of the restorer study (`s2svr/experiments/study.py`, `data.extra_train: camera_paths`).
+clips (x4 SR, or deblurring: camera-shake exposures). A factor of the restorer study (`s2svr/experiments/study.py`,
+`data.extra_train: camera_paths`).
 
 Explained in the chapter `notebooks/exp_study.py`. Real video gives a multi-frame network few training shots here;
 a still photograph under a moving camera gives every frame the same scene at a new sub-pixel offset, the
@@ -76,15 +77,44 @@ def exact_lq_flows(mats: np.ndarray, lq_size: tuple, scale: int = 4) -> tuple[np
     return fw, bw
 
 
+DEBLUR_FRAMES = 16  # as the embedded deblurring training clips
+
+
+@lru_cache(maxsize=None)
+def deblur_clip(name: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(blurred, sharp), each uint8 `(DEBLUR_FRAMES, size, size, 3)`: photograph `name` still, under camera-shake
+    exposures along the path of `seed`, made as the embedded deblurring clips are made from real frames
+    (`s2svr.data.degrade.hfr_camera_path`, then `synthesize_blur`, at the recipe's window, size and speed). Each
+    frame's blur has its own direction and length; its neighbours show the same scene blurred otherwise."""
+    from .degrade import hfr_camera_path, imresize, synthesize_blur
+    from .embedded_recipe import photo, recipe
+    c = recipe()["deblur"]["train"][0]  # window, size and speed: the same for every clip of the recipe
+    img = photo(name)
+    if min(img.shape[:2]) < c["size"] + 64:
+        img = imresize(img, (c["size"] + 64) / min(img.shape[:2]) * 1.01)
+    still = np.broadcast_to(img, (DEBLUR_FRAMES, *img.shape))
+    hfr = hfr_camera_path(still, c["window"], (c["size"], c["size"]), seed=seed, speed=tuple(c["speed"]))
+    return synthesize_blur(hfr, c["window"])
+
+
+def _deblur_clip(k: int) -> tuple[np.ndarray, np.ndarray]:
+    from .embedded_recipe import TRAIN_PHOTOS
+    return deblur_clip(TRAIN_PHOTOS[k % len(TRAIN_PHOTOS)], 2000 + k)
+
+
+CLIPS = {"sr": (_sr_clip, 4), "deblur": (_deblur_clip, 1)}  # task -> (clip k's (LQ, GT), scale)
+
+
 def extra_train_sequences(kind: str, task: str) -> list[VideoSequence]:
-    """The extra training clips `kind` (`EXTRA_TRAIN`) for `task` (super-resolution only)."""
+    """The extra training clips `kind` (`EXTRA_TRAIN`) for `task` (super-resolution or deblurring)."""
     if kind not in EXTRA_TRAIN:
         raise ValueError(f"data.extra_train must be one of {EXTRA_TRAIN}, got {kind!r}")
-    if task != "sr":
-        raise ValueError(f"data.extra_train {kind!r} makes x4 SR clips; task {task!r} has none")
+    if task not in CLIPS:
+        raise ValueError(f"data.extra_train {kind!r} makes x4 SR and deblurring clips; task {task!r} has none")
+    make, scale = CLIPS[task]
     out = []
     for k in range(NUM_CLIPS):
-        lq, gt = _sr_clip(k)
-        out.append(VideoSequence(f"sr/path_{k:02d}", FrameSource.from_frames(f"path_{k:02d}/lq", lq),
-                                 FrameSource.from_frames(f"path_{k:02d}/gt", gt), scale=4))
+        lq, gt = make(k)
+        out.append(VideoSequence(f"{task}/path_{k:02d}", FrameSource.from_frames(f"path_{k:02d}/lq", lq),
+                                 FrameSource.from_frames(f"path_{k:02d}/gt", gt), scale=scale))
     return out

@@ -74,7 +74,10 @@ FACTORS = {
                # of S2SVR's steps 150-400 of the base run on its training clips (median 0.07, largest 0.24)
                ("lr", 5e-4, {"train": {"lr": 5e-4}}),
                ("lr", 2e-4, {"train": {"lr": 2e-4}}),
-               ("grad_clip", 0.1, {"train": {"grad_clip": 0.1}})],
+               ("grad_clip", 0.1, {"train": {"grad_clip": 0.1}}),
+               # deblurring trains on 4 real clips: beside them, the training photographs still under camera-shake
+               # exposures, each frame blurred along its own path (s2svr.data.camera_paths)
+               ("extra_train", "camera paths", {"data": {"extra_train": "camera_paths"}})],
     "vqe": [BASE, IDENTITY,
             ("patch_size", 64, {"data": {"patch_size": 64}}),
             ("lr", 2e-4, {"train": {"lr": 2e-4}}),
@@ -99,7 +102,8 @@ ORDER = [("sr", "base"), ("sr", "head_init"), ("sr", "extra_train"), ("sr", "lq_
          ("vqe", "head_init"), ("sr", "num_frames"), ("deblur", "base"), ("deblur", "head_init"), ("sr", "iters"), ("vqe", "patch_size"),
          ("sr", "width"), ("vqe", "lr"), ("vqe", "loss"), ("vqe", "iters"),
          ("vqe", "l2_iters"), ("deblur", "iters"), ("deblur", "carry"), ("sr", "carry"), ("vqe", "carry"),
-         ("deblur", "carry_iters"), ("deblur", "num_frames"), ("deblur", "lr"), ("deblur", "grad_clip")]
+         ("deblur", "carry_iters"), ("deblur", "num_frames"), ("deblur", "lr"), ("deblur", "grad_clip"),
+         ("deblur", "extra_train")]
 COLUMNS = ("task", "factor", "value", "arch", "seed", "steps", "metric", "val", "val_h264", "neighbour_gain",
            "neighbour_wins", "neighbour_windows", "test", "seconds_per_step", "gflop_per_step", "train_seconds", "key")
 

@@ -59,6 +59,22 @@ def test_camera_path_clips_train_only_and_are_repeatable():
     assert lq.shape == (20, 64, 64, 3) and gt.shape == (2, 256, 256, 3)
     assert (b.lq.read([3]) == lq[3]).all()
     assert 0.5 < abs(gt[1].astype(float) - gt[0]).mean() < 40  # the camera moves, the scene stays
-    with pytest.raises(ValueError, match="SR clips"):
+    with pytest.raises(ValueError, match="SR and deblurring clips"):
         from s2svr.data.camera_paths import extra_train_sequences as e
         e("camera_paths", "vqe")
+
+
+def test_deblurring_camera_path_clips_are_blurred_stills_that_train_only():
+    from s2svr import metrics
+    from s2svr.data.camera_paths import NUM_CLIPS, extra_train_sequences
+    cfg = load_config("deblur_gopro", "ci", overrides={"data": {"val_clips": ["bbb_00"], "extra_train": "camera_paths"}})
+    train, val = build_train_sequences(cfg), build_val_sequences(cfg)
+    paths = [s for s in train if s.name.startswith("deblur/path_")]
+    assert len(paths) == NUM_CLIPS and [s.name for s in val] == ["deblur/bbb_00"]
+    s = paths[0]
+    blur, sharp = s.lq.read(list(range(len(s)))), s.gt.read(list(range(len(s))))
+    assert blur.shape == sharp.shape == (16, 160, 160, 3) and s.scale == 1
+    assert (extra_train_sequences("camera_paths", "deblur")[0].lq.read([5]) == blur[5]).all()  # repeatable
+    assert all(15 < metrics.psnr(b, g) < 40 for b, g in zip(blur, sharp))  # blurred, not destroyed
+    # a still scene: the sharp frames differ only by the camera's pose, the blurred ones also by their blur
+    assert 0.5 < abs(sharp[1].astype(float) - sharp[0]).mean() < 40
