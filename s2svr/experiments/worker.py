@@ -62,7 +62,7 @@ def run_restore(spec: dict, d: Path) -> dict:
     # flows of a flow net, kept for every job of this plan that runs the same net on the same frames
     flow_cache = d.parent / "flow_cache"
     t0 = time.time()
-    steps = 0
+    steps, res = 0, None
     if spec["arch"] == "identity":
         torch.manual_seed(cfg.seed)
         model = build_model(cfg.model, flow_net=build_flow_net(cfg.flow)).to(device).eval()
@@ -75,7 +75,8 @@ def run_restore(spec: dict, d: Path) -> dict:
             return None
         steps = res.step
         model, _ = load_restorer(res.checkpoint, device=device)
-    train_s = time.time() - t0
+    # a resumed run's earlier calls count too (a checkpoint of before they kept their time: this call's alone)
+    train_s = res.seconds if steps and res is not None else time.time() - t0
     out_dir = d / "outputs"
     if spec["save_outputs"]:
         out_dir.mkdir(exist_ok=True)

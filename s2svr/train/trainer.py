@@ -57,6 +57,9 @@ class TrainResult:
     step: int
     checkpoint: Path
     last_val: dict | None
+    # wall time of the training, over every call that led to this checkpoint (a resumed run's earlier calls up to
+    # their last checkpoint; validations and checkpoints included)
+    seconds: float = 0.0
 
 
 def _param_groups(model, cfg: ExperimentConfig):
@@ -120,6 +123,7 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
             `s2svr.experiments.alignment`).
         val_sequences: validate on these instead of the config's validation clips ([]: never).
     """
+    t_call = time.perf_counter()
     info = init_distributed(device)
     out_dir = Path(out_dir)
     if info.is_main:
@@ -141,6 +145,7 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
     opt = torch.optim.Adam(_param_groups(model, cfg), betas=tuple(cfg.train.betas))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factors(cfg))
     step, saved_rng, saved_step = 0, None, None
+    seconds_before = 0.0  # wall time of the calls that trained the checkpoint resumed from
     ckpt_path = out_dir / LAST
     if resume and ckpt_path.exists():
         state = load_checkpoint(ckpt_path, kind="restoration", task=cfg.model.task)
@@ -154,6 +159,7 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
         sched.load_state_dict(state["scheduler"])
         step = saved_step = int(state["step"])
         saved_rng = state["rng"]
+        seconds_before = float(state.get("seconds", 0.0))
     ddp = model
     if info.enabled:
         ddp = torch.nn.parallel.DistributedDataParallel(
@@ -266,7 +272,8 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
                     save_checkpoint(ckpt_path, {
                         "kind": "restoration", "config": config_to_dict(cfg), "step": step,
                         "model": model.state_dict(), "optimizer": opt.state_dict(),
-                        "scheduler": sched.state_dict(), "rng": rng_state()})
+                        "scheduler": sched.state_dict(), "rng": rng_state(),
+                        "seconds": seconds_before + time.perf_counter() - t_call})
                 saved_step = step
                 barrier(info)
                 paused += time.perf_counter() - s0
@@ -279,7 +286,8 @@ def train(cfg: ExperimentConfig, out_dir: str | Path, device: str | None = None,
             log_f.close()
         if tb is not None:
             tb.close()
-    return TrainResult(out_dir=out_dir, step=step, checkpoint=ckpt_path, last_val=last_val)
+    return TrainResult(out_dir=out_dir, step=step, checkpoint=ckpt_path, last_val=last_val,
+                       seconds=seconds_before + time.perf_counter() - t_call)
 
 
 def _keep_previous(last: Path, previous: Path) -> None:

@@ -155,3 +155,14 @@ def test_grad_clip_bounds_the_step_and_a_loose_one_changes_nothing(tiny_config, 
     job = RestoreJob("deblur_gopro", "ci", arch="s2svr")
     assert key(job.with_overrides(train={"grad_clip": 0.0})) == key(job)  # the keys shipped before the field
     assert key(job.with_overrides(train={"grad_clip": 1.0})) != key(job)
+
+
+def test_a_resumed_run_counts_the_time_of_its_earlier_calls(tiny_config, tmp_path):
+    from s2svr.train.checkpoint import save_checkpoint
+    cfg = load_config(tiny_config, "ci", overrides={"train": {"iters": 2, "val_every": 10, "save_every": 1}})
+    first = train(cfg, tmp_path / "run", progress=False, max_steps=1)
+    state = load_checkpoint(tmp_path / "run" / "last.pt", kind="restoration")
+    assert first.step == 1 and 0 < state["seconds"] <= first.seconds
+    save_checkpoint(tmp_path / "run" / "last.pt", {**state, "seconds": 1000.0})  # as if the first call took 1000 s
+    done = train(cfg, tmp_path / "run", progress=False)
+    assert done.step == 2 and 1000.0 < done.seconds < 1000.0 + 60
