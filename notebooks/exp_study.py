@@ -161,9 +161,43 @@ for task, df in studies.items():
 # %%
 from s2svr.report.study import curves_figure, load_curves
 
-long_runs = {task: load_curves(task) for task in FACTORS}
+from s2svr.experiments.study import CURVE_FACTORS
+
+curves = {task: load_curves(task) for task in FACTORS}
+long_runs = {task: df[df["factor"].isin(CURVE_FACTORS)] for task, df in curves.items()}
 if curves_figure(long_runs, "validation during the long runs (cpu profile, one seed; shipped CSV)") is None:
     display(Markdown("No long run shipped yet."))
+
+# %% [markdown]
+# (study-settling)=
+# ### Does deblurring's validation settle?
+#
+# In every deblurring run of the starting length, S2SVR's validation score peaks within the first thousand
+# steps and then falls, while its training loss stays flat; and all three networks of one seed dip at the same
+# steps, which see the same batches. Four factors might steady it, each chosen on the validation clips: clips
+# as long as the validation clips (`num_frames`), a lower learning rate (`lr`), the global gradient norm
+# clipped (`grad_clip`, at about the 90th percentile of S2SVR's gradient norms early in its base run), and more
+# training data (`extra_train`: the training photographs still, under camera-shake exposures). Below, each
+# network's validation curve under each of them, and the peak against the last score.
+
+# %%
+from s2svr.experiments.study import SETTLING_FACTORS
+from s2svr.report.study import settling_figure, settling_table
+
+for task, factors in SETTLING_FACTORS.items():
+    if settling_figure(curves[task], factors, f"{task}: validation during the runs of the starting length "
+                       "(cpu profile; shipped CSV)") is None:
+        display(Markdown(f"No {task} curve of these settings shipped yet."))
+        continue
+    settle = settling_table(curves[task], factors)
+    display(settle.style.format(precision=3))
+    s2s = settle.xs("S2SVR", level="network") if "S2SVR" in settle.index.get_level_values(0) else settle.iloc[:0]
+    if not s2s.empty:
+        steady = s2s["peak - last"].idxmin()
+        display(Markdown(
+            f"On {task}, S2SVR ends {s2s['peak - last'].min():.3f} to {s2s['peak - last'].max():.3f} dB below its "
+            f"peak; it falls least with {steady[0]} = {steady[1]} and ends highest with "
+            f"{s2s['last'].idxmax()[0]} = {s2s['last'].idxmax()[1]} ({s2s['last'].max():.3f} dB)."))
 
 # %% [markdown]
 # (study-horizon)=

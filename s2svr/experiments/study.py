@@ -233,6 +233,9 @@ def collect(task: str = "sr", output_dir: str | Path = "outputs", seeds=None) ->
 # The study's factor 'steps': the validation curve of its long runs, kept step by step (the runner logs one point
 # every `train.val_interval` steps), beside the last point that the table keeps.
 CURVE_FACTORS = ("iters", "l2_iters", "carry_iters")
+# and of the starting-length runs whose curves say whether a factor stops deblurring's validation from falling
+# after its early peak (the chapter draws them one panel per network)
+SETTLING_FACTORS = {"deblur": ("base", "num_frames", "lr", "grad_clip", "extra_train")}
 CURVE_COLUMNS = ("task", "factor", "value", "arch", "seed", "step", "metric", "val", "key")
 
 
@@ -254,10 +257,11 @@ def curve_rows(task: str, factor: str, value, job: RestoreJob, res: dict) -> lis
 
 
 def collect_curves(task: str = "sr", output_dir: str | Path = "outputs", seeds=(0,)) -> Path | None:
-    """Write the validation curves of the finished runs of `CURVE_FACTORS` of `task` to
+    """Write the validation curves of the finished runs of `CURVE_FACTORS` and `SETTLING_FACTORS` of `task` to
     `weights/study/<task>_curves.csv`, keeping the curves already there of runs not on this machine; None when
     the task has no such factor."""
-    if not any(f in CURVE_FACTORS for f, _, _ in FACTORS[task]):
+    factors = (*CURVE_FACTORS, *SETTLING_FACTORS.get(task, ()))
+    if not any(f in factors for f, _, _ in FACTORS[task]):
         return None
     path = curves_csv(task)
     old = {}
@@ -267,7 +271,7 @@ def collect_curves(task: str = "sr", output_dir: str | Path = "outputs", seeds=(
                 old.setdefault((r["factor"], r["value"], r["key"]), []).append(r)
     rows = []
     for seed in seeds:
-        for factor, value, job in study_jobs(task, CURVE_FACTORS, seed=seed):
+        for factor, value, job in study_jobs(task, factors, seed=seed):
             res = cached(job, root(output_dir))
             rows += (curve_rows(task, factor, value, job, res) if res is not None
                      else old.get((factor, str(value), key(job)), []))

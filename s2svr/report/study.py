@@ -216,6 +216,42 @@ def curves_figure(curves: dict, title: str = ""):
     return fig
 
 
+def settling_table(df: pd.DataFrame, factors) -> pd.DataFrame:
+    """Per network and setting of `factors` (curves of :func:`load_curves`, the mean over a setting's seeds): the
+    validation score's peak, the step of the peak, the last score and how far it ended below its peak."""
+    rows = []
+    for (arch, factor, value), g in df[df["factor"].isin(factors)].groupby(["arch", "factor", "value"], sort=False):
+        a = g.groupby("step")["val"].mean()
+        rows.append({"network": ARCH_LABELS.get(arch, arch), "factor": factor, "value": value,
+                     "seeds": g["seed"].nunique(), "peak": a.max(), "peak step": int(a.idxmax()),
+                     "last": a.iloc[-1], "last step": int(a.index[-1]), "peak - last": a.max() - a.iloc[-1]})
+    cols = ["network", "factor", "value", "seeds", "peak", "peak step", "last", "last step", "peak - last"]
+    return pd.DataFrame(rows, columns=cols).set_index(["network", "factor", "value"])
+
+
+def settling_figure(df: pd.DataFrame, factors, title: str = ""):
+    """One panel per network: its validation curve under each setting (factor = value) of `factors`, the mean over
+    the seeds a setting has; None when `df` (:func:`load_curves`) has none of them."""
+    import matplotlib.pyplot as plt
+    df = df[df["factor"].isin(factors)]
+    if df.empty:
+        return None
+    archs = [a for a in ARCH_LABELS if a in set(df["arch"])]
+    fig, axes = plt.subplots(1, len(archs), figsize=(4.6 * len(archs), 3.4), squeeze=False, sharey=True)
+    for ax, arch in zip(axes[0], archs):
+        for (factor, value), g in df[df["arch"] == arch].groupby(["factor", "value"], sort=False):
+            a = g.groupby("step")["val"].mean()
+            ax.plot(a.index, a.values, "o-", ms=3, lw=2.2 if factor == "base" else 1.2,
+                    color="k" if factor == "base" else None, label=f"{factor} = {value}")
+        ax.set(xlabel="training step", title=ARCH_LABELS[arch])
+        ax.legend(fontsize=7)
+    metric = df["metric"].iloc[0]
+    axes[0][0].set_ylabel(f"validation {'Delta PSNR' if metric == 'delta_psnr' else 'PSNR'} (dB)")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def load_use(task: str = "sr") -> pd.DataFrame:
     """The shipped cost-in-use rows of `task` (`python -m s2svr.experiments.study use`); empty when there are none."""
     from ..experiments.study import use_csv

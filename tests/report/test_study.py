@@ -164,8 +164,15 @@ def test_curves_keep_shipped_runs_absent_here_and_draw(tmp_path, monkeypatch):
     assert list(kept["step"]) == [250, 500] and set(kept["key"]) == {study_mod.key(job)}
     assert study.curves_figure({"vqe": kept}, "test") is not None
     assert study.curves_figure({"vqe": kept.iloc[:0]}) is None
-    monkeypatch.setitem(study_mod.FACTORS, "deblur", [study_mod.BASE])
-    assert study_mod.collect_curves("deblur", tmp_path / "empty") is None  # no long factor in its design
+    monkeypatch.setitem(study_mod.FACTORS, "sr", [study_mod.BASE])
+    assert study_mod.collect_curves("sr", tmp_path / "empty") is None  # no long factor in its design
+    assert study.settling_figure(kept, ("base",)) is None  # none of these settings
+    base = kept.assign(factor="base", value="cpu recipe")
+    assert study.settling_figure(pd.concat([kept, base]), ("base", "l2_iters")) is not None
+    falls = base.assign(val=[0.3, 0.1])  # peaks at step 250, ends 0.2 below
+    t = study.settling_table(falls, ("base",))
+    assert t.loc[("S2SVR", "base", "cpu recipe"), "peak step"] == 250
+    assert t.loc[("S2SVR", "base", "cpu recipe"), "peak - last"] == pytest.approx(0.2)
 
 
 def test_collect_keeps_the_shipped_rows_of_every_seed(tmp_path, monkeypatch):
