@@ -153,6 +153,23 @@ for task, df in studies.items():
     study_figure(df, f"{task}: one factor at a time, validation clips (cpu profile runs, shipped CSV)")
 
 # %% [markdown]
+# (study-seeds)=
+# ### One seed or three
+#
+# Most rows above are one seed. A few settings were trained again with seeds 1 and 2, because one seed's
+# margin looked like a result; here each network's score per seed. The spread between seeds of one setting
+# is the yardstick for the one-seed differences between settings.
+
+# %%
+from s2svr.report.study import seeded_settings
+
+seeded = pd.concat({task: seeded_settings(df) for task, df in studies.items()}, names=["task"])
+if seeded.empty:
+    display(Markdown("No setting of the study has been trained with more than one seed."))
+else:
+    display(seeded.style.format(precision=3, na_rep="-"))
+
+# %% [markdown]
 # The factor "steps" is a curve rather than a point: the validation score of each long run, logged every few
 # hundred steps of its training, for the three networks. Where the curves are still rising at their last
 # step, more training would still pay; where the multi-frame curves stay on the single-frame one, the
@@ -261,14 +278,8 @@ if carry_change:
               + ("".join(f", and by {c:+.3f} dB on {t} between the long runs (`carry_iters` against `iters`)"
                          for t, c in long_change.items()))
               + ": the tables and the curves above have the rest of its rows.")
-for t, df in studies.items():  # a factor trained with several seeds: each seed's score, the spread the rows hide
-    multi = df[(df["arch"] == "s2svr") & df["factor"].str.startswith("carry")].groupby(["factor", "value"])
-    for (factor, value), g in multi:
-        if g["seed"].nunique() > 1:
-            words += (f" On {t}, S2SVR under `{factor}` = {value} scores "
-                      + ", ".join(f"{v:.3f}" for v in g.sort_values("seed")["val"])
-                      + f" with seeds {', '.join(str(x) for x in sorted(g['seed']))}.")
-display(Markdown(words))
+display(Markdown(words + " Where a setting was trained with several seeds, the section \"One seed or three\" "
+                 "above gives each seed's score."))
 
 # %% [markdown]
 # Not every run of the design has been trained. Those missing are below, each with the FLOPs of its training

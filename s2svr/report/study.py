@@ -216,6 +216,23 @@ def curves_figure(curves: dict, title: str = ""):
     return fig
 
 
+def seeded_settings(df: pd.DataFrame) -> pd.DataFrame:
+    """The settings (factor = value) trained with several seeds: each network's validation score per seed, their
+    mean and standard deviation, the spread that a table of means hides. Empty when no setting has two seeds."""
+    cols = ["network", "factor", "value"]
+    if df.empty:
+        return pd.DataFrame(columns=cols).set_index(cols)
+    seeded = df.groupby(["factor", "value"])["seed"].transform("nunique") > 1
+    sub = df[seeded].assign(network=lambda d: d["arch"].map(ARCH_LABELS))
+    if sub.empty:
+        return pd.DataFrame(columns=cols).set_index(cols)
+    t = sub.pivot_table(index=cols, columns="seed", values="val", aggfunc="first")
+    t.columns = [f"seed {c}" for c in t.columns]
+    seeds = t.filter(like="seed ")
+    t["mean"], t["sd"] = seeds.mean(axis=1), seeds.std(axis=1, ddof=1)
+    return t
+
+
 def settling_table(df: pd.DataFrame, factors) -> pd.DataFrame:
     """Per network and setting of `factors` (curves of :func:`load_curves`, the mean over a setting's seeds): the
     validation score's peak, the step of the peak, the last score and how far it ended below its peak."""

@@ -190,3 +190,13 @@ def test_collect_keeps_the_shipped_rows_of_every_seed(tmp_path, monkeypatch):
     with open(path, newline="") as f:
         assert sorted((r["seed"], r["val"]) for r in csv.DictReader(f) if r["factor"] == "base") == [("0", "30"),
                                                                                                    ("1", "31")]
+
+
+def test_seeded_settings_give_each_seed_and_the_spread():
+    rows = [{"factor": "iters", "value": "6000", "arch": "s2svr", "seed": s, "val": v}
+            for s, v in ((0, 31.0), (1, 29.0), (2, 30.0))]
+    rows += [{"factor": "base", "value": "cpu recipe", "arch": "s2svr", "seed": 0, "val": 30.5}]  # one seed: left out
+    t = study.seeded_settings(pd.DataFrame(rows))
+    assert list(t.index) == [("S2SVR", "iters", "6000")]
+    assert list(t.iloc[0][["seed 0", "seed 1", "seed 2", "mean", "sd"]]) == pytest.approx([31, 29, 30, 30, 1])
+    assert study.seeded_settings(pd.DataFrame(rows[-1:])).empty and study.seeded_settings(pd.DataFrame()).empty
