@@ -263,6 +263,8 @@ def _carry_change(df, with_carry, without):
 clip = int(horizon_table["training clip"].max())
 carry_change = {t: c for t, c in ((t, _carry_change(df, ("carry", "block"), ("base", "cpu recipe")))
                                   for t, df in studies.items()) if c is not None}
+gru_change = {t: c for t, c in ((t, _carry_change(df, ("carry", "gru"), ("base", "cpu recipe")))
+                                for t, df in studies.items()) if c is not None}
 long_change = {t: c for t, c in ((t, _carry_change(df, ("carry_iters", "block, 6000"), ("iters", "6000")))
                                  for t, df in studies.items()) if c is not None}
 words = ("Over the frames past the first piece, S2SVR restored whole scores "
@@ -278,6 +280,10 @@ if carry_change:
               + ("".join(f", and by {c:+.3f} dB on {t} between the long runs (`carry_iters` against `iters`)"
                          for t, c in long_change.items()))
               + ": the tables and the curves above have the rest of its rows.")
+if gru_change:
+    words += (" Carrying $F_g$'s own state, which stays within [-1, 1] however long the clip (`carry` = gru), "
+              "changes it by " + ", ".join(f"{c:+.3f} dB on {t}" for t, c in gru_change.items())
+              + " against the starting recipe (seed 0).")
 display(Markdown(words + " Where a setting was trained with several seeds, the section \"One seed or three\" "
                  "above gives each seed's score."))
 

@@ -37,9 +37,10 @@ class ModelConfig:
     # 'identity': the head's last conv starts at zero, so every model starts as its global residual (the upsampled
     # or degraded input) and learns only the correction (s2svr.models.heads.identity_start); 'default': PyTorch's init
     head_init: str = "default"
-    # what each ResConvGRU layer carries to the next frame: 'output' (its output z_t^l, Eq. 9 as written) or 'block'
-    # (F_b's output alone, the inter-layer residual going only up the stack, as the public code's encoder); S2SVR only
-    carry: Literal["output", "block"] = "output"
+    # what each ResConvGRU layer carries to the next frame: 'output' (its output z_t^l, Eq. 9 as written), 'block'
+    # (F_b's output alone, the inter-layer residual going only up the stack, as the public code's encoder) or 'gru'
+    # (F_g's own state, within [-1, 1], as a ConvGRU and the public code's decoder); S2SVR only
+    carry: Literal["output", "block", "gru"] = "output"
 
 
 def _choices(cls, values, where: str) -> None:

@@ -49,6 +49,9 @@ IDENTITY = ("head_init", "identity", {"model": {"head_init": "identity"}})
 # the state: trained on 5-frame clips, such states grew along the 16-frame validation clips (the chapter's probe
 # "past the training clip"). The baselines do not read it, so their rows are base's runs.
 CARRY = ("carry", "block", {"model": {"carry": "block"}})
+# or F_g's own state, bounded within [-1, 1] over any number of frames: deblurring's S2SVR still drifted with
+# 'block' (its F_b amplifies) and collapsed with more training data (`extra_train`)
+CARRY_GRU = ("carry", "gru", {"model": {"carry": "gru"}})
 FACTORS = {
     "sr": [BASE, IDENTITY,
            ("num_frames", 15, {"data": {"num_frames": 15}}),
@@ -60,7 +63,7 @@ FACTORS = {
            ("lq_zoom", 2, {"flow": {"lq_zoom": 2}}),
            # beside the real clips, the training photographs under a moving camera: sub-pixel motion to exploit
            ("extra_train", "camera paths", {"data": {"extra_train": "camera_paths"}}),
-           CARRY],
+           CARRY, CARRY_GRU],
     # deblurring is where the multi-frame networks already lean on their neighbours (+1 dB and more) and still
     # trail the single-frame network: does a 3x longer run let them pass it?
     "deblur": [BASE, IDENTITY, ("iters", 6000, {"train": {"iters": 6000, "flow_freeze_iters": 6000}}), CARRY,
@@ -77,7 +80,10 @@ FACTORS = {
                ("grad_clip", 0.1, {"train": {"grad_clip": 0.1}}),
                # deblurring trains on 4 real clips: beside them, the training photographs still under camera-shake
                # exposures, each frame blurred along its own path (s2svr.data.camera_paths)
-               ("extra_train", "camera paths", {"data": {"extra_train": "camera_paths"}})],
+               ("extra_train", "camera paths", {"data": {"extra_train": "camera_paths"}}), CARRY_GRU,
+               # the bounded state with the more varied data, under which the unbounded one collapsed
+               ("carry_extra_train", "gru, camera paths", {"model": {"carry": "gru"},
+                                                           "data": {"extra_train": "camera_paths"}})],
     "vqe": [BASE, IDENTITY,
             ("patch_size", 64, {"data": {"patch_size": 64}}),
             ("lr", 2e-4, {"train": {"lr": 2e-4}}),
@@ -88,7 +94,7 @@ FACTORS = {
             ("iters", 10000, {"train": {"iters": 10000, "flow_freeze_iters": 10000}}),
             # the two that moved the validation Delta PSNR, together: the adopted L2 loss trained 5x longer
             ("l2_iters", 10000, {"train": {"iters": 10000, "flow_freeze_iters": 10000, "charbonnier_eps": 0.1}}),
-            CARRY],
+            CARRY, CARRY_GRU],
 }
 # What the cpu configs and the plan adopted from the study, each chosen on the validation clips (the rows' `val`),
 # never on the test clips: SR the identity heads (every architecture's validation PSNR up) and the restorers' flow
@@ -103,7 +109,7 @@ ORDER = [("sr", "base"), ("sr", "head_init"), ("sr", "extra_train"), ("sr", "lq_
          ("sr", "width"), ("vqe", "lr"), ("vqe", "loss"), ("vqe", "iters"),
          ("vqe", "l2_iters"), ("deblur", "iters"), ("deblur", "carry"), ("sr", "carry"), ("vqe", "carry"),
          ("deblur", "carry_iters"), ("deblur", "num_frames"), ("deblur", "lr"), ("deblur", "grad_clip"),
-         ("deblur", "extra_train")]
+         ("deblur", "extra_train"), ("deblur", "carry_extra_train")]
 COLUMNS = ("task", "factor", "value", "arch", "seed", "steps", "metric", "val", "val_h264", "neighbour_gain",
            "neighbour_wins", "neighbour_windows", "test", "seconds_per_step", "gflop_per_step", "train_seconds", "key")
 
@@ -235,7 +241,7 @@ def collect(task: str = "sr", output_dir: str | Path = "outputs", seeds=None) ->
 CURVE_FACTORS = ("iters", "l2_iters", "carry_iters")
 # and of the starting-length runs whose curves say whether a factor stops deblurring's validation from falling
 # after its early peak (the chapter draws them one panel per network)
-SETTLING_FACTORS = {"deblur": ("base", "num_frames", "lr", "grad_clip", "extra_train")}
+SETTLING_FACTORS = {"deblur": ("base", "num_frames", "lr", "grad_clip", "extra_train", "carry", "carry_extra_train")}
 CURVE_COLUMNS = ("task", "factor", "value", "arch", "seed", "step", "metric", "val", "key")
 
 

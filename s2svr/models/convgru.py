@@ -61,7 +61,7 @@ class ResidualBlock(nn.Module):
         return x + self.conv2(self.relu(self.conv1(x)))
 
 
-CARRIES = ("output", "block")
+CARRIES = ("output", "block", "gru")
 
 
 class ResConvGRU(nn.Module):
@@ -78,6 +78,9 @@ class ResConvGRU(nn.Module):
     - 'block': F_b's output alone, h_t^l = F_b(F_g(...)), the residual going only up the stack, as the public
       code's encoder carries it (`S2SVR_util.py`: `hidden_state = layer(hidden_state, input_i)`, then
       `input_i = input_i + hidden_state`).
+    - 'gru': F_g's own state, h_t^l = F_g(h_{t-1}^l, z_t^{l-1}), as a ConvGRU carries it and as the public code's
+      decoder does. A convex combination of the previous state and a tanh, it stays within [-1, 1] from zero
+      states over any number of frames (bilinear warping keeps the bound): no frame index can make it grow.
 
     The inter-layer residual z_t^{l-1} is added when `in_channels == num_feat`; a layer whose input is wider (the
     decoder concatenates the context c_i) passes the residual explicitly.
@@ -86,7 +89,7 @@ class ResConvGRU(nn.Module):
         in_channels: channels of the layer input z_t^{l-1}.
         num_feat: channels C of the state.
         num_blocks: residual blocks in F_b.
-        carry: 'output' or 'block', above.
+        carry: 'output', 'block' or 'gru', above.
     """
 
     def __init__(self, in_channels: int, num_feat: int, num_blocks: int, carry: str = "output"):
@@ -106,11 +109,16 @@ class ResConvGRU(nn.Module):
         residual: `(B, C, H, W)` added to the output; default x itself when `in_channels == num_feat`, else none.
         Returns (z_t^l, h_t^l), each `(B, C, H, W)`: the output handed up the stack and the state carried on.
         """
-        block = self.blocks(self.gru(state, x))
+        gru = self.gru(state, x)
+        block = self.blocks(gru)
         if residual is None and self.in_channels == self.num_feat:
             residual = x
         out = block if residual is None else block + residual
-        return out, (out if self.carry == "output" else block)
+        return out, self.carried(out, block, gru)
+
+    def carried(self, out: torch.Tensor, block: torch.Tensor, gru: torch.Tensor) -> torch.Tensor:
+        """The state h_t^l carried to the next frame (`carry`): the layer's output z_t^l, F_b's output, or F_g's."""
+        return {"output": out, "block": block, "gru": gru}[self.carry]
 
     def forward(self, state: torch.Tensor, x: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
         """z_t^l of :meth:`step` (the output alone)."""

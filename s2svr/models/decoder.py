@@ -57,7 +57,7 @@ class Decoder(nn.Module):
         num_blocks: residual blocks after each ConvGRU.
         num_layers: stacked layers L.
         scale: SR factor; the re-embedding of y_{i-1} strides down by it.
-        carry: what each layer carries to the next frame, its output or F_b's (`s2svr.models.convgru.ResConvGRU`).
+        carry: what each layer carries to the next frame, its output, F_b's or F_g's (`s2svr.models.convgru.ResConvGRU`).
     """
 
     def __init__(self, in_channels: int, num_feat: int, num_blocks: int, num_layers: int, scale: int = 1,

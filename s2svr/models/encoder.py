@@ -34,7 +34,7 @@ class Encoder(nn.Module):
         num_blocks: residual blocks after each ConvGRU.
         num_layers: stacked ResConvGRU layers L.
         bidirectional: add the backward pass of layer 1 (official layout).
-        carry: what each layer carries to the next frame, its output or F_b's (`s2svr.models.convgru.ResConvGRU`).
+        carry: what each layer carries to the next frame, its output, F_b's or F_g's (`s2svr.models.convgru.ResConvGRU`).
     """
 
     def __init__(self, in_channels: int, num_feat: int, num_blocks: int, num_layers: int,
@@ -82,8 +82,10 @@ class Encoder(nn.Module):
         """Layer 1, backward in time (official layout): the forward state joins between F_g and F_b of Eq. (9).
         Returns (output, carried state), as `ResConvGRU.step`."""
         layer = self.backward_layer
-        block = layer.blocks(self.fusion(torch.cat((layer.gru(state, inp), state_fw), dim=1)))
-        return inp + block, (inp + block if layer.carry == "output" else block)
+        gru = layer.gru(state, inp)
+        block = layer.blocks(self.fusion(torch.cat((gru, state_fw), dim=1)))
+        out = inp + block
+        return out, layer.carried(out, block, gru)
 
     def forward(self, frames_lq: torch.Tensor, flow_fw: torch.Tensor, flow_bw: torch.Tensor
                 ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:

@@ -87,8 +87,9 @@ class S2SVR(nn.Module):
         scale: SR factor; ignored (taken as 1) for deblur and vqe, which restore at the input size.
         flow_size: PWC-Lite works at flow_size x flow_size (None: at the LQ size).
         upsample: SR global residual, 'bilinear' or 'bicubic'.
-        carry: what each ResConvGRU layer carries to the next frame: 'output' (Eq. 9 as written) or 'block' (F_b's
-            output without the inter-layer residual, as the public code's encoder; `s2svr.models.convgru`).
+        carry: what each ResConvGRU layer carries to the next frame: 'output' (Eq. 9 as written), 'block' (F_b's
+            output without the inter-layer residual, as the public code's encoder) or 'gru' (F_g's own state, as a
+            ConvGRU and the public code's decoder; bounded); `s2svr.models.convgru`.
         flow_net: F_o of Eq. (8), called as `flow_net(img1, img2, with_bw=False, work_size=None)`;
             default a new `s2svr.flow.pwclite.PWCLite()`.
     """

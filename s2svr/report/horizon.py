@@ -17,10 +17,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .. import metrics
 from ..data.clips import to_tensor
 from ..train.evaluate import metric_convention, restore_frames, to_uint8
 from .memo import remember
+from .per_frame import frame_psnr
 
 
 def windowed(model, frames_lq: torch.Tensor, window: int) -> torch.Tensor:
@@ -31,16 +31,12 @@ def windowed(model, frames_lq: torch.Tensor, window: int) -> torch.Tensor:
     return torch.cat([restore_frames(model, frames_lq[i:i + window]) for i in range(0, len(frames_lq), window)])
 
 
-def _frame_psnr(out: np.ndarray, gt: np.ndarray, conv: dict) -> list[float]:
-    return [metrics.psnr(o, g, crop_border=conv["crop_border"], test_y=conv["test_y"]) for o, g in zip(out, gt)]
-
-
 def _profile(model, clips: list, window: int, conv: dict) -> dict:
     whole, pieces = [], []
     for lq, gt in clips:
         x = to_tensor(lq)
-        whole.append(_frame_psnr(to_uint8(restore_frames(model, x)), gt, conv))
-        pieces.append(_frame_psnr(to_uint8(windowed(model, x, window)), gt, conv))
+        whole.append(frame_psnr(to_uint8(restore_frames(model, x)), gt, conv))
+        pieces.append(frame_psnr(to_uint8(windowed(model, x, window)), gt, conv))
     n = min(len(p) for p in whole)  # frame index t: the mean over clips of frame t's PSNR
     return {"window": window, "clips": len(clips),
             "whole": np.mean([p[:n] for p in whole], axis=0).tolist(),

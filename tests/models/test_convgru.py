@@ -68,9 +68,29 @@ def test_carry_block_keeps_the_state_bounded_where_carry_output_accumulates_its_
         ResConvGRU(4, 4, 1, carry="state")
 
 
+def test_carry_gru_stays_within_one_where_output_and_block_grow():
+    """F_b amplifying (its blocks scaled up) and the input large: over 40 frames from zero states the states
+    carried as output or as F_b's output grow without bound; F_g's own state stays within [-1, 1]."""
+    torch.manual_seed(0)
+    x = 3.0 * torch.randn(1, 4, 6, 6)
+    peak = {}
+    for carry in ("output", "block", "gru"):
+        torch.manual_seed(1)
+        layer = ResConvGRU(4, 4, num_blocks=1, carry=carry)
+        with torch.no_grad():
+            for p in layer.blocks.parameters():
+                p.mul_(30.0)
+            state, peak[carry] = torch.zeros(1, 4, 6, 6), 0.0
+            for _ in range(40):
+                out, state = layer.step(state, x)
+                peak[carry] = max(peak[carry], state.abs().max().item())
+    assert peak["gru"] <= 1.0 and peak["output"] > 10 and peak["block"] > 10, peak
+
+
 def test_carry_output_is_in_no_key_and_carry_block_only_in_s2svrs():
     from s2svr.experiments import RestoreJob, key
     for arch in ("s2svr", "basicvsr", "single_frame"):
         job = RestoreJob("deblur_gopro", "ci", arch=arch)
         assert key(job.with_overrides(model={"carry": "output"})) == key(job)  # the keys shipped before the field
-        assert (key(job.with_overrides(model={"carry": "block"})) != key(job)) == (arch == "s2svr")
+        for carry in ("block", "gru"):
+            assert (key(job.with_overrides(model={"carry": carry})) != key(job)) == (arch == "s2svr")

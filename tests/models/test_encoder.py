@@ -5,7 +5,7 @@ from s2svr.flow import flow_warp
 from s2svr.models import Encoder
 
 
-@pytest.mark.parametrize("carry", ["output", "block"])
+@pytest.mark.parametrize("carry", ["output", "block", "gru"])
 def test_encoder_clip_pass_equals_stepping_with_warped_states(carry):
     torch.manual_seed(0)
     enc = Encoder(in_channels=3, num_feat=8, num_blocks=1, num_layers=2, carry=carry)

@@ -135,7 +135,7 @@ def test_collect_keeps_each_factors_row_of_a_run_that_serves_several(tmp_path, m
     with open(path, newline="") as f:
         kept = [(r["factor"], r["value"], r["val"]) for r in csv.DictReader(f)]
     # S2SVR's own factor `carry` does not change the single-frame run either: its row is base's, under `carry`
-    assert sorted(kept) == sorted([(f, v, str(26 + i)) for i, (f, v) in enumerate(single)] + [("carry", "block", "26")])
+    assert sorted(kept) == sorted([(f, v, str(26 + i)) for i, (f, v) in enumerate(single)] + [("carry", "block", "26"), ("carry", "gru", "26")])
 
 
 def test_pending_lists_the_runs_without_a_row_and_prices_them():
