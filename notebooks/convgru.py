@@ -130,8 +130,9 @@ print(f"one ConvGRU step from scratch == ConvGRU: state {tuple(h_pkg.shape)}")
 # state of layer $l$ is its output $z_t^l$, residual included, exactly as written
 # (`ResConvGRU(..., carry="output")`, the default). The public code's encoder carries
 # $F_b(F_g(\cdot))$ instead and adds the residual only on the way up the stack
-# (`carry="block"`); the end of this chapter and the chapter "Restorer study" show why the
-# difference matters.
+# (`carry="block"`), and its decoder carries the ConvGRU's own state $F_g(\cdot)$ (`carry="gru"`,
+# within $[-1, 1]$ whatever the clip's length); the end of this chapter and the chapter "Restorer study"
+# show why the difference matters.
 #
 # `ResConvGRU(in_channels, num_feat, num_blocks)` is one such layer: `forward(state, x)` returns
 # `x + blocks(gru(state, x))` when `in_channels == num_feat`. (The decoder's layers read a wider
@@ -286,9 +287,12 @@ assert np.isfinite(table.to_numpy()).all()
 # The same path shows in the forward pass after training. Where the update gate keeps the state,
 # a layer that carries its output adds its input to the state at every frame, so the state grows
 # with the frame index; one that carries $F_b$'s output (`carry="block"`, as the public code's
-# encoder) does not (`tests/models/test_convgru.py`). The small reference networks train on clips of
-# five frames: the chapter "Restorer study" ({ref}`study-horizon`) measures how they restore the
-# frames that come later in a clip.
+# encoder) does not, but its residual blocks can still amplify the state from frame to frame. Only
+# the ConvGRU's own state (`carry="gru"`) is bounded whatever the weights: a convex combination of
+# the last state and a $\tanh$ (`tests/models/test_convgru.py` makes $F_b$ amplify and checks all
+# three). The small reference networks train on clips of five frames: the chapter "Restorer study"
+# ({ref}`study-horizon`, {ref}`study-settling`) measures how they restore the frames that come later
+# in a clip, and which state the deblurring recipe carries.
 #
 # ## Parameter counts per layer
 #

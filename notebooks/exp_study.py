@@ -191,11 +191,14 @@ if curves_figure(long_runs, "validation during the long runs (cpu profile, one s
 #
 # In every deblurring run of the starting length, S2SVR's validation score peaks within the first thousand
 # steps and then falls, while its training loss stays flat; and all three networks of one seed dip at the same
-# steps, which see the same batches. Four factors might steady it, each chosen on the validation clips: clips
-# as long as the validation clips (`num_frames`), a lower learning rate (`lr`), the global gradient norm
-# clipped (`grad_clip`, at about the 90th percentile of S2SVR's gradient norms early in its base run), and more
-# training data (`extra_train`: the training photographs still, under camera-shake exposures). Below, each
-# network's validation curve under each of them, and the peak against the last score.
+# steps, which see the same batches. Several factors might steady it, each judged on the validation clips:
+# clips as long as the validation clips (`num_frames`), a lower learning rate (`lr`), the global gradient norm
+# clipped (`grad_clip`, at about the 90th percentile of S2SVR's gradient norms early in its base run), more
+# training data (`extra_train`: the training photographs still, under camera-shake exposures), and a state that
+# cannot grow: each layer carrying $F_g$'s own ConvGRU state, a convex combination of the last state and a
+# $\tanh$ that stays within $[-1, 1]$ however long the clip (`carry` = gru), alone and with the extra data
+# (`carry_extra_train`). Below, each network's validation curve under each of them (the mean over seeds where a
+# setting has several), and the peak against the last score.
 
 # %%
 from s2svr.experiments.study import SETTLING_FACTORS
@@ -379,7 +382,9 @@ else:
 #
 # The cpu configs and the experiment plan took from the study the factors below, each chosen on the validation
 # clips (the test clips chose nothing): the identity heads and the flow net at zoom 4 for super-resolution, the L2
-# loss for compressed video, nothing yet for deblurring. The table gives the validation evidence: each
+# loss for compressed video, and for deblurring S2SVR's layers carrying $F_g$'s bounded state together with the
+# camera-path training clips, on which all three networks train (section "Does deblurring's validation settle?";
+# its S2SVR was trained with three seeds before it was adopted). The table gives the validation evidence: each
 # network's score under the starting recipe, with the factor, and the change. The reference weights of the
 # chapters "Super-resolution", "Deblurring" and "Compressed video" are that recipe, trained with three seeds
 # (0, 1 and 2).
