@@ -68,7 +68,10 @@ print(f"loaded {len(runs)} runs of profile {profile} in {time.perf_counter() - t
 #
 # Read from the resolved config each run recorded, beside the paper profile of
 # `s2svr/configs/deblur_gopro.yaml` (the paper's setting: C = 48 instead of SR's 64, 7-frame clips of
-# 256 px crops).
+# 256 px crops). Two fields of the cpu recipe come from the chapter "Restorer study", chosen there on the
+# validation clips over three seeds: S2SVR's layers carry their ConvGRU's own state, which cannot grow however
+# long the clip (`model.carry: gru`; the paper's Eq. (9) carries the layer's output), and all three networks
+# train on the training photographs under camera-shake blur beside the real clips (`data.extra_train`).
 
 # %%
 paper_cfg = load_config(CONFIG, "paper")
