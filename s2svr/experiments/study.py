@@ -85,7 +85,11 @@ FACTORS = {
                ("extra_train", "camera paths", {"data": {"extra_train": "camera_paths"}}), CARRY_GRU,
                # the bounded state with the more varied data, under which the unbounded one collapsed
                ("carry_extra_train", "gru, camera paths", {"model": {"carry": "gru"},
-                                                           "data": {"extra_train": "camera_paths"}})],
+                                                           "data": {"extra_train": "camera_paths"}}),
+               # the adopted recipe's curves still rise at its last step: the same, 3x longer
+               ("carry_extra_train_iters", "gru, camera paths, 6000",
+                {"model": {"carry": "gru"}, "data": {"extra_train": "camera_paths"},
+                 "train": {"iters": 6000, "flow_freeze_iters": 6000}})],
     "vqe": [BASE, IDENTITY,
             ("patch_size", 64, {"data": {"patch_size": 64}}),
             ("lr", 2e-4, {"train": {"lr": 2e-4}}),
@@ -114,7 +118,7 @@ ORDER = [("sr", "base"), ("sr", "head_init"), ("sr", "extra_train"), ("sr", "lq_
          ("sr", "width"), ("vqe", "lr"), ("vqe", "loss"), ("vqe", "iters"),
          ("vqe", "l2_iters"), ("deblur", "iters"), ("deblur", "carry"), ("sr", "carry"), ("vqe", "carry"),
          ("deblur", "carry_iters"), ("deblur", "num_frames"), ("deblur", "lr"), ("deblur", "grad_clip"),
-         ("deblur", "extra_train"), ("deblur", "carry_extra_train")]
+         ("deblur", "extra_train"), ("deblur", "carry_extra_train"), ("deblur", "carry_extra_train_iters")]
 COLUMNS = ("task", "factor", "value", "arch", "seed", "steps", "metric", "val", "val_h264", "neighbour_gain",
            "neighbour_wins", "neighbour_windows", "test", "seconds_per_step", "gflop_per_step", "train_seconds", "key")
 
@@ -243,7 +247,7 @@ def collect(task: str = "sr", output_dir: str | Path = "outputs", seeds=None) ->
 
 # The study's factor 'steps': the validation curve of its long runs, kept step by step (the runner logs one point
 # every `train.val_interval` steps), beside the last point that the table keeps.
-CURVE_FACTORS = ("iters", "l2_iters", "carry_iters")
+CURVE_FACTORS = ("iters", "l2_iters", "carry_iters", "carry_extra_train_iters")
 # and of the starting-length runs whose curves say whether a factor stops deblurring's validation from falling
 # after its early peak (the chapter draws them one panel per network)
 SETTLING_FACTORS = {"deblur": ("base", "num_frames", "lr", "grad_clip", "extra_train", "carry", "carry_extra_train")}
