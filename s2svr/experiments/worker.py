@@ -76,7 +76,7 @@ def run_restore(spec: dict, d: Path) -> dict:
         steps = res.step
         model, _ = load_restorer(res.checkpoint, device=device)
     # a resumed run's earlier calls count too (a checkpoint of before they kept their time: this call's alone)
-    train_s = res.seconds if steps and res is not None else time.time() - t0
+    train_s = res.seconds if res is not None else time.time() - t0
     out_dir = d / "outputs"
     if spec["save_outputs"]:
         out_dir.mkdir(exist_ok=True)
