@@ -200,3 +200,19 @@ def test_seeded_settings_give_each_seed_and_the_spread():
     assert list(t.index) == [("S2SVR", "iters", "6000")]
     assert list(t.iloc[0][["seed 0", "seed 1", "seed 2", "mean", "sd"]]) == pytest.approx([31, 29, 30, 30, 1])
     assert study.seeded_settings(pd.DataFrame(rows[-1:])).empty and study.seeded_settings(pd.DataFrame()).empty
+
+
+def test_every_shipped_row_is_the_run_of_its_setting():
+    """Each row of the shipped study tables and curves names the run of its own (factor, value, arch, seed): a row
+    written by a `collect` whose recipe had changed under it (a driver that imported the study before a config
+    adopted a factor) would name another setting's run."""
+    from s2svr.experiments.jobs import key
+    for task in study_mod.FACTORS:
+        for path in (study_mod.study_csv(task), study_mod.curves_csv(task)):
+            if not path.is_file():
+                continue
+            rows = pd.read_csv(path, dtype={"value": str, "key": str})
+            for (factor, value, arch, seed), g in rows.groupby(["factor", "value", "arch", "seed"]):
+                (job,) = [j for f, v, j in study_mod.study_jobs(task, [factor], seed=int(seed))
+                          if str(v) == value and j.arch == arch]
+                assert set(g["key"]) == {key(job)}, (path.name, factor, value, arch, seed)
