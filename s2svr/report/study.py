@@ -254,12 +254,14 @@ def settling_figure(df: pd.DataFrame, factors, title: str = ""):
     if df.empty:
         return None
     archs = [a for a in ARCH_LABELS if a in set(df["arch"])]
+    settings = [s for s in dict.fromkeys(zip(df["factor"], df["value"])) if s[0] != "base"]
+    colour = {s: f"C{i % 10}" for i, s in enumerate(settings)}  # one colour per setting in every panel
     fig, axes = plt.subplots(1, len(archs), figsize=(4.6 * len(archs), 3.4), squeeze=False, sharey=True)
     for ax, arch in zip(axes[0], archs):
         for (factor, value), g in df[df["arch"] == arch].groupby(["factor", "value"], sort=False):
             a = g.groupby("step")["val"].mean()
             ax.plot(a.index, a.values, "o-", ms=3, lw=2.2 if factor == "base" else 1.2,
-                    color="k" if factor == "base" else None, label=f"{factor} = {value}")
+                    color=colour.get((factor, value), "k"), label=f"{factor} = {value}")
         ax.set(xlabel="training step", title=ARCH_LABELS[arch])
         ax.legend(fontsize=7)
     metric = df["metric"].iloc[0]
