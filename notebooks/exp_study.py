@@ -189,8 +189,8 @@ if curves_figure(long_runs, "validation during the long runs (cpu profile, one s
 # (study-settling)=
 # ### Does deblurring's validation settle?
 #
-# In every deblurring run of the starting length, S2SVR's validation score peaks within the first thousand
-# steps and then falls, while its training loss stays flat; and all three networks of one seed dip at the same
+# In every deblurring run of the study's starting recipe, S2SVR's validation score peaks within the first
+# thousand steps and then falls, while its training loss stays flat; and all three networks of one seed dip at the same
 # steps, which see the same batches. Several factors might steady it, each judged on the validation clips:
 # clips as long as the validation clips (`num_frames`), a lower learning rate (`lr`), the global gradient norm
 # clipped (`grad_clip`, at about the 90th percentile of S2SVR's gradient norms early in its base run), more

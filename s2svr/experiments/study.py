@@ -37,6 +37,16 @@ ARCHS = ("single_frame", "basicvsr", "s2svr")  # same budget each; the order of 
 # Held out of training for validation: whole training shots (BBB regions and bikes shots 1 and 3) that no test clip
 # uses (the cpu configs' `data.val_clips`). The rest of the training split trains.
 VAL_CLIPS = {task: tuple(load_config(name, PROFILE).data.val_clips) for task, name in TASK_CONFIGS.items()}
+
+
+def _merge(a: dict, b: dict) -> dict:
+    """`a` with `b`'s sections merged in, field by field (overrides of two factors at once)."""
+    out = {k: dict(v) for k, v in a.items()}
+    for k, v in b.items():
+        out.setdefault(k, {}).update(v)
+    return out
+
+
 # The recipe the study started from, which its 'base' rows measured: the cpu configs have since adopted what the
 # study chose (SR: identity heads, VQE: the L2 loss; the SR restorers' flow zoom is the plan's RESTORER_LQ_ZOOM).
 # Every study run is that starting recipe plus one factor, so its runs and tables stay what they measured.
@@ -54,6 +64,10 @@ CARRY = ("carry", "block", {"model": {"carry": "block"}})
 # or F_g's own state, bounded within [-1, 1] over any number of frames: deblurring's S2SVR still drifted with
 # 'block' (its F_b amplifies) and collapsed with more training data (`extra_train`)
 CARRY_GRU = ("carry", "gru", {"model": {"carry": "gru"}})
+# deblurring trains on 4 real clips: beside them, the training photographs still under camera-shake exposures,
+# each frame blurred along its own path (s2svr.data.camera_paths)
+DEBLUR_EXTRA = {"data": {"extra_train": "camera_paths"}}
+LONG_6000 = {"train": {"iters": 6000, "flow_freeze_iters": 6000}}
 FACTORS = {
     "sr": [BASE, IDENTITY,
            ("num_frames", 15, {"data": {"num_frames": 15}}),
@@ -68,9 +82,8 @@ FACTORS = {
            CARRY, CARRY_GRU],
     # deblurring is where the multi-frame networks already lean on their neighbours (+1 dB and more) and still
     # trail the single-frame network: does a 3x longer run let them pass it?
-    "deblur": [BASE, IDENTITY, ("iters", 6000, {"train": {"iters": 6000, "flow_freeze_iters": 6000}}), CARRY,
-               ("carry_iters", "block, 6000", {"model": {"carry": "block"},
-                                               "train": {"iters": 6000, "flow_freeze_iters": 6000}}),
+    "deblur": [BASE, IDENTITY, ("iters", 6000, LONG_6000), CARRY,
+               ("carry_iters", "block, 6000", _merge(CARRY[2], LONG_6000)),
                # training clips as long as the validation clips (16 frames): no frame is past the training length
                ("num_frames", 15, {"data": {"num_frames": 15}}),
                # S2SVR's validation peaks near step 500 and then falls in every 2000-step run while its training
@@ -80,16 +93,12 @@ FACTORS = {
                ("lr", 5e-4, {"train": {"lr": 5e-4}}),
                ("lr", 2e-4, {"train": {"lr": 2e-4}}),
                ("grad_clip", 0.1, {"train": {"grad_clip": 0.1}}),
-               # deblurring trains on 4 real clips: beside them, the training photographs still under camera-shake
-               # exposures, each frame blurred along its own path (s2svr.data.camera_paths)
-               ("extra_train", "camera paths", {"data": {"extra_train": "camera_paths"}}), CARRY_GRU,
+               ("extra_train", "camera paths", DEBLUR_EXTRA), CARRY_GRU,
                # the bounded state with the more varied data, under which the unbounded one collapsed
-               ("carry_extra_train", "gru, camera paths", {"model": {"carry": "gru"},
-                                                           "data": {"extra_train": "camera_paths"}}),
+               ("carry_extra_train", "gru, camera paths", _merge(CARRY_GRU[2], DEBLUR_EXTRA)),
                # the adopted recipe's curves still rise at its last step: the same, 3x longer
                ("carry_extra_train_iters", "gru, camera paths, 6000",
-                {"model": {"carry": "gru"}, "data": {"extra_train": "camera_paths"},
-                 "train": {"iters": 6000, "flow_freeze_iters": 6000}})],
+                _merge(_merge(CARRY_GRU[2], DEBLUR_EXTRA), LONG_6000))],
     "vqe": [BASE, IDENTITY,
             ("patch_size", 64, {"data": {"patch_size": 64}}),
             ("lr", 2e-4, {"train": {"lr": 2e-4}}),
@@ -106,9 +115,8 @@ FACTORS = {
 # never on the test clips: SR the identity heads (every architecture's validation PSNR up) and the restorers' flow
 # net at zoom 4 (within 0.03 dB of zoom 8 on validation, a quarter of the flow net's pixels in use); VQE the L2 loss
 # (the single-frame network's validation Delta PSNR up, and S2SVR's); deblurring S2SVR carrying F_g's bounded state
-# with the camera-path clips (S2SVR's validation 31.48 / 31.34 / 31.28 over seeds 0-2, rising to the end, against
-# 30.83 and 30.79 for the single-frame and BasicVSR-style networks on the same data, seed 0; unbounded, the same data
-# made it collapse to 26.37). The plan's jobs are the starting recipe plus these factors (tests/report/test_study.py
+# with the camera-path clips (S2SVR above both baselines on the same data over three seeds each, its curve rising to
+# the end; unbounded, the same data made it collapse: the chapter's "One seed or three"). The plan's jobs are the starting recipe plus these factors (tests/report/test_study.py
 # checks it, key for key).
 ADOPTED = {"sr": (("head_init", "identity"), ("lq_zoom", 4)), "deblur": (("carry_extra_train", "gru, camera paths"),),
            "vqe": (("loss", "L2 (Charbonnier eps 0.1)"),)}
@@ -121,13 +129,6 @@ ORDER = [("sr", "base"), ("sr", "head_init"), ("sr", "extra_train"), ("sr", "lq_
          ("deblur", "extra_train"), ("deblur", "carry_extra_train"), ("deblur", "carry_extra_train_iters")]
 COLUMNS = ("task", "factor", "value", "arch", "seed", "steps", "metric", "val", "val_h264", "neighbour_gain",
            "neighbour_wins", "neighbour_windows", "test", "seconds_per_step", "gflop_per_step", "train_seconds", "key")
-
-
-def _merge(a: dict, b: dict) -> dict:
-    out = {k: dict(v) for k, v in a.items()}
-    for k, v in b.items():
-        out.setdefault(k, {}).update(v)
-    return out
 
 
 def adopted_jobs(task: str) -> dict:

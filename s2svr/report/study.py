@@ -190,6 +190,10 @@ def load_curves(task: str) -> pd.DataFrame:
     return pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=list(CURVE_COLUMNS))
 
 
+def _validation_label(metric: str) -> str:
+    return f"validation {'Delta PSNR' if metric == 'delta_psnr' else 'PSNR'} (dB)"
+
+
 def curves_figure(curves: dict, title: str = ""):
     """One panel per (task, long factor): each arch's validation score against training steps. `curves`: {task:
     frame of :func:`load_curves`}."""
@@ -206,7 +210,7 @@ def curves_figure(curves: dict, title: str = ""):
             if not a.empty:
                 ax.plot(a.index, a.values, "o-", ms=3, label=label)
         metric = sub["metric"].iloc[0]
-        ax.set(xlabel="training step", ylabel=f"validation {'Delta PSNR' if metric == 'delta_psnr' else 'PSNR'} (dB)",
+        ax.set(xlabel="training step", ylabel=_validation_label(metric),
                title=f"{task}: {factor} = {value}")
         if metric == "delta_psnr":
             ax.axhline(0, color="k", lw=0.5)
@@ -265,7 +269,7 @@ def settling_figure(df: pd.DataFrame, factors, title: str = ""):
         ax.set(xlabel="training step", title=ARCH_LABELS[arch])
         ax.legend(fontsize=7)
     metric = df["metric"].iloc[0]
-    axes[0][0].set_ylabel(f"validation {'Delta PSNR' if metric == 'delta_psnr' else 'PSNR'} (dB)")
+    axes[0][0].set_ylabel(_validation_label(metric))
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
